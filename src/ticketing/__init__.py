@@ -1,0 +1,1 @@
+"""Ticketing: a marketplace for tickets to popular shows."""

@@ -1,0 +1,1 @@
+"""Auth: owns users and their passwords; issues the session cookie."""

@@ -1,0 +1,14 @@
+"""Auth's composition root."""
+
+from fastapi import FastAPI
+
+from ticketing.auth import routes
+from ticketing.auth.settings import AuthSettings
+from ticketing.common.app import service_app
+
+
+def create_app(settings: AuthSettings | None = None) -> FastAPI:
+    settings = settings or AuthSettings()
+    app = service_app("auth", settings, uses_bus=False)
+    app.include_router(routes.router, prefix="/api/users")
+    return app

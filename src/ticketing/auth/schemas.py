@@ -1,0 +1,50 @@
+"""Auth's request and response bodies, with the original app's messages."""
+
+from uuid import UUID
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, field_validator
+
+
+class Credentials(BaseModel):
+    email: str
+    password: str
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        """Stored lower-cased, so 'A@x.io' and 'a@x.io' are one account."""
+        try:
+            checked = validate_email(value.strip(), check_deliverability=False)
+        except EmailNotValidError:
+            raise ValueError("Email must be valid") from None
+        if len(checked.normalized) > 254:
+            raise ValueError("Email must be valid")
+        return checked.normalized.lower()
+
+
+class SignupIn(Credentials):
+    @field_validator("password")
+    @classmethod
+    def _length(cls, value: str) -> str:
+        if not 8 <= len(value) <= 128:
+            raise ValueError("Password must be between 8 and 128 characters")
+        return value
+
+
+class SigninIn(Credentials):
+    @field_validator("password")
+    @classmethod
+    def _present(cls, value: str) -> str:
+        if not value or len(value) > 1024:
+            raise ValueError("You must supply a password")
+        return value
+
+
+class UserOut(BaseModel):
+    id: UUID
+    email: str
+
+
+class CurrentUserOut(BaseModel):
+    currentUser: UserOut | None

@@ -1,0 +1,45 @@
+"""Auth use cases; each runs inside the caller's transaction."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketing.auth import passwords, throttle
+from ticketing.auth.models import User
+from ticketing.auth.settings import AuthSettings
+from ticketing.common.errors import BadRequest
+
+
+async def sign_up(db: AsyncSession, email: str, password: str) -> User:
+    """Insert, don't check: the unique index decides between two racing sign-ups."""
+    password_hash = await passwords.hash_password(password)
+    row = (
+        await db.execute(
+            insert(User)
+            .values(email=email, password_hash=password_hash)
+            .on_conflict_do_nothing(index_elements=[User.email])
+            .returning(User)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise BadRequest("Email in use")
+    return row
+
+
+async def sign_in(
+    db: AsyncSession, email: str, password: str, *, address: str, settings: AuthSettings
+) -> User | None:
+    """The user, or None for bad credentials (the failure is recorded for throttling)."""
+    now = datetime.now(UTC)
+    attempt = throttle.Attempt(email=email, address=address)
+    await throttle.check(db, attempt, settings, now)
+    user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    stored = user.password_hash if user else passwords.DUMMY_HASH
+    if await passwords.verify_password(password, stored) and user is not None:
+        await throttle.forget_pair(db, attempt)
+        return user
+    await throttle.record_failure(db, attempt, settings)
+    await throttle.prune(db, settings, now)
+    return None

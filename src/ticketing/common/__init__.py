@@ -1,0 +1,1 @@
+"""The shared library: the only package a service may import."""

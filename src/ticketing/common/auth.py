@@ -1,0 +1,82 @@
+"""The session cookie: a signed JWT every service verifies on its own, without calling auth."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from uuid import UUID
+
+import jwt
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel
+
+from ticketing.common.errors import NotAuthorized
+from ticketing.common.settings import ServiceSettings
+
+COOKIE = "session"
+ALGORITHM = "HS256"
+
+
+class UserPayload(BaseModel):
+    id: UUID
+    email: str
+
+
+def issue_token(
+    user: UserPayload, settings: ServiceSettings, *, now: datetime | None = None
+) -> str:
+    now = now or datetime.now(UTC)
+    claims = {
+        "sub": str(user.id),
+        "email": user.email,
+        "iat": now,
+        "exp": now + timedelta(seconds=settings.session_ttl_seconds),
+    }
+    return jwt.encode(claims, settings.jwt_key.get_secret_value(), algorithm=ALGORITHM)
+
+
+def read_token(token: str, settings: ServiceSettings) -> UserPayload | None:
+    """Anything but a well-signed, unexpired HS256 token reads as signed out."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_key.get_secret_value(),
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "exp", "iat"]},
+        )
+        return UserPayload(id=UUID(claims["sub"]), email=claims["email"])
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+        return None
+
+
+def set_session(response: Response, user: UserPayload, settings: ServiceSettings) -> None:
+    response.set_cookie(
+        COOKIE,
+        issue_token(user, settings),
+        max_age=settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+
+
+def clear_session(response: Response, settings: ServiceSettings) -> None:
+    response.delete_cookie(
+        COOKIE, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
+    )
+
+
+def _current_user(request: Request) -> UserPayload | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    return read_token(token, request.app.state.settings)
+
+
+def _require_user(user: Annotated[UserPayload | None, Depends(_current_user)]) -> UserPayload:
+    if user is None:
+        raise NotAuthorized()
+    return user
+
+
+CurrentUser = Annotated[UserPayload | None, Depends(_current_user)]
+RequireUser = Annotated[UserPayload, Depends(_require_user)]

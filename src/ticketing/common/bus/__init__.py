@@ -1,0 +1,1 @@
+"""The event bus: NATS JetStream connection, the transactional outbox and listeners."""

@@ -1,0 +1,76 @@
+"""NATS connection that keeps reconnecting, and the one stream that holds every subject."""
+
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from ticketing.common.events.subjects import Subject
+
+log = logging.getLogger(__name__)
+STREAM = "TICKETING"
+
+
+class BusNames:
+    """Subject and stream names under an optional prefix, so deployments can share a server."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+
+    @property
+    def stream(self) -> str:
+        return f"{self.prefix}_{STREAM}" if self.prefix else STREAM
+
+    def subject(self, subject: Subject | str) -> str:
+        return f"{self.prefix}.{subject}" if self.prefix else str(subject)
+
+    def unprefixed(self, name: str) -> Subject:
+        return Subject(name.removeprefix(f"{self.prefix}.") if self.prefix else name)
+
+    def all_subjects(self) -> list[str]:
+        return [self.subject(s) for s in Subject]
+
+
+async def connect(url: str, *, name: str) -> Client:
+    async def on_error(error: Exception) -> None:
+        log.warning("nats: %s", error)
+
+    async def on_disconnect() -> None:
+        log.warning("nats: disconnected, reconnecting")
+
+    async def on_reconnect() -> None:
+        log.info("nats: reconnected")
+
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+        allow_reconnect=True,
+        error_cb=on_error,
+        disconnected_cb=on_disconnect,
+        reconnected_cb=on_reconnect,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, names: BusNames) -> None:
+    """Create the stream, or bring an existing one's subjects up to date."""
+    config = StreamConfig(
+        name=names.stream,
+        subjects=names.all_subjects(),
+        storage=StorageType.FILE,
+        duplicate_window=120.0,
+    )
+    try:
+        await js.stream_info(names.stream)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except BadRequestError:  # another replica created it first
+            pass
+    await js.update_stream(config)

@@ -1,0 +1,159 @@
+"""Durable pull consumers that apply each event once (guarantee 3), in version order (4).
+
+A handler is `async def on_x(db, event)`. The base owns the transaction and the ack:
+commit → ack; VersionGap → roll back, nak with a growing delay; StaleEvent → ack;
+anything else → roll back, nak, and past the attempt limit log a dead letter and
+terminate the message so the ones behind it flow.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ticketing.common.bus.connection import BusNames
+from ticketing.common.bus.tables import processed_events
+from ticketing.common.bus.versions import StaleEvent, VersionGap
+from ticketing.common.events import Envelope, Event, Subject
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+Subscriptions = Mapping[Subject, Handler]
+
+GAP_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+ERROR_DELAY = 0.5
+
+
+def durable_name(service: str, subject: Subject) -> str:
+    return f"{service}-{subject.replace('.', '-')}"
+
+
+class Listener:
+    """One pull loop per subject; every replica of a service binds the same durable."""
+
+    def __init__(
+        self,
+        service: str,
+        subscriptions: Subscriptions,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        js: JetStreamContext,
+        names: BusNames,
+        *,
+        max_attempts: int = 5,
+        ack_wait: float = 30.0,
+    ) -> None:
+        self.service = service
+        self._subscriptions = dict(subscriptions)
+        self._sessionmaker = sessionmaker
+        self._js = js
+        self._names = names
+        self._max_attempts = max_attempts
+        self._ack_wait = ack_wait
+        self.handled: dict[str, int] = {}
+        self.dead_letters = 0
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for subject in self._subscriptions:
+                group.create_task(self._consume(subject))
+
+    async def _consume(self, subject: Subject) -> None:
+        config = ConsumerConfig(
+            durable_name=durable_name(self.service, subject),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            max_ack_pending=1000,
+            filter_subject=self._names.subject(subject),
+        )
+        sub = await self._bind(subject, config)
+        while True:
+            try:
+                messages = await sub.fetch(batch=20, timeout=5)
+            except (NatsTimeout, TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("%s: fetch %s failed: %s", self.service, subject, error)
+                await asyncio.sleep(1)
+                continue
+            for msg in messages:
+                await self.handle(subject, msg)
+
+    async def _bind(self, subject: Subject, config: ConsumerConfig):
+        while True:
+            try:
+                return await self._js.pull_subscribe(
+                    self._names.subject(subject),
+                    durable=config.durable_name,
+                    stream=self._names.stream,
+                    config=config,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("%s: cannot bind %s yet: %s", self.service, subject, error)
+                await asyncio.sleep(1)
+
+    async def handle(self, subject: Subject, msg) -> None:
+        attempt = msg.metadata.num_delivered if msg.metadata else 1
+        try:
+            envelope = Envelope.from_bytes(msg.data)
+            event = envelope.event()
+            applied = await self._apply(subject, envelope, event)
+        except VersionGap as gap:
+            delay = GAP_DELAYS[min(attempt, len(GAP_DELAYS)) - 1]
+            log.debug("%s: %s version gap (%s), retry in %ss", self.service, subject, gap, delay)
+            await msg.nak(delay=delay)
+            return
+        except StaleEvent:
+            await msg.ack()
+            return
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await msg.nak()
+            raise
+        except Exception as error:
+            await self._failed(subject, msg, attempt, error)
+            return
+        await msg.ack()
+        if applied:
+            self.handled[subject] = self.handled.get(subject, 0) + 1
+
+    async def _apply(self, subject: Subject, envelope: Envelope, event: Event) -> bool:
+        """Effect and processed-event record commit together, or neither does."""
+        async with self._sessionmaker() as db, db.begin():
+            first_time = await db.execute(
+                insert(processed_events)
+                .values(event_id=envelope.id, subject=str(subject))
+                .on_conflict_do_nothing()
+                .returning(processed_events.c.event_id)
+            )
+            if first_time.first() is None:
+                return False
+            await self._subscriptions[subject](db, event)
+            return True
+
+    async def _failed(self, subject: Subject, msg, attempt: int, error: Exception) -> None:
+        if attempt >= self._max_attempts:
+            self.dead_letters += 1
+            log.error(
+                "dead letter: service=%s subject=%s attempt=%s error=%r data=%s",
+                self.service,
+                subject,
+                attempt,
+                error,
+                msg.data[:2000],
+            )
+            await msg.term()
+            return
+        log.warning("%s: %s failed (attempt %s): %r", self.service, subject, attempt, error)
+        await msg.nak(delay=ERROR_DELAY * attempt)

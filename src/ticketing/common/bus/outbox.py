@@ -1,0 +1,156 @@
+"""The transactional outbox (guarantee 2): stage inside the caller's transaction, relay after.
+
+A crash between commit and publish only delays the event: the row stays unsent and
+the next relay run publishes it, with the same Nats-Msg-Id so JetStream drops a copy
+that had in fact gone out before the crash.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import asyncpg
+from nats.js import JetStreamContext
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ticketing.common.bus.connection import BusNames
+from ticketing.common.bus.tables import outbox
+from ticketing.common.events import Envelope, Event
+
+log = logging.getLogger(__name__)
+CHANNEL = "ticketing_outbox"
+BATCH = 100
+
+
+async def stage(db: AsyncSession, event: Event) -> Envelope:
+    """Write the event in the caller's transaction; NOTIFY wakes the relay on commit."""
+    envelope = Envelope.wrap(event)
+    await db.execute(
+        outbox.insert().values(
+            id=envelope.id,
+            subject=str(envelope.subject),
+            envelope=envelope.model_dump(mode="json", by_alias=True),
+        )
+    )
+    await db.execute(text(f"NOTIFY {CHANNEL}"))
+    return envelope
+
+
+async def pending_count(db: AsyncSession) -> int:
+    query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+    return (await db.execute(query)).scalar_one()
+
+
+class OutboxRelay:
+    """Publishes unsent rows in order, marks each sent only after JetStream's ack.
+
+    Replicas share the table: FOR UPDATE SKIP LOCKED hands each batch to one of them.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        js: JetStreamContext,
+        names: BusNames,
+        *,
+        listen_dsn: str | None,
+        poll_seconds: float = 2.0,
+        before_publish: Callable[[Envelope], None] | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._js = js
+        self._names = names
+        self._listen_dsn = listen_dsn
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._before_publish = before_publish
+        self.published = 0
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    while await self.drain_once():
+                        pass
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.warning("outbox relay: %s; retrying", error)
+                    await asyncio.sleep(min(self._poll, 1.0))
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def drain_once(self) -> int:
+        """Publish one batch; returns how many rows went out."""
+        async with self._sessionmaker() as db, db.begin():
+            rows = (
+                await db.execute(
+                    select(outbox.c.id, outbox.c.envelope)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            sent, failure = [], None
+            for row in rows:
+                try:
+                    await self._publish(Envelope.model_validate(row.envelope))
+                except Exception as error:  # keep what was acked; the rest waits for next time
+                    failure = error
+                    break
+                sent.append(row.id)
+            if sent:
+                await db.execute(
+                    update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now())
+                )
+        self.published += len(sent)
+        if failure:
+            raise failure
+        return len(sent)
+
+    async def _publish(self, envelope: Envelope) -> None:
+        if self._before_publish:
+            self._before_publish(envelope)
+        await self._js.publish(
+            self._names.subject(envelope.subject),
+            envelope.to_bytes(),
+            stream=self._names.stream,
+            headers={"Nats-Msg-Id": str(envelope.id)},
+            timeout=5,
+        )
+
+    async def _listen(self) -> None:
+        """LISTEN for commits; if the connection drops, the slow poll covers until it is back."""
+        if not self._listen_dsn:
+            return
+        while True:
+            try:
+                conn = await asyncpg.connect(self._listen_dsn, timeout=5)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+                log.debug("outbox listen connection failed: %s", error)
+                await asyncio.sleep(self._poll)
+                continue
+            closed = asyncio.Event()
+            conn.add_termination_listener(lambda _c, done=closed: done.set())
+            try:
+                await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+                self._wake.set()  # catch anything committed while we were not listening
+                await closed.wait()
+            except (OSError, asyncpg.PostgresError) as error:
+                log.debug("outbox listen lost: %s", error)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=1)

@@ -1,0 +1,103 @@
+"""A service's bus life: connect (retrying), provision the stream, run relay and listeners.
+
+The HTTP side does not wait for it: while NATS is down, requests still commit and the
+outbox keeps their events until the bus is back.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+from nats.aio.client import Client
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ticketing.common.bus.connection import BusNames, connect, ensure_stream
+from ticketing.common.bus.listener import Listener, Subscriptions
+from ticketing.common.bus.outbox import OutboxRelay
+from ticketing.common.db import plain_dsn
+from ticketing.common.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class BusRuntime:
+    def __init__(
+        self,
+        service: str,
+        settings: ServiceSettings,
+        sessionmaker: async_sessionmaker[AsyncSession] | None,
+        subscriptions: Subscriptions,
+        *,
+        relay: bool,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.names = BusNames(settings.bus_prefix)
+        self._sessionmaker = sessionmaker
+        self._subscriptions = subscriptions
+        self._with_relay = relay and sessionmaker is not None
+        self.nc: Client | None = None
+        self.relay: OutboxRelay | None = None
+        self.listener: Listener | None = None
+        self.ready = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._run(), name=f"{self.service}-bus"))
+
+    async def _run(self) -> None:
+        self.nc = await self._connect()
+        js = self.nc.jetstream()
+        while True:
+            try:
+                await ensure_stream(js, self.names)
+                break
+            except Exception as error:
+                log.warning("%s: stream not ready: %s", self.service, error)
+                await asyncio.sleep(1)
+        if self._with_relay:
+            self.relay = OutboxRelay(
+                self._sessionmaker,
+                js,
+                self.names,
+                listen_dsn=plain_dsn(self.settings.database_url),
+                poll_seconds=self.settings.outbox_poll_seconds,
+            )
+            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        if self._subscriptions:
+            self.listener = Listener(
+                self.service,
+                self._subscriptions,
+                self._sessionmaker,
+                js,
+                self.names,
+                max_attempts=self.settings.listener_max_attempts,
+            )
+            self._tasks.append(
+                asyncio.create_task(self.listener.run(), name=f"{self.service}-listen")
+            )
+        self.ready.set()
+
+    async def _connect(self) -> Client:
+        delay = 0.2
+        while True:
+            try:
+                return await connect(self.settings.nats_url, name=self.service)
+            except Exception as error:
+                log.warning("%s: NATS not reachable (%s); retrying", self.service, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5)
+
+    async def stop(self) -> None:
+        for task in reversed(self._tasks):
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()

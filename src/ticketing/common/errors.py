@@ -1,0 +1,131 @@
+"""The error hierarchy and the handlers that render every error as {"errors": [...]}."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status_code = 400
+    message = "Bad request"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = message or self.message
+        self.field = field
+        super().__init__(self.message)
+
+    def serialize(self) -> list[dict[str, str]]:
+        item = {"message": self.message}
+        if self.field:
+            item["field"] = self.field
+        return [item]
+
+    def headers(self) -> dict[str, str] | None:
+        return None
+
+
+class BadRequest(AppError):
+    status_code = 400
+
+
+class NotAuthorized(AppError):
+    status_code = 401
+    message = "Not authorized"
+
+
+class NotFound(AppError):
+    status_code = 404
+    message = "Not found"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    message = "Too many attempts, try again later"
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class DatabaseConnectionError(AppError):
+    status_code = 503
+    message = "Error connecting to database"
+
+
+class InputError(AppError):
+    """Several field errors at once, as a form shows them."""
+
+    def __init__(self, items: list[dict[str, str]]) -> None:
+        super().__init__(items[0]["message"] if items else "Invalid input")
+        self.items = items
+
+    def serialize(self) -> list[dict[str, str]]:
+        return self.items
+
+
+def errors_response(status: int, items: list[dict[str, str]], headers=None) -> JSONResponse:
+    return JSONResponse({"errors": items}, status_code=status, headers=headers)
+
+
+def _field_of(location: tuple) -> str | None:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or None
+
+
+def _clean(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+def validation_items(errors) -> list[dict[str, str]]:
+    items = []
+    for error in errors:
+        item = {"message": _clean(error["msg"])}
+        if field := _field_of(tuple(error.get("loc", ()))):
+            item["field"] = field
+        items.append(item)
+    return items
+
+
+async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+    return errors_response(exc.status_code, exc.serialize(), exc.headers())
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    return errors_response(400, validation_items(exc.errors()))
+
+
+async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    message = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
+    return errors_response(exc.status_code, [{"message": message}], getattr(exc, "headers", None))
+
+
+async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unreachable: %s", exc)
+    return errors_response(503, DatabaseConnectionError().serialize())
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, OSError | OperationalError | InterfaceError) or _connection_lost(exc):
+        return await _database_down(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return errors_response(500, [{"message": "Something went wrong"}])
+
+
+def _connection_lost(exc: Exception) -> bool:
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,37 @@
+"""Event subjects, their schemas and the envelope that carries them."""
+
+from ticketing.common.events.envelope import Envelope
+from ticketing.common.events.schemas import (
+    SCHEMAS,
+    Event,
+    ExpirationComplete,
+    OrderCancelled,
+    OrderCompleted,
+    OrderCreated,
+    OrderRef,
+    OrderTicket,
+    PaymentCreated,
+    PaymentRefunded,
+    TicketCreated,
+    TicketDeleted,
+    TicketUpdated,
+)
+from ticketing.common.events.subjects import Subject
+
+__all__ = [
+    "SCHEMAS",
+    "Envelope",
+    "Event",
+    "ExpirationComplete",
+    "OrderCancelled",
+    "OrderCompleted",
+    "OrderCreated",
+    "OrderRef",
+    "OrderTicket",
+    "PaymentCreated",
+    "PaymentRefunded",
+    "Subject",
+    "TicketCreated",
+    "TicketDeleted",
+    "TicketUpdated",
+]

@@ -1,0 +1,115 @@
+"""One model per subject: the facts each event states. Money is integer cents."""
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from ticketing.common.events.subjects import Subject
+
+Cents = int
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Event(_Wire):
+    subject: ClassVar[Subject]
+
+
+class TicketCreated(Event):
+    subject = Subject.TICKET_CREATED
+    id: UUID
+    version: int = Field(ge=0)
+    title: str
+    price: Cents = Field(gt=0)
+    user_id: UUID
+
+
+class TicketUpdated(Event):
+    subject = Subject.TICKET_UPDATED
+    id: UUID
+    version: int = Field(ge=0)
+    title: str
+    price: Cents = Field(gt=0)
+    user_id: UUID
+    order_id: UUID | None = None
+    status: str
+
+
+class TicketDeleted(Event):
+    subject = Subject.TICKET_DELETED
+    id: UUID
+    version: int = Field(ge=0)
+
+
+class OrderTicket(_Wire):
+    id: UUID
+    price: Cents = Field(gt=0)
+
+
+class OrderRef(_Wire):
+    id: UUID
+
+
+class OrderCreated(Event):
+    subject = Subject.ORDER_CREATED
+    id: UUID
+    version: int = Field(ge=0)
+    status: str
+    user_id: UUID
+    expires_at: AwareDatetime
+    ticket: OrderTicket
+
+
+class OrderCancelled(Event):
+    subject = Subject.ORDER_CANCELLED
+    id: UUID
+    version: int = Field(ge=0)
+    ticket: OrderRef
+
+
+class OrderCompleted(Event):
+    subject = Subject.ORDER_COMPLETED
+    id: UUID
+    version: int = Field(ge=0)
+    ticket: OrderRef
+
+
+class ExpirationComplete(Event):
+    subject = Subject.EXPIRATION_COMPLETE
+    order_id: UUID
+
+
+class PaymentCreated(Event):
+    subject = Subject.PAYMENT_CREATED
+    id: UUID
+    order_id: UUID
+    stripe_id: str
+
+
+class PaymentRefunded(Event):
+    subject = Subject.PAYMENT_REFUNDED
+    id: UUID
+    order_id: UUID
+    stripe_id: str
+    reason: str
+
+
+SCHEMAS: dict[Subject, type[Event]] = {
+    cls.subject: cls
+    for cls in (
+        TicketCreated,
+        TicketUpdated,
+        TicketDeleted,
+        OrderCreated,
+        OrderCancelled,
+        OrderCompleted,
+        ExpirationComplete,
+        PaymentCreated,
+        PaymentRefunded,
+    )
+}
+assert set(SCHEMAS) == set(Subject), "every subject needs a schema"

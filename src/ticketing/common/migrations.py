@@ -1,0 +1,53 @@
+"""Alembic for each service's own database, runnable from inside an event loop."""
+
+import asyncio
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import pool
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def _config(script_location: str, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def migrate(url: str, script_location: str) -> None:
+    """Upgrade to head; `script_location` is like "ticketing.auth:migrations"."""
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade, _config(script_location, url))
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(connection, config: Config) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def run_env(target_metadata) -> None:
+    """The body of every service's migrations/env.py."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection, target_metadata)
+        return
+    url = context.config.get_main_option("sqlalchemy.url")
+
+    async def standalone() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.begin() as conn:
+            await conn.run_sync(_run, target_metadata)
+        await engine.dispose()
+
+    asyncio.run(standalone())
+
+
+def _run(connection, target_metadata) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()

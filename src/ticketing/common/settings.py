@@ -1,0 +1,60 @@
+"""ServiceSettings: the environment every service reads at start."""
+
+import re
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class ServiceSettings(BaseSettings):
+    """A missing required variable stops start-up with its name in the message."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str
+    nats_url: str
+    jwt_key: SecretStr
+    bus_prefix: str = ""
+    cookie_secure: bool = True
+    session_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
+    outbox_poll_seconds: float = Field(2.0, gt=0)
+    listener_max_attempts: int = Field(5, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str) -> str:
+        """Accept the plain postgresql:// form that every tool prints."""
+        url = make_url(value)
+        if not url.drivername.startswith("postgresql"):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+    @field_validator("jwt_key")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError(
+                "JWT_KEY must be at least 32 characters (HS256 needs a 256-bit secret)"
+            )
+        return value
+
+    @field_validator("bus_prefix")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]*", value):
+            raise ValueError("BUS_PREFIX may hold only letters, digits, '_' and '-'")
+        return value
+
+
+def describe_missing(error: Exception) -> str:
+    """Turn a settings ValidationError into one line per variable, as an operator reads it."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return str(error)
+    lines = []
+    for item in errors():
+        name = "_".join(str(part) for part in item["loc"]).upper()
+        reason = "is required" if item["type"] == "missing" else item["msg"]
+        lines.append(f"setting {name} {reason}")
+    return "; ".join(lines)

@@ -1,0 +1,195 @@
+"""An embedded PostgreSQL: the machine's own binaries when present, else the pgserver package.
+
+initdb and postgres refuse to run as root, so as root the server runs as an unprivileged
+user (`postgres` if it exists, else `nobody`) that owns the data folder.
+"""
+
+import glob
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from ticketing.runtime.ports import free_port
+
+log = logging.getLogger(__name__)
+
+
+def find_bindir() -> Path | None:
+    if explicit := os.environ.get("PG_BIN"):
+        return Path(explicit)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
+    )
+    for candidate in reversed(candidates):
+        if (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    if pg_config := shutil.which("pg_config"):
+        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout
+        if (Path(bindir.strip()) / "initdb").exists():
+            return Path(bindir.strip())
+    if initdb := shutil.which("initdb"):
+        return Path(os.path.realpath(initdb)).parent
+    return None
+
+
+def _run_as() -> pwd.struct_passwd | None:
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise RuntimeError("running as root and no unprivileged user to run PostgreSQL as")
+
+
+class EmbeddedPostgres:
+    """start() → an admin URL; stop() shuts it down. Data persists in `data_dir`."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self.port = port
+        self.url: str | None = None
+        self._pgserver = None
+        self._user = None
+
+    def start(self) -> str:
+        bindir = find_bindir()
+        if bindir is None:
+            return self._start_pgserver()
+        self._user = _run_as()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        pgdata, sockets = self.data_dir / "data", self.data_dir / "run"
+        sockets.mkdir(exist_ok=True)
+        password = self._password()
+        if not (pgdata / "PG_VERSION").exists():
+            self._initdb(bindir, pgdata, password)
+        self._own(self.data_dir)
+        for _ in range(5):
+            self.port = self.port or free_port()
+            if self._pg_ctl_start(bindir, pgdata, sockets):
+                break
+            self.port = None
+        else:
+            raise RuntimeError(f"PostgreSQL did not start; see {self.data_dir / 'postgres.log'}")
+        self._bindir, self._pgdata = bindir, pgdata
+        self.url = f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
+        return self.url
+
+    def _password(self) -> str:
+        path = self.data_dir / "password"
+        if not path.exists():
+            path.write_text(secrets.token_hex(16))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def _initdb(self, bindir: Path, pgdata: Path, password: str) -> None:
+        pwfile = self.data_dir / "pwfile"
+        pwfile.write_text(password)
+        self._own(self.data_dir)
+        self._run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--pwfile",
+                str(pwfile),
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        )
+        pwfile.unlink()
+
+    def _pg_ctl_start(self, bindir: Path, pgdata: Path, sockets: Path) -> bool:
+        options = (
+            f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=on "
+            f"-c max_connections=300 -c shared_buffers=128MB"
+        )
+        result = self._run(
+            [
+                str(bindir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(pgdata),
+                "-l",
+                str(self.data_dir / "postgres.log"),
+                "-o",
+                options,
+            ],
+            check=False,
+        )
+        return result.returncode == 0
+
+    def stop(self) -> None:
+        if self._pgserver is not None:
+            self._pgserver.cleanup()
+            return
+        if self.url is None:
+            return
+        self._run(
+            [str(self._bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self._pgdata)],
+            check=False,
+        )
+        self.url = None
+
+    def _own(self, path: Path) -> None:
+        if self._user is None:
+            return
+        for root, dirs, files in os.walk(path):
+            os.chown(root, self._user.pw_uid, self._user.pw_gid)
+            for name in dirs + files:
+                os.lchown(os.path.join(root, name), self._user.pw_uid, self._user.pw_gid)
+        # the folders above must be traversable by that user
+        for parent in path.parents:
+            if parent.stat().st_mode & 0o001 == 0:
+                parent.chmod(parent.stat().st_mode | 0o011)
+
+    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+        user = self._user
+
+        def demote() -> None:
+            if user is not None:
+                os.setgid(user.pw_gid)
+                os.setuid(user.pw_uid)
+
+        env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+        if user is not None:
+            env["HOME"] = str(self.data_dir)
+        result = subprocess.run(
+            args, preexec_fn=demote, capture_output=True, text=True, env=env, cwd=self.data_dir
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{Path(args[0]).name} failed: {result.stderr or result.stdout}")
+        return result
+
+    def _start_pgserver(self) -> str:
+        """Fallback for machines without PostgreSQL: a Unix-socket-only server from PyPI."""
+        import pgserver
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._pgserver = pgserver.get_server(str(self.data_dir / "pgserver"), cleanup_mode="stop")
+        self.url = self._pgserver.get_uri()
+        return self.url
+
+
+def wait_until_stopped(pid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)

@@ -1,0 +1,201 @@
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import jwt
+import pytest
+
+from tests.support import JWT_KEY
+from ticketing.common.auth import COOKIE
+
+
+def an_email() -> str:
+    return f"user-{uuid4().hex[:8]}@example.com"
+
+
+async def signup(client, email=None, password="password123"):
+    return await client.post(
+        "/api/users/signup",
+        json={"email": an_email() if email is None else email, "password": password},
+    )
+
+
+async def test_signup_creates_user_and_sets_session_cookie(client):
+    email = an_email()
+    response = await signup(client, email)
+    assert response.status_code == 201
+    assert response.json()["email"] == email
+    assert response.json()["id"]
+    set_cookie = response.headers["set-cookie"]
+    assert set_cookie.startswith(f"{COOKIE}=")
+    assert "HttpOnly" in set_cookie
+    assert "samesite=lax" in set_cookie.lower()
+
+
+async def test_signup_stores_email_lower_cased(client):
+    response = await signup(client, "Mixed.Case@Example.COM")
+    assert response.json()["email"] == "mixed.case@example.com"
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "", "a@", "@b.io", "x" * 300 + "@b.io"])
+async def test_signup_rejects_an_invalid_email(client, email):
+    response = await signup(client, email)
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "Email must be valid", "field": "email"}]}
+
+
+@pytest.mark.parametrize("password", ["short", "1234567", "x" * 129])
+async def test_signup_rejects_a_password_of_the_wrong_length(client, password):
+    response = await signup(client, password=password)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"message": "Password must be between 8 and 128 characters", "field": "password"}
+    ]
+
+
+async def test_signup_with_missing_fields_names_each(client):
+    response = await client.post("/api/users/signup", json={})
+    assert response.status_code == 400
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert fields == {"email", "password"}
+
+
+async def test_signup_with_an_email_in_use_in_any_letter_case_is_refused(client):
+    email = an_email()
+    assert (await signup(client, email)).status_code == 201
+    response = await signup(client, email.upper())
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "Email in use"}]}
+
+
+async def test_signin_with_right_password_sets_cookie(client):
+    email = an_email()
+    await signup(client, email)
+    client.cookies.clear()
+    response = await client.post(
+        "/api/users/signin", json={"email": email.upper(), "password": "password123"}
+    )
+    assert response.status_code == 200
+    assert response.json()["email"] == email
+    assert COOKIE in response.cookies
+
+
+async def test_signin_with_wrong_password_is_invalid_credentials(client):
+    email = an_email()
+    await signup(client, email)
+    response = await client.post(
+        "/api/users/signin", json={"email": email, "password": "wrong-pass"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "Invalid credentials"}]}
+    assert "set-cookie" not in response.headers
+
+
+async def test_signin_with_unknown_email_is_invalid_credentials(client):
+    response = await client.post(
+        "/api/users/signin", json={"email": an_email(), "password": "password123"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "Invalid credentials"}]}
+
+
+async def test_signin_without_password_is_bad_input(client):
+    response = await client.post("/api/users/signin", json={"email": an_email(), "password": ""})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "password"
+
+
+async def test_currentuser_after_signup_is_that_user(client):
+    email = an_email()
+    created = (await signup(client, email)).json()
+    response = await client.get("/api/users/currentuser")
+    assert response.json() == {"currentUser": {"id": created["id"], "email": email}}
+
+
+async def test_currentuser_without_cookie_is_null(client):
+    response = await client.get("/api/users/currentuser")
+    assert response.status_code == 200
+    assert response.json() == {"currentUser": None}
+
+
+def _token(key=JWT_KEY, algorithm="HS256", **overrides):
+    now = datetime.now(UTC)
+    claims = {"sub": str(uuid4()), "email": "a@b.io", "iat": now, "exp": now + timedelta(hours=1)}
+    claims.update(overrides)
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(_token(key="another-deployment-key-0123456789abcdef"), id="wrong-key"),
+        pytest.param(_token(exp=datetime.now(UTC) - timedelta(seconds=1)), id="expired"),
+        pytest.param(_token()[:-4] + "AAAA", id="tampered"),
+        pytest.param(
+            jwt.encode({"sub": str(uuid4()), "email": "a@b.io"}, None, algorithm="none"),
+            id="alg-none",
+        ),
+        pytest.param("garbage", id="garbage"),
+    ],
+)
+async def test_currentuser_with_a_bad_cookie_is_null(client, token):
+    client.cookies.set(COOKIE, token)
+    response = await client.get("/api/users/currentuser")
+    assert response.json() == {"currentUser": None}
+
+
+async def test_signout_clears_the_cookie(client):
+    await signup(client)
+    response = await client.post("/api/users/signout")
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert f'{COOKIE}=""' in response.headers["set-cookie"]
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert (await client.get("/api/users/currentuser")).json() == {"currentUser": None}
+
+
+async def test_repeated_failures_for_one_account_are_throttled_with_retry_after(client):
+    email = an_email()
+    await signup(client, email)
+    for _ in range(3):
+        wrong = await client.post(
+            "/api/users/signin", json={"email": email, "password": "nope-nope"}
+        )
+        assert wrong.status_code == 400
+    response = await client.post(
+        "/api/users/signin", json={"email": email, "password": "password123"}
+    )
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert response.json()["errors"][0]["message"]
+
+
+async def test_repeated_failures_from_one_address_are_throttled_across_accounts(client):
+    for _ in range(6):
+        await client.post("/api/users/signin", json={"email": an_email(), "password": "nope-nope"})
+    response = await client.post("/api/users/signin", json={"email": an_email(), "password": "x"})
+    assert response.status_code == 429
+
+
+async def test_a_throttled_account_can_still_sign_in_from_another_address(settings):
+    import httpx
+
+    from tests.support import running
+    from ticketing.auth.app import create_app
+
+    app = create_app(settings)
+    email = an_email()
+    async with running(app) as attacker:
+        await signup(attacker, email)
+        for _ in range(3):
+            await attacker.post("/api/users/signin", json={"email": email, "password": "nope-nope"})
+        assert (
+            await attacker.post(
+                "/api/users/signin", json={"email": email, "password": "password123"}
+            )
+        ).status_code == 429
+        transport = httpx.ASGITransport(app=app, client=("10.9.8.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as owner:
+            response = await owner.post(
+                "/api/users/signin", json={"email": email, "password": "password123"}
+            )
+    assert response.status_code == 200

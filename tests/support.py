@@ -1,0 +1,58 @@
+"""Helpers every test may use: bounded waiting, session cookies, app clients."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from uuid import UUID, uuid4
+
+import httpx
+from fastapi import FastAPI
+
+from ticketing.common.auth import COOKIE, UserPayload, issue_token
+from ticketing.common.settings import ServiceSettings
+
+JWT_KEY = "test-jwt-key-not-secret-0123456789abcdef"
+
+
+async def eventually(
+    check: Callable[[], Awaitable[object] | object], timeout: float = 5.0, interval: float = 0.05
+):
+    """Retry `check` until it returns without raising (and not None/False); bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
+                result = await result
+            if result is not None and result is not False:
+                return result
+            failure: BaseException = AssertionError(f"check returned {result!r}")
+        except AssertionError as error:
+            failure = error
+        if time.monotonic() > deadline:
+            raise failure
+        await asyncio.sleep(interval)
+
+
+def bus_prefix() -> str:
+    return f"t{uuid4().hex[:10]}"
+
+
+def cookie_for(
+    settings: ServiceSettings, user_id: UUID | None = None, email: str | None = None
+) -> dict[str, str]:
+    user = UserPayload(id=user_id or uuid4(), email=email or f"{uuid4().hex[:8]}@test.io")
+    return {COOKIE: issue_token(user, settings)}
+
+
+@asynccontextmanager
+async def running(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (bus, relay, listeners) and an in-process client."""
+    async with app.router.lifespan_context(app):
+        bus = getattr(app.state, "bus", None)
+        if bus is not None:
+            await asyncio.wait_for(bus.ready.wait(), timeout=15)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client

@@ -1,0 +1,118 @@
+"""Every error, from every service, has the one shape {"errors": [{"message", "field"?}]}."""
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from ticketing.common.errors import (
+    BadRequest,
+    DatabaseConnectionError,
+    NotAuthorized,
+    NotFound,
+    TooManyRequests,
+    install_error_handlers,
+)
+
+
+class Body(BaseModel):
+    title: str = Field(min_length=1)
+    price: int
+
+
+def an_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/bad")
+    async def bad():
+        raise BadRequest("Ticket is already reserved")
+
+    @app.get("/field")
+    async def field():
+        raise BadRequest("Title is required", field="title")
+
+    @app.get("/unauthorized")
+    async def unauthorized():
+        raise NotAuthorized()
+
+    @app.get("/missing")
+    async def missing():
+        raise NotFound("Ticket not found")
+
+    @app.get("/throttled")
+    async def throttled():
+        raise TooManyRequests(30)
+
+    @app.get("/db")
+    async def db():
+        raise DatabaseConnectionError()
+
+    @app.get("/boom")
+    async def boom():
+        raise RuntimeError("secret internals")
+
+    @app.post("/validate")
+    async def validate(body: Body):
+        return body
+
+    return app
+
+
+@pytest.fixture
+async def client():
+    transport = httpx.ASGITransport(app=an_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        yield http
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        ("/bad", 400, {"errors": [{"message": "Ticket is already reserved"}]}),
+        ("/field", 400, {"errors": [{"message": "Title is required", "field": "title"}]}),
+        ("/unauthorized", 401, {"errors": [{"message": "Not authorized"}]}),
+        ("/missing", 404, {"errors": [{"message": "Ticket not found"}]}),
+        ("/db", 503, {"errors": [{"message": "Error connecting to database"}]}),
+        ("/boom", 500, {"errors": [{"message": "Something went wrong"}]}),
+        ("/no-such-route", 404, {"errors": [{"message": "Not found"}]}),
+    ],
+)
+async def test_each_error_class_renders_in_the_common_shape(client, path, status, body):
+    response = await client.get(path)
+    assert response.status_code == status
+    assert response.json() == body
+
+
+async def test_too_many_requests_says_when_to_retry(client):
+    response = await client.get("/throttled")
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "30"
+    assert response.json()["errors"][0]["message"]
+
+
+async def test_an_unexpected_error_hides_its_details(client):
+    response = await client.get("/boom")
+    assert "secret" not in response.text
+
+
+async def test_validation_errors_are_400_with_a_field_each(client):
+    response = await client.post("/validate", json={"title": ""})
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert {e["field"] for e in errors} == {"title", "price"}
+    assert all(e["message"] for e in errors)
+
+
+async def test_malformed_json_is_a_400_in_the_common_shape(client):
+    response = await client.post(
+        "/validate", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"]
+
+
+async def test_wrong_method_is_405_in_the_common_shape(client):
+    response = await client.delete("/bad")
+    assert response.status_code == 405
+    assert response.json() == {"errors": [{"message": "Method not allowed"}]}

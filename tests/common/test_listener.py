@@ -1,0 +1,158 @@
+"""Guarantees 3 and 4: each event takes effect once, replicas apply versions in order."""
+
+import asyncio
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import select
+
+from tests.common.bus_support import jetstream, sessions, settle
+from tests.common.probe import SUBSCRIPTIONS, Replica
+from tests.support import bus_prefix, eventually
+from ticketing.common.bus.connection import BusNames
+from ticketing.common.bus.listener import Listener
+from ticketing.common.events import Envelope, Subject, TicketCreated, TicketUpdated
+
+
+@pytest.fixture
+def names() -> BusNames:
+    return BusNames(bus_prefix())
+
+
+async def publish(js, names: BusNames, event, envelope_id=None) -> Envelope:
+    envelope = Envelope.wrap(event)
+    if envelope_id:
+        envelope = envelope.model_copy(update={"id": envelope_id})
+    await js.publish(names.subject(envelope.subject), envelope.to_bytes(), stream=names.stream)
+    return envelope
+
+
+def created(ticket_id, title="v0"):
+    return TicketCreated(id=ticket_id, version=0, title=title, price=500, user_id=uuid4())
+
+
+def updated(ticket_id, version):
+    return TicketUpdated(
+        id=ticket_id,
+        version=version,
+        title=f"v{version}",
+        price=500,
+        user_id=uuid4(),
+        status="available",
+    )
+
+
+async def replica(sm, ticket_id) -> Replica | None:
+    async with sm() as db:
+        return await db.get(Replica, ticket_id)
+
+
+def start(listener: Listener) -> asyncio.Task:
+    return asyncio.create_task(listener.run())
+
+
+async def stop(*tasks: asyncio.Task) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_duplicate_delivery_takes_effect_once(probe_db, nats, names):
+    ticket_id = uuid4()
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        listener = Listener("probe", SUBSCRIPTIONS, sm, js, names)
+        task = start(listener)
+        first = await publish(js, names, created(ticket_id))
+        await publish(js, names, updated(ticket_id, 1), envelope_id=uuid4())
+        same_id = uuid4()
+        await publish(js, names, updated(ticket_id, 2), envelope_id=same_id)
+        # the same event delivered again (e.g. a publisher retry outside the dedupe window)
+        await publish(js, names, updated(ticket_id, 2), envelope_id=same_id)
+        await publish(js, names, created(ticket_id), envelope_id=first.id)
+        await eventually(lambda: listener.handled.get(Subject.TICKET_UPDATED) == 2)
+        await settle()
+        await stop(task)
+        row = await replica(sm, ticket_id)
+    assert (row.version, row.applied) == (2, 3)
+
+
+async def test_a_version_gap_waits_for_the_missing_event_and_applies_in_order(
+    probe_db, nats, names
+):
+    ticket_id = uuid4()
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        listener = Listener("probe", SUBSCRIPTIONS, sm, js, names)
+        task = start(listener)
+        await publish(js, names, updated(ticket_id, 3))
+        await publish(js, names, updated(ticket_id, 2))
+        await publish(js, names, updated(ticket_id, 1))
+        await settle(0.5)
+        assert await replica(sm, ticket_id) is None  # nothing to apply them to yet
+        await publish(js, names, created(ticket_id))
+
+        async def converged():
+            row = await replica(sm, ticket_id)
+            return row is not None and row.version == 3
+
+        await eventually(converged, timeout=10)
+        await stop(task)
+        row = await replica(sm, ticket_id)
+    assert (row.title, row.applied) == ("v3", 4)
+
+
+async def test_a_stale_event_is_dropped(probe_db, nats, names):
+    ticket_id = uuid4()
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        listener = Listener("probe", SUBSCRIPTIONS, sm, js, names)
+        task = start(listener)
+        await publish(js, names, created(ticket_id))
+        await publish(js, names, updated(ticket_id, 1))
+        await eventually(lambda: listener.handled.get(Subject.TICKET_UPDATED) == 1)
+        await publish(js, names, updated(ticket_id, 1))  # a new id, an old version
+        await settle()
+        await stop(task)
+        row = await replica(sm, ticket_id)
+    assert (row.version, row.applied) == (1, 2)
+
+
+async def test_two_instances_on_one_durable_handle_each_message_once(probe_db, nats, names):
+    ids = [uuid4() for _ in range(60)]
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        one = Listener("probe", SUBSCRIPTIONS, sm, js, names)
+        two = Listener("probe", SUBSCRIPTIONS, sm, js, names)
+        tasks = [start(one), start(two)]
+        await settle()
+        for ticket_id in ids:
+            await publish(js, names, created(ticket_id))
+
+        def total():
+            return sum(x.handled.get(Subject.TICKET_CREATED, 0) for x in (one, two))
+
+        await eventually(lambda: total() == 60, timeout=10)
+        await settle()
+        await stop(*tasks)
+        async with sm() as db:
+            rows = (await db.execute(select(Replica))).scalars().all()
+    assert total() == 60
+    assert one.handled.get(Subject.TICKET_CREATED, 0) > 0
+    assert two.handled.get(Subject.TICKET_CREATED, 0) > 0
+    assert sorted(r.id for r in rows) == sorted(ids)
+    assert all(r.applied == 1 for r in rows)
+
+
+async def test_a_poison_message_is_dead_lettered_and_does_not_block_the_next(
+    probe_db, nats, names, caplog
+):
+    ticket_id = uuid4()
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        listener = Listener("probe", SUBSCRIPTIONS, sm, js, names, max_attempts=3)
+        task = start(listener)
+        poison = Envelope(subject=Subject.TICKET_CREATED, data={"id": "not-a-uuid"})
+        await js.publish(
+            names.subject(Subject.TICKET_CREATED), poison.to_bytes(), stream=names.stream
+        )
+        await publish(js, names, created(ticket_id))
+        await eventually(lambda: listener.handled.get(Subject.TICKET_CREATED) == 1)
+        await eventually(lambda: listener.dead_letters == 1, timeout=10)
+        await stop(task)
+    assert any("dead letter" in r.message and str(poison.id) in r.message for r in caplog.records)

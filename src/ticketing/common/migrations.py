@@ -5,6 +5,7 @@ import asyncio
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import pool
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
@@ -17,6 +18,7 @@ def _config(script_location: str, url: str) -> Config:
 
 async def migrate(url: str, script_location: str) -> None:
     """Upgrade to head; `script_location` is like "ticketing.auth:migrations"."""
+    url = make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.begin() as conn:

@@ -1,0 +1,1 @@
+"""Expiration: owns pending reservation timers; fires expiration.complete when one is due."""

@@ -1,0 +1,125 @@
+"""The scheduler: sleeps until the next timer is due, then fires it through the outbox.
+
+Not a fast poll: it reads min(fire_at) and sleeps that long. A new timer NOTIFYs on
+commit, which wakes every replica to re-read; the sleep cap only covers a LISTEN
+connection that is down. Timers that fell due while no replica ran fire on the first
+pass after start.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ticketing.common.db import plain_dsn
+from ticketing.expiration import domain, service
+from ticketing.expiration.settings import ExpirationSettings
+
+log = logging.getLogger(__name__)
+
+# A timer still due after our pass is locked by another replica that is firing it (or
+# fell due a moment ago): look again shortly instead of spinning.
+RECHECK_SECONDS = 0.02
+ERROR_RETRY_SECONDS = 1.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: ExpirationSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._settings = settings
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._next_purge = 0.0
+        self.fired = 0
+        self.listening = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        try:
+            while True:
+                self._wake.clear()  # before reading the table, so no NOTIFY is missed
+                try:
+                    delay = await self.tick()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.warning("expiration scheduler: %s; retrying", error)
+                    delay = min(self._settings.timer_max_sleep_seconds, ERROR_RETRY_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+
+    async def tick(self) -> float:
+        """Fire everything due, purge old fired timers when it is time; the sleep that follows."""
+        while await self._fire_batch() == self._settings.timer_batch_size:
+            pass
+        await self._purge_if_time()
+        async with self._sessionmaker() as db:
+            upcoming = await service.next_fire_at(db)
+        delay = domain.sleep_seconds(upcoming, self._clock(), self._settings.timer_max_sleep_seconds)
+        return delay or RECHECK_SECONDS
+
+    async def _fire_batch(self) -> int:
+        async with self._sessionmaker() as db, db.begin():
+            fired = await service.fire_due_timers(
+                db, self._clock(), limit=self._settings.timer_batch_size
+            )
+        if fired:
+            log.info("expiration: fired %d timer(s)", len(fired))
+        self.fired += len(fired)
+        return len(fired)
+
+    async def _purge_if_time(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        cutoff = domain.purge_cutoff(self._clock(), self._settings.fired_timer_retention_hours)
+        async with self._sessionmaker() as db, db.begin():
+            purged = await service.purge_fired_timers(db, cutoff)
+        if purged:
+            log.info("expiration: purged %d fired timer(s)", purged)
+        self._next_purge = time.monotonic() + self._settings.fired_timer_purge_every_seconds
+
+    async def _listen(self) -> None:
+        """A dedicated LISTEN connection; while it is down the sleep cap bounds lateness."""
+        dsn = plain_dsn(self._settings.database_url)
+        while True:
+            try:
+                conn = await asyncpg.connect(dsn, timeout=5)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+                log.debug("expiration listen connection failed: %s", error)
+                await asyncio.sleep(self._settings.timer_max_sleep_seconds)
+                continue
+            closed = asyncio.Event()
+            conn.add_termination_listener(lambda _c, done=closed: done.set())
+            try:
+                await conn.add_listener(service.CHANNEL, lambda *_: self._wake.set())
+                self._wake.set()  # catch any timer armed while we were not listening
+                self.listening.set()
+                await closed.wait()
+            except (OSError, asyncpg.PostgresError) as error:
+                log.debug("expiration listen lost: %s", error)
+            finally:
+                self.listening.clear()
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=1)

@@ -1,0 +1,100 @@
+"""The gateway: routes by path prefix as the ingress does, round-robin across replicas."""
+
+import itertools
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+log = logging.getLogger(__name__)
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
+NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+
+
+class Routes:
+    """Longest matching prefix wins; '/' is the catch-all (the web client)."""
+
+    def __init__(self, table: Mapping[str, Sequence[str]]) -> None:
+        self._prefixes = sorted(table, key=len, reverse=True)
+        self._cycles = {prefix: itertools.cycle(list(urls)) for prefix, urls in table.items()}
+
+    def upstream(self, path: str) -> str | None:
+        for prefix in self._prefixes:
+            if (
+                prefix == "/"
+                or path == prefix
+                or path.startswith(prefix.rstrip("/") + "/")
+                or (path.startswith(prefix + "?"))
+            ):
+                return next(self._cycles[prefix])
+        return None
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message}]}, status_code=status)
+
+
+def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0) -> Starlette:
+    routes = Routes(table)
+    client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=500))
+
+    async def proxy(request: Request) -> Response:
+        base = routes.upstream(request.url.path)
+        if base is None:
+            return _error(404, "Not found")
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in NOT_FORWARDED]
+        client_host = request.client.host if request.client else ""
+        forwarded = request.headers.get("x-forwarded-for")
+        headers.append(
+            ("x-forwarded-for", f"{forwarded}, {client_host}" if forwarded else client_host)
+        )
+        headers.append(("x-forwarded-proto", request.url.scheme))
+        headers.append(("x-forwarded-host", request.headers.get("host", "")))
+        upstream = client.build_request(
+            request.method,
+            base + request.url.path,
+            params=request.url.query,
+            headers=headers,
+            content=await request.body(),
+        )
+        try:
+            reply = await client.send(upstream, stream=True)
+        except httpx.TransportError as error:
+            log.warning(
+                "gateway: %s %s → %s unreachable: %s", request.method, request.url.path, base, error
+            )
+            return _error(503, "Service unavailable, try again shortly")
+        out_headers = [
+            (k, v) for k, v in reply.headers.multi_items() if k.lower() not in HOP_BY_HOP
+        ]
+        response = StreamingResponse(
+            reply.aiter_raw(),
+            status_code=reply.status_code,
+            background=BackgroundTask(reply.aclose),
+        )
+        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]
+        return response
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with client:
+            yield
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    return Starlette(routes=[Route("/{path:path}", proxy, methods=methods)], lifespan=lifespan)

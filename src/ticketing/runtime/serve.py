@@ -1,0 +1,59 @@
+"""`ticketing serve SERVICE`: migrate the service's database (with a bounded wait), then serve."""
+
+import asyncio
+import importlib
+import logging
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from ticketing.common.logs import configure_logging
+from ticketing.common.migrations import migrate
+from ticketing.common.settings import describe_missing
+from ticketing.runtime.services import by_name
+
+log = logging.getLogger(__name__)
+
+
+def load_app(spec_app: str):
+    module, _, factory = spec_app.partition(":")
+    create_app = getattr(importlib.import_module(module), factory)
+    try:
+        return create_app()
+    except ValidationError as error:
+        raise SystemExit(f"cannot start: {describe_missing(error)}") from None
+
+
+async def migrate_with_retry(url: str, location: str, attempts: int = 30) -> None:
+    """Wait for the database the way a container waits for its neighbours."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await migrate(url, location)
+            return
+        except (OSError, ConnectionError) as error:
+            if attempt == attempts:
+                raise
+            log.warning("database not reachable yet (%s); retry %s/%s", error, attempt, attempts)
+            await asyncio.sleep(1)
+
+
+async def serve(name: str, host: str, port: int, *, run_migrations: bool = True) -> None:
+    configure_logging()
+    spec = by_name(name)
+    app = load_app(spec.app)
+    if spec.database and run_migrations:
+        await migrate_with_retry(app.state.settings.database_url, spec.migrations)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips=None,  # FORWARDED_ALLOW_IPS, default 127.0.0.1 (the gateway)
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    await server.serve()
+    if not server.started:
+        sys.exit(1)

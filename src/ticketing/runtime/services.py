@@ -1,0 +1,31 @@
+"""The services `ticketing up` runs, and where the gateway sends each path. One line each."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    route: str | None  # gateway path prefix; None for a service with no public HTTP
+    database: bool = True
+
+    @property
+    def app(self) -> str:
+        return f"ticketing.{self.name}.app:create_app"
+
+    @property
+    def migrations(self) -> str:
+        return f"ticketing.{self.name}:migrations"
+
+
+SERVICES: list[ServiceSpec] = [
+    ServiceSpec("auth", "/api/users"),
+]
+
+
+def by_name(name: str) -> ServiceSpec:
+    for spec in SERVICES:
+        if spec.name == name:
+            return spec
+    known = ", ".join(s.name for s in SERVICES)
+    raise SystemExit(f"unknown service {name!r}; known: {known}")

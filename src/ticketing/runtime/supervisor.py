@@ -1,0 +1,77 @@
+"""Child processes with one merged, prefixed log stream; a crashed child is restarted."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+
+class Child:
+    """One service process. Restarted with backoff if it exits while the system runs."""
+
+    def __init__(self, label: str, argv: Sequence[str], env: dict[str, str]) -> None:
+        self.label = label
+        self.argv = list(argv)
+        self.env = env
+        self.process: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self._stopping = False
+        self._watch: asyncio.Task | None = None
+        self.url: str | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us; we stop children in order
+        )
+        self._watch = asyncio.create_task(self._pump_and_watch(self.process))
+
+    async def _pump_and_watch(self, process: asyncio.subprocess.Process) -> None:
+        prefix = f"{self.label:<12}| "
+        assert process.stdout is not None
+        async for line in process.stdout:
+            sys.stdout.write(prefix + line.decode(errors="replace"))
+            sys.stdout.flush()
+        code = await process.wait()
+        if self._stopping:
+            return
+        self.restarts += 1
+        delay = min(2 ** min(self.restarts, 5) * 0.25, 5)
+        log.warning("%s exited with %s; restarting in %.1fs", self.label, code, delay)
+        await asyncio.sleep(delay)
+        if not self._stopping:
+            await self.start()
+
+    async def stop(self, grace: float = 10) -> None:
+        self._stopping = True
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        if self._watch:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._watch, 2)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; the supervisor restarts it."""
+        if self.process and self.process.returncode is None:
+            os.kill(self.process.pid, signal.SIGKILL)

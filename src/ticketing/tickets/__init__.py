@@ -1,0 +1,1 @@
+"""Tickets: owns the listings, their price and status; the source of every ticket event."""

@@ -1,0 +1,26 @@
+"""Tickets follow orders: created reserves, cancelled releases, completed sells."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketing.common.events import OrderCancelled, OrderCompleted, OrderCreated, Subject
+from ticketing.tickets import service
+
+
+async def on_order_created(db: AsyncSession, event: OrderCreated) -> None:
+    await service.reserve_ticket(db, event)
+
+
+async def on_order_cancelled(db: AsyncSession, event: OrderCancelled) -> None:
+    """Only the order that still holds the ticket frees it; any other cancel changes nothing."""
+    await service.release_ticket(db, event)
+
+
+async def on_order_completed(db: AsyncSession, event: OrderCompleted) -> None:
+    await service.sell_ticket(db, event)
+
+
+SUBSCRIPTIONS = {
+    Subject.ORDER_CREATED: on_order_created,
+    Subject.ORDER_CANCELLED: on_order_cancelled,
+    Subject.ORDER_COMPLETED: on_order_completed,
+}

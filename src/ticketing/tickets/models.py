@@ -1,0 +1,51 @@
+"""Tickets' tables: the listings, and the orders it has heard of (to survive odd event orders)."""
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ticketing.common.db import service_metadata
+from ticketing.tickets.domain import TITLE_MAX, Status
+
+STATUSES = ", ".join(f"'{s}'" for s in Status)
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __mapper_args__ = {"eager_defaults": True}  # created_at comes back with the INSERT
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    price_cents: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[UUID]
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    order_id: Mapped[UUID | None]
+    status: Mapped[str] = mapped_column(String(20), default=Status.AVAILABLE)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({STATUSES})", name="status"),
+        CheckConstraint("price_cents > 0", name="price_positive"),
+        # the public list: for-sale tickets, newest first, keyset-paged
+        Index("ix_tickets_status_created_at_id", "status", created_at.desc(), id.desc()),
+        # ?mine=true: one seller's listings in every state
+        Index("ix_tickets_user_id_created_at_id", "user_id", created_at.desc(), id.desc()),
+    )
+
+
+class KnownOrder(Base):
+    """Each order heard of and its last known state, so an order.created that arrives after
+    its own order.cancelled does not reserve the ticket for an order that is already over."""
+
+    __tablename__ = "known_orders"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    ticket_id: Mapped[UUID]
+    status: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,87 @@
+"""Tickets' HTTP API: /api/tickets*."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from ticketing.common.auth import CurrentUser, RequireUser
+from ticketing.common.db import Db
+from ticketing.common.errors import NotAuthorized, NotFound
+from ticketing.common.paging import link_next
+from ticketing.tickets import service
+from ticketing.tickets.schemas import TicketFilters, TicketIn, TicketOut
+
+router = APIRouter()
+
+
+def _ticket_id(ticket_id: str) -> UUID:
+    """A malformed id names no ticket: 404, as the original app answered."""
+    try:
+        return UUID(ticket_id)
+    except ValueError:
+        raise NotFound("Ticket not found") from None
+
+
+TicketId = Annotated[UUID, Depends(_ticket_id)]
+
+
+@router.post("", status_code=201)
+async def create_ticket(body: TicketIn, user: RequireUser, db: Db) -> TicketOut:
+    """List a ticket for sale."""
+    async with db.begin():
+        ticket = await service.create_ticket(
+            db, seller=user.id, title=body.title, price_cents=body.price_cents
+        )
+    return TicketOut.from_row(ticket)
+
+
+@router.get("")
+async def list_tickets(
+    filters: Annotated[TicketFilters, Query()],
+    user: CurrentUser,
+    request: Request,
+    response: Response,
+    db: Db,
+) -> list[TicketOut]:
+    """Tickets for sale, newest first; with mine=true, your own listings in every state."""
+    if filters.mine and user is None:
+        raise NotAuthorized()
+    search = service.Search(
+        q=filters.q,
+        min_cents=filters.min_price,
+        max_cents=filters.max_price,
+        seller=user.id if filters.mine and user else None,
+        limit=filters.limit,
+        cursor=filters.cursor,
+    )
+    async with db.begin():
+        rows, cursor = await service.list_tickets(db, search)
+    link_next(request, response, cursor)
+    return [TicketOut.from_row(row) for row in rows]
+
+
+@router.get("/{ticket_id}")
+async def show_ticket(ticket_id: TicketId, db: Db) -> TicketOut:
+    """One ticket."""
+    async with db.begin():
+        ticket = await service.get_ticket(db, ticket_id)
+    return TicketOut.from_row(ticket)
+
+
+@router.put("/{ticket_id}")
+async def edit_ticket(ticket_id: TicketId, body: TicketIn, user: RequireUser, db: Db) -> TicketOut:
+    """Change the title or price of your ticket while nobody has reserved it."""
+    async with db.begin():
+        ticket = await service.edit_ticket(
+            db, ticket_id, editor=user.id, title=body.title, price_cents=body.price_cents
+        )
+    return TicketOut.from_row(ticket)
+
+
+@router.delete("/{ticket_id}", status_code=204)
+async def withdraw_ticket(ticket_id: TicketId, user: RequireUser, db: Db) -> Response:
+    """Take your ticket off sale; a reserved or sold one stays."""
+    async with db.begin():
+        await service.withdraw_ticket(db, ticket_id, seller=user.id)
+    return Response(status_code=204)

@@ -1,0 +1,78 @@
+"""Tickets' request and response bodies: camelCase on the wire, price as a number."""
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
+
+from ticketing.common.money import PriceIn, PriceOut
+from ticketing.tickets import domain
+from ticketing.tickets.models import Ticket
+
+
+def _required(message: str):
+    """A missing field gets the original app's sentence, not pydantic's "Field required"."""
+
+    def check(value: object) -> object:
+        if value is None:
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(check)
+
+
+Title = Annotated[str, BeforeValidator(domain.clean_title)]
+Price = Annotated[PriceIn, _required("Price is required")]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class TicketIn(_Camel):
+    """POST and PUT take the same fields, both required, as the original app did."""
+
+    title: Title = Field(None, validate_default=True)
+    price_cents: Price = Field(None, alias="price", validate_default=True)
+
+
+class TicketFilters(_Camel):
+    """GET /api/tickets query: search, price range, paging, and the seller's own view."""
+
+    q: str | None = Field(None, max_length=200)
+    min_price: PriceIn | None = None
+    max_price: PriceIn | None = None
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=200)
+    mine: bool = False
+
+    @field_validator("max_price")
+    @classmethod
+    def _range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("min_price")
+        if value is not None and low is not None and low > value:
+            raise ValueError("maxPrice must not be less than minPrice")
+        return value
+
+
+class TicketOut(_Camel):
+    id: UUID
+    title: str
+    price: PriceOut
+    user_id: UUID
+    version: int
+    order_id: UUID | None
+    status: str
+
+    @classmethod
+    def from_row(cls, ticket: Ticket) -> "TicketOut":
+        return cls(
+            id=ticket.id,
+            title=ticket.title,
+            price=ticket.price_cents,
+            user_id=ticket.user_id,
+            version=ticket.version,
+            order_id=ticket.order_id,
+            status=ticket.status,
+        )

@@ -1,0 +1,194 @@
+"""Tickets' use cases; each runs inside the caller's transaction and stages its event there."""
+
+import logging
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketing.common.bus import outbox
+from ticketing.common.bus.versions import VersionGap
+from ticketing.common.errors import NotFound
+from ticketing.common.events import (
+    OrderCancelled,
+    OrderCompleted,
+    OrderCreated,
+    TicketCreated,
+    TicketDeleted,
+    TicketUpdated,
+)
+from ticketing.common.paging import decode_cursor, encode_cursor
+from ticketing.tickets import domain
+from ticketing.tickets.domain import Reservation, Status
+from ticketing.tickets.models import KnownOrder, Ticket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Search:
+    q: str | None = None
+    min_cents: int | None = None
+    max_cents: int | None = None
+    seller: UUID | None = None  # set: that seller's listings in every state
+    limit: int = 20
+    cursor: str | None = None
+
+
+async def list_tickets(db: AsyncSession, search: Search) -> tuple[list[Ticket], str | None]:
+    """One page, newest first, and the cursor of the next page when there is one."""
+    query = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    if search.seller is not None:
+        query = query.where(Ticket.user_id == search.seller)
+    else:
+        query = query.where(Ticket.status == Status.AVAILABLE)
+    if search.q and search.q.strip():
+        query = query.where(Ticket.title.icontains(search.q.strip(), autoescape=True))
+    if search.min_cents is not None:
+        query = query.where(Ticket.price_cents >= search.min_cents)
+    if search.max_cents is not None:
+        query = query.where(Ticket.price_cents <= search.max_cents)
+    if after := decode_cursor(search.cursor):
+        query = query.where(tuple_(Ticket.created_at, Ticket.id) < after)
+    rows = list((await db.scalars(query.limit(search.limit + 1))).all())
+    page = rows[: search.limit]
+    more = len(rows) > search.limit
+    return page, encode_cursor(page[-1].created_at, page[-1].id) if more else None
+
+
+async def get_ticket(db: AsyncSession, ticket_id: UUID) -> Ticket:
+    """A withdrawn listing is gone for the public; its seller still sees it in ?mine=true."""
+    ticket = await db.get(Ticket, ticket_id)
+    if ticket is None or ticket.status == Status.WITHDRAWN:
+        raise NotFound("Ticket not found")
+    return ticket
+
+
+async def create_ticket(db: AsyncSession, *, seller: UUID, title: str, price_cents: int) -> Ticket:
+    ticket = Ticket(title=title, price_cents=price_cents, user_id=seller, version=0)
+    db.add(ticket)
+    await db.flush()
+    await outbox.stage(
+        db,
+        TicketCreated(
+            id=ticket.id,
+            version=ticket.version,
+            title=ticket.title,
+            price=ticket.price_cents,
+            user_id=ticket.user_id,
+        ),
+    )
+    return ticket
+
+
+async def edit_ticket(
+    db: AsyncSession, ticket_id: UUID, *, editor: UUID, title: str, price_cents: int
+) -> Ticket:
+    ticket = await _locked_or_404(db, ticket_id)
+    domain.edit(ticket, editor=editor, title=title, price_cents=price_cents)
+    await _publish_update(db, ticket)
+    return ticket
+
+
+async def withdraw_ticket(db: AsyncSession, ticket_id: UUID, *, seller: UUID) -> None:
+    ticket = await _locked_or_404(db, ticket_id)
+    if domain.withdraw(ticket, seller=seller):
+        await db.flush()
+        await outbox.stage(db, TicketDeleted(id=ticket.id, version=ticket.version))
+
+
+async def _locked(db: AsyncSession, ticket_id: UUID) -> Ticket | None:
+    """FOR UPDATE: an edit and a reservation of one ticket take turns, each bumping version."""
+    return await db.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+
+
+async def _locked_or_404(db: AsyncSession, ticket_id: UUID) -> Ticket:
+    ticket = await _locked(db, ticket_id)
+    if ticket is None:
+        raise NotFound("Ticket not found")
+    return ticket
+
+
+async def _publish_update(db: AsyncSession, ticket: Ticket) -> None:
+    await db.flush()
+    await outbox.stage(
+        db,
+        TicketUpdated(
+            id=ticket.id,
+            version=ticket.version,
+            title=ticket.title,
+            price=ticket.price_cents,
+            user_id=ticket.user_id,
+            order_id=ticket.order_id,
+            status=ticket.status,
+        ),
+    )
+
+
+async def reserve_ticket(db: AsyncSession, event: OrderCreated) -> None:
+    ticket = await _locked(db, event.ticket.id)
+    if ticket is None:
+        log.warning("order %s is for unknown ticket %s; ignored", event.id, event.ticket.id)
+        return
+    if not await _first_news_of(db, event):
+        return  # a replay, or the order already ended before its creation reached us
+    outcome = domain.reserve(ticket, event.id)
+    if outcome is Reservation.RESERVED:
+        await _publish_update(db, ticket)
+    elif outcome is Reservation.HELD:
+        # Orders' unique index let this order in, so the holder has ended: its
+        # order.cancelled is still on its way. Wait for it rather than lose this one.
+        log.warning("ticket %s held by %s; order %s waits", ticket.id, ticket.order_id, event.id)
+        raise VersionGap(f"ticket {ticket.id} still held by order {ticket.order_id}")
+    elif outcome is Reservation.REFUSED:
+        log.warning("order %s for %s ticket %s; ignored", event.id, ticket.status, ticket.id)
+
+
+async def release_ticket(db: AsyncSession, event: OrderCancelled) -> None:
+    ticket = await _locked(db, event.ticket.id)
+    if ticket is None:
+        log.warning("cancelled order %s is for unknown ticket %s", event.id, event.ticket.id)
+        return
+    await _note_end(db, event, "cancelled")
+    if domain.release(ticket, event.id):
+        await _publish_update(db, ticket)
+
+
+async def sell_ticket(db: AsyncSession, event: OrderCompleted) -> None:
+    ticket = await _locked(db, event.ticket.id)
+    if ticket is None:
+        log.warning("completed order %s is for unknown ticket %s", event.id, event.ticket.id)
+        return
+    if await db.get(KnownOrder, event.id) is None:
+        raise VersionGap(f"order {event.id} completed before its creation arrived")
+    await _note_end(db, event, "complete")
+    if domain.sell(ticket, event.id):
+        await _publish_update(db, ticket)
+    elif not (ticket.status == Status.SOLD and ticket.order_id == event.id):
+        log.warning("order %s completed but ticket %s is %s", event.id, ticket.id, ticket.status)
+
+
+async def _first_news_of(db: AsyncSession, event: OrderCreated) -> bool:
+    """Record the order; False when it was already known (replayed, or ended first)."""
+    inserted = await db.execute(
+        insert(KnownOrder)
+        .values(id=event.id, ticket_id=event.ticket.id, status="created", version=event.version)
+        .on_conflict_do_nothing(index_elements=[KnownOrder.id])
+        .returning(KnownOrder.id)
+    )
+    return inserted.first() is not None
+
+
+async def _note_end(db: AsyncSession, event: OrderCancelled | OrderCompleted, status: str) -> None:
+    statement = insert(KnownOrder).values(
+        id=event.id, ticket_id=event.ticket.id, status=status, version=event.version
+    )
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[KnownOrder.id],
+            set_={"status": status, "version": event.version},
+            where=KnownOrder.version < statement.excluded.version,
+        )
+    )

@@ -1,0 +1,94 @@
+"""The gateway routes by longest prefix, round-robins replicas and passes cookies both ways."""
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+from tests.support import eventually
+from ticketing.runtime.gateway import Routes, create_gateway
+from ticketing.runtime.ports import free_port
+
+
+def test_longest_prefix_wins_and_root_catches_the_rest():
+    routes = Routes(
+        {"/api/users": ["http://auth"], "/api/tickets": ["http://t"], "/": ["http://web"]}
+    )
+    assert routes.upstream("/api/users/signup") == "http://auth"
+    assert routes.upstream("/api/tickets") == "http://t"
+    assert routes.upstream("/api/ticketsx") == "http://web"
+    assert routes.upstream("/orders/1") == "http://web"
+
+
+def test_replicas_take_turns():
+    routes = Routes({"/api/orders": ["http://a", "http://b"]})
+    assert [routes.upstream("/api/orders") for _ in range(4)] == ["http://a", "http://b"] * 2
+
+
+def test_no_route_is_none():
+    assert Routes({"/api/users": ["http://auth"]}).upstream("/elsewhere") is None
+
+
+def _echo_app(name: str) -> FastAPI:
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    async def echo(path: str, request: Request, response: Response):
+        response.set_cookie("a", "1")
+        response.set_cookie("b", "2")
+        return {
+            "service": name,
+            "path": path,
+            "query": request.url.query,
+            "cookie": request.cookies.get("session"),
+            "body": (await request.body()).decode(),
+            "forwarded": request.headers.get("x-forwarded-for"),
+        }
+
+    return app
+
+
+async def test_requests_reach_the_upstream_with_body_query_cookie_and_both_cookies_return():
+    import asyncio
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(_echo_app("users"), port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started)
+    try:
+        gateway = create_gateway({"/api/users": [f"http://127.0.0.1:{port}"]})
+        transport = httpx.ASGITransport(app=gateway)
+        async with (
+            gateway.router.lifespan_context(gateway),
+            httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
+        ):
+            response = await client.post(
+                "/api/users/signin?x=1", content=b"hello", headers={"cookie": "session=abc"}
+            )
+            unrouted = await client.get("/nope")
+    finally:
+        server.should_exit = True
+        await task
+    body = response.json()
+    assert body["service"] == "users"
+    assert (body["path"], body["query"], body["cookie"], body["body"]) == (
+        "api/users/signin",
+        "x=1",
+        "abc",
+        "hello",
+    )
+    assert body["forwarded"]
+    assert sorted(c.split("=")[0] for c in response.headers.get_list("set-cookie")) == ["a", "b"]
+    assert unrouted.status_code == 404
+    assert unrouted.json() == {"errors": [{"message": "Not found"}]}
+
+
+async def test_an_unreachable_upstream_is_a_503_in_the_common_shape():
+    gateway = create_gateway({"/api/users": [f"http://127.0.0.1:{free_port()}"]})
+    transport = httpx.ASGITransport(app=gateway)
+    async with (
+        gateway.router.lifespan_context(gateway),
+        httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
+    ):
+        response = await client.get("/api/users/currentuser")
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["message"]

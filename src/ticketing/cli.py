@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-migrate", action="store_true", help="skip migrations (someone else ran them)"
     )
+
+    migrate = commands.add_parser("migrate", help="migrate one service's database and exit")
+    migrate.add_argument("service")
     return parser
 
 
@@ -44,6 +47,11 @@ def main(argv: list[str] | None = None) -> None:
         except PortTaken as error:
             print(f"ticketing: {error}", file=sys.stderr)
             sys.exit(2)
+        return
+    if args.command == "migrate":
+        from ticketing.runtime.serve import migrate_only
+
+        asyncio.run(migrate_only(args.service))
         return
     from ticketing.runtime.serve import serve
 

@@ -38,6 +38,17 @@ async def migrate_with_retry(url: str, location: str, attempts: int = 30) -> Non
             await asyncio.sleep(1)
 
 
+async def migrate_only(name: str) -> None:
+    """What a Kubernetes migration Job runs before the services roll out."""
+    configure_logging()
+    spec = by_name(name)
+    if not spec.database:
+        return
+    app = load_app(spec.app)
+    await migrate_with_retry(app.state.settings.database_url, spec.migrations)
+    log.info("%s: database migrated", name)
+
+
 async def serve(name: str, host: str, port: int, *, run_migrations: bool = True) -> None:
     configure_logging()
     spec = by_name(name)

@@ -132,7 +132,7 @@ class System:
             COOKIE_SECURE=os.environ.get("COOKIE_SECURE", "false"),
             PYTHONUNBUFFERED="1",
         )
-        env.setdefault("GATEWAY_URL", f"http://{self.options.host}:{self.options.port}")
+        env.setdefault("API_BASE_URL", f"http://127.0.0.1:{self.options.port}")
         return env
 
     async def _spawn(self, spec: ServiceSpec, env: dict[str, str]) -> None:

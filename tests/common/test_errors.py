@@ -116,3 +116,29 @@ async def test_wrong_method_is_405_in_the_common_shape(client):
     response = await client.delete("/bad")
     assert response.status_code == 405
     assert response.json() == {"errors": [{"message": "Method not allowed"}]}
+
+
+async def test_an_oversized_body_is_refused_before_parsing(postgres, nats):
+    from tests.support import JWT_KEY, running
+    from ticketing.auth.app import create_app
+    from ticketing.auth.settings import AuthSettings
+
+    settings = AuthSettings(
+        database_url=await postgres.fresh_database("auth"), nats_url=nats.url, jwt_key=JWT_KEY
+    )
+    async def chunks():
+        yield b"{"
+        for _ in range(80):
+            yield b" " * 1024
+
+    async with running(create_app(settings)) as client:
+        big = {"email": "a@b.io", "password": "x" * (70 * 1024)}
+        response = await client.post("/api/users/signup", json=big)
+        chunked = await client.post(
+            "/api/users/signup",
+            content=chunks(),
+            headers={"content-type": "application/json"},
+        )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["message"].startswith("Request body must be at most")
+    assert chunked.status_code == 413

@@ -10,6 +10,7 @@ from ticketing.common.bus.listener import Subscriptions
 from ticketing.common.bus.runtime import BusRuntime
 from ticketing.common.db import make_engine, make_sessionmaker
 from ticketing.common.errors import install_error_handlers
+from ticketing.common.limits import BodyLimit
 from ticketing.common.logs import configure_logging
 from ticketing.common.settings import ServiceSettings
 
@@ -54,5 +55,6 @@ def service_app(
     app.state.settings = settings
     app.state.service = name
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
     app.include_router(health.router)
     return app

@@ -126,6 +126,7 @@ async def test_an_oversized_body_is_refused_before_parsing(postgres, nats):
     settings = AuthSettings(
         database_url=await postgres.fresh_database("auth"), nats_url=nats.url, jwt_key=JWT_KEY
     )
+
     async def chunks():
         yield b"{"
         for _ in range(80):
@@ -142,3 +143,22 @@ async def test_an_oversized_body_is_refused_before_parsing(postgres, nats):
     assert response.status_code == 413
     assert response.json()["errors"][0]["message"].startswith("Request body must be at most")
     assert chunked.status_code == 413
+
+
+async def test_metrics_count_requests_by_route_template(postgres, nats):
+    from tests.support import JWT_KEY, running
+    from ticketing.auth.app import create_app
+    from ticketing.auth.settings import AuthSettings
+
+    settings = AuthSettings(
+        database_url=await postgres.fresh_database("auth"), nats_url=nats.url, jwt_key=JWT_KEY
+    )
+    async with running(create_app(settings)) as client:
+        await client.get("/api/users/currentuser")
+        await client.post("/api/users/signin", json={"email": "bad"})
+        text = (await client.get("/metrics")).text
+    assert (
+        'http_requests_total{method="GET",route="/api/users/currentuser",service="auth",status="200"}'
+        in text
+    )
+    assert 'route="/api/users/signin",service="auth",status="400"' in text

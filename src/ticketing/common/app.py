@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ticketing.common import health
+from ticketing.common import health, metrics
 from ticketing.common.bus.listener import Subscriptions
 from ticketing.common.bus.runtime import BusRuntime
 from ticketing.common.db import make_engine, make_sessionmaker
@@ -56,5 +56,7 @@ def service_app(
     app.state.service = name
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(metrics.RequestMetrics, service=name)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app

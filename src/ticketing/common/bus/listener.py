@@ -17,6 +17,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.tables import processed_events
 from ticketing.common.bus.versions import StaleEvent, VersionGap
@@ -105,6 +106,9 @@ class Listener:
 
     async def handle(self, subject: Subject, msg) -> None:
         attempt = msg.metadata.num_delivered if msg.metadata else 1
+        metrics.DELIVERIES.labels(self.service, subject).inc()
+        if attempt > 1:
+            metrics.REDELIVERIES.labels(self.service, subject).inc()
         try:
             envelope = Envelope.from_bytes(msg.data)
             event = envelope.event()
@@ -112,6 +116,7 @@ class Listener:
         except VersionGap as gap:
             delay = GAP_DELAYS[min(attempt, len(GAP_DELAYS)) - 1]
             log.debug("%s: %s version gap (%s), retry in %ss", self.service, subject, gap, delay)
+            metrics.NAKS.labels(self.service, subject, "version_gap").inc()
             await msg.nak(delay=delay)
             return
         except StaleEvent:
@@ -127,6 +132,9 @@ class Listener:
         await msg.ack()
         if applied:
             self.handled[subject] = self.handled.get(subject, 0) + 1
+            metrics.APPLIED.labels(self.service, subject).inc()
+        else:
+            metrics.DUPLICATES.labels(self.service, subject).inc()
 
     async def _apply(self, subject: Subject, envelope: Envelope, event: Event) -> bool:
         """Effect and processed-event record commit together, or neither does."""
@@ -145,6 +153,7 @@ class Listener:
     async def _failed(self, subject: Subject, msg, attempt: int, error: Exception) -> None:
         if attempt >= self._max_attempts:
             self.dead_letters += 1
+            metrics.DEAD_LETTERS.labels(self.service, subject).inc()
             log.error(
                 "dead letter: service=%s subject=%s attempt=%s error=%r data=%s",
                 self.service,
@@ -156,4 +165,5 @@ class Listener:
             await msg.term()
             return
         log.warning("%s: %s failed (attempt %s): %r", self.service, subject, attempt, error)
+        metrics.NAKS.labels(self.service, subject, "error").inc()
         await msg.nak(delay=ERROR_DELAY * attempt)

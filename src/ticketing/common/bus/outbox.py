@@ -9,12 +9,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import asyncpg
 from nats.js import JetStreamContext
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import Envelope, Event
@@ -58,7 +60,9 @@ class OutboxRelay:
         listen_dsn: str | None,
         poll_seconds: float = 2.0,
         before_publish: Callable[[Envelope], None] | None = None,
+        service: str = "",
     ) -> None:
+        self.service = service
         self._sessionmaker = sessionmaker
         self._js = js
         self._names = names
@@ -97,7 +101,7 @@ class OutboxRelay:
         async with self._sessionmaker() as db, db.begin():
             rows = (
                 await db.execute(
-                    select(outbox.c.id, outbox.c.envelope)
+                    select(outbox.c.id, outbox.c.envelope, outbox.c.created_at)
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.seq)
                     .limit(BATCH)
@@ -112,6 +116,9 @@ class OutboxRelay:
                     failure = error
                     break
                 sent.append(row.id)
+                metrics.PUBLISHED.labels(self.service, row.envelope["subject"]).inc()
+                lag = (datetime.now(UTC) - row.created_at).total_seconds()
+                metrics.PUBLISH_LAG.labels(self.service).observe(max(lag, 0))
             if sent:
                 await db.execute(
                     update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now())

@@ -66,6 +66,7 @@ class BusRuntime:
                 self.names,
                 listen_dsn=plain_dsn(self.settings.database_url),
                 poll_seconds=self.settings.outbox_poll_seconds,
+                service=self.service,
             )
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if self._subscriptions:

@@ -162,3 +162,16 @@ async def test_metrics_count_requests_by_route_template(postgres, nats):
         in text
     )
     assert 'route="/api/users/signin",service="auth",status="400"' in text
+
+
+async def test_a_request_id_is_echoed_or_made(client):
+    from ticketing.common.correlation import RequestCorrelation
+
+    app = an_app()
+    app.add_middleware(RequestCorrelation)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        given = await http.get("/missing", headers={"x-request-id": "abc-1"})
+        made = await http.get("/missing")
+    assert given.headers["x-request-id"] == "abc-1"
+    assert len(made.headers["x-request-id"]) == 32

@@ -10,7 +10,7 @@ from tests.support import bus_prefix, eventually
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.outbox import OutboxRelay, pending_count, stage
 from ticketing.common.db import plain_dsn
-from ticketing.common.events import TicketCreated
+from ticketing.common.events import Envelope, TicketCreated
 
 
 def an_event(title: str = "Show") -> TicketCreated:
@@ -149,3 +149,18 @@ async def test_the_relay_keeps_events_while_nats_is_unreachable(probe_db, names)
             await relay.drain_once()
         async with sm() as db:
             assert await pending_count(db) == 1
+
+
+async def test_an_event_carries_the_correlation_id_of_the_request_that_made_it(
+    probe_db, nats, names
+):
+    from ticketing.common import correlation
+
+    token = correlation.bind("req-123")
+    try:
+        async with sessions(probe_db) as sm, sm() as db, db.begin():
+            envelope = await stage(db, an_event())
+    finally:
+        correlation.reset(token)
+    assert envelope.correlation_id == "req-123"
+    assert Envelope.from_bytes(envelope.to_bytes()).correlation_id == "req-123"

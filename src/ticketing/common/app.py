@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ticketing.common import health, metrics
+from ticketing.common import correlation, health, metrics
 from ticketing.common.bus.listener import Subscriptions
 from ticketing.common.bus.runtime import BusRuntime
 from ticketing.common.db import make_engine, make_sessionmaker
@@ -28,7 +28,7 @@ def service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging()
+        configure_logging(name)
         engine = make_engine(settings.database_url) if uses_database else None
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine) if engine else None
@@ -57,6 +57,7 @@ def service_app(
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(metrics.RequestMetrics, service=name)
+    app.add_middleware(correlation.RequestCorrelation)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

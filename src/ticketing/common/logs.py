@@ -1,13 +1,64 @@
-"""Plain log lines on stderr; the runtime adds the service prefix."""
+"""Logs as one JSON object per line, with service and correlation id, so one grep shows an
+order's whole story across services. LOG_FORMAT=text gives plain lines instead."""
 
+import json
 import logging
 import os
+from datetime import UTC, datetime
+
+from ticketing.common import correlation
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
-def configure_logging() -> None:
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str | None = None) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if self.service:
+            entry["service"] = self.service
+        if request_id := correlation.current():
+            entry["requestId"] = request_id
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value if isinstance(value, str | int | float | bool) else str(value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+class TextFormatter(logging.Formatter):
+    """For a person at a console: plain lines, still carrying the correlation id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname} {record.name}: {record.getMessage()}"
+        if request_id := correlation.current():
+            line += f" [request {request_id}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(service: str | None = None) -> None:
     root = logging.getLogger()
-    if root.handlers:
+    if any(getattr(h, "_ticketing", False) for h in root.handlers):
         return
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if root.handlers and os.environ.get("LOG_FORMAT") != "json":
+        return  # a host (pytest, uvicorn's config) already set logging up
+    handler = logging.StreamHandler()
+    handler._ticketing = True
+    if os.environ.get("LOG_FORMAT", "json") == "json":
+        handler.setFormatter(JsonFormatter(service or os.environ.get("SERVICE_NAME")))
+    else:
+        handler.setFormatter(TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
     logging.getLogger("nats").setLevel(logging.WARNING)

@@ -40,7 +40,7 @@ async def migrate_with_retry(url: str, location: str, attempts: int = 30) -> Non
 
 async def migrate_only(name: str) -> None:
     """What a Kubernetes migration Job runs before the services roll out."""
-    configure_logging()
+    configure_logging(name)
     spec = by_name(name)
     if not spec.database:
         return
@@ -50,7 +50,7 @@ async def migrate_only(name: str) -> None:
 
 
 async def serve(name: str, host: str, port: int, *, run_migrations: bool = True) -> None:
-    configure_logging()
+    configure_logging(name)
     spec = by_name(name)
     app = load_app(spec.app)
     if spec.database and run_migrations:

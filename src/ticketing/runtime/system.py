@@ -132,6 +132,7 @@ class System:
             COOKIE_SECURE=os.environ.get("COOKIE_SECURE", "false"),
             PYTHONUNBUFFERED="1",
         )
+        env.setdefault("LOG_FORMAT", "text")  # a console is read by a person; containers log JSON
         env.setdefault("API_BASE_URL", f"http://127.0.0.1:{self.options.port}")
         return env
 

@@ -17,7 +17,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ticketing.common import metrics
+from ticketing.common import correlation, metrics
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.tables import processed_events
 from ticketing.common.bus.versions import StaleEvent, VersionGap
@@ -138,6 +138,13 @@ class Listener:
 
     async def _apply(self, subject: Subject, envelope: Envelope, event: Event) -> bool:
         """Effect and processed-event record commit together, or neither does."""
+        token = correlation.bind(envelope.correlation_id or str(envelope.id))
+        try:
+            return await self._apply_in_transaction(subject, envelope, event)
+        finally:
+            correlation.reset(token)
+
+    async def _apply_in_transaction(self, subject: Subject, envelope: Envelope, event) -> bool:
         async with self._sessionmaker() as db, db.begin():
             first_time = await db.execute(
                 insert(processed_events)

@@ -86,8 +86,11 @@ class OutboxRelay:
                     log.warning("outbox relay: %s; retrying", error)
                     await asyncio.sleep(min(self._poll, 1.0))
                     continue
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands
+                # as the wake-up does, and the relay would then never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                    async with asyncio.timeout(self._poll):
+                        await self._wake.wait()
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, Field
 
+from ticketing.common import correlation
 from ticketing.common.events.schemas import SCHEMAS, Event, _Wire
 from ticketing.common.events.subjects import Subject
 
@@ -16,10 +17,15 @@ class Envelope(_Wire):
     subject: Subject
     occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     data: dict[str, Any]
+    correlation_id: str | None = None
 
     @classmethod
     def wrap(cls, event: Event) -> "Envelope":
-        return cls(subject=event.subject, data=event.model_dump(mode="json", by_alias=True))
+        return cls(
+            subject=event.subject,
+            data=event.model_dump(mode="json", by_alias=True),
+            correlation_id=correlation.current(),
+        )
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.model_dump(mode="json", by_alias=True)).encode()

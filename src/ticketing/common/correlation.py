@@ -1,0 +1,49 @@
+"""The correlation id that follows one user action through every service's logs and events.
+
+A request takes it from X-Request-Id (or makes one); the outbox writes it into each
+event's envelope; a listener restores it while handling, so follow-up events carry it on.
+"""
+
+from contextvars import ContextVar
+from uuid import uuid4
+
+_current: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+HEADER = "x-request-id"
+
+
+def current() -> str | None:
+    return _current.get()
+
+
+def bind(value: str | None):
+    return _current.set(value)
+
+
+def reset(token) -> None:
+    _current.reset(token)
+
+
+class RequestCorrelation:
+    """ASGI middleware: bind the id for the request and echo it in the response."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
+        value = given[:100] if given and given.isprintable() else uuid4().hex
+        token = bind(value)
+
+        async def tagged_send(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (HEADER.encode(), value.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged_send)
+        finally:
+            reset(token)

@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-migrate", action="store_true", help="skip migrations (someone else ran them)"
     )
 
+    status = commands.add_parser("status", help="services, consumer lag, outbox, timers")
+    status.add_argument("--data-dir", type=Path, default=Path(".ticketing"))
+
     migrate = commands.add_parser("migrate", help="migrate one service's database and exit")
     migrate.add_argument("service")
     return parser
@@ -47,6 +50,11 @@ def main(argv: list[str] | None = None) -> None:
         except PortTaken as error:
             print(f"ticketing: {error}", file=sys.stderr)
             sys.exit(2)
+        return
+    if args.command == "status":
+        from ticketing.runtime.status import main as status
+
+        status(args.data_dir)
         return
     if args.command == "migrate":
         from ticketing.runtime.serve import migrate_only

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -105,6 +106,7 @@ class System:
             await self._spawn(spec, service_env)
         await self._wait_ready()
         await self._start_gateway()
+        self._write_state(admin_url, nats_url)
         url = f"http://{options.host}:{options.port}"
         elapsed = time.monotonic() - started
         say(f"Ticketing is up at {url} (started in {elapsed:.1f}s); Ctrl-C stops it")
@@ -157,6 +159,24 @@ class System:
                 self.upstreams.setdefault(spec.route, []).append(f"http://127.0.0.1:{port}")
             child.url = f"http://127.0.0.1:{port}"
 
+    def _write_state(self, admin_url: str, nats_url: str) -> None:
+        """What `ticketing status` reads to find the running system."""
+        state = {
+            "pid": os.getpid(),
+            "gateway": f"http://{self.options.host}:{self.options.port}",
+            "nats_url": nats_url,
+            "bus_prefix": os.environ.get("BUS_PREFIX", ""),
+            "databases": {
+                spec.name: database_url(admin_url, f"ticketing_{spec.name}")
+                for spec in self.options.services
+                if spec.database
+            },
+            "processes": [{"label": c.label, "url": c.url, "pid": c.pid} for c in self.children],
+        }
+        path = self.options.data_dir / "state.json"
+        path.write_text(json.dumps(state, indent=2))
+        path.chmod(0o600)
+
     async def _wait_ready(self, within: float = 60) -> None:
         deadline = time.monotonic() + within
         async with httpx.AsyncClient(timeout=2) as client:
@@ -196,6 +216,8 @@ class System:
                 await asyncio.wait_for(self._gateway_task, 10)
         await asyncio.gather(*(child.stop() for child in self.children))
         await asyncio.to_thread(self._stop_backends)
+        with contextlib.suppress(FileNotFoundError):
+            (self.options.data_dir / "state.json").unlink()
         say("stopped")
 
     def _stop_backends(self) -> None:

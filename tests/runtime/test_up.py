@@ -103,6 +103,15 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
                 "newcomer@example.com"
             )
             assert client.get("/api/nowhere").status_code == 404
+        status = subprocess.run(
+            [sys.executable, "-m", "ticketing.cli", "status", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert status.returncode == 0, status.stderr
+        assert "auth" in status.stdout and "ready" in status.stdout
+        assert "outbox backlog:" in status.stdout
         started = _descendants(process.pid) | _processes_mentioning(str(data_dir))
         assert started, "up started no processes"
         process.send_signal(signal.SIGINT)

@@ -1,0 +1,1 @@
+"""Payments: owns payments, payment attempts and a replica of orders; charges cards."""

@@ -1,0 +1,81 @@
+"""Payments' tables: the orders replica, payment attempts (the claim) and payments."""
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ticketing.common.db import service_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Order(Base):
+    """What payments knows of an order, fed by order.* events in version order."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[UUID]
+    price_cents: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class PaymentAttempt(Base):
+    """One try at charging an order; while in flight or succeeded it holds the order's claim."""
+
+    __tablename__ = "payment_attempts"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    order_id: Mapped[UUID] = mapped_column(ForeignKey("orders.id"))
+    status: Mapped[str] = mapped_column(String(20), default="in_flight")
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    # Kept only while in flight, so a stuck attempt can be re-sent exactly as it was.
+    token: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    driven_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index(
+            "uq_payment_attempts_claim",
+            "order_id",
+            unique=True,
+            postgresql_where=text("status IN ('in_flight', 'succeeded')"),
+        ),
+        Index(
+            "ix_payment_attempts_in_flight",
+            "driven_at",
+            postgresql_where=text("status = 'in_flight'"),
+        ),
+        CheckConstraint("status IN ('in_flight', 'succeeded', 'failed')", name="status"),
+    )
+
+
+class Payment(Base):
+    """A charge that landed; refunded when its order was cancelled before or after it."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    order_id: Mapped[UUID] = mapped_column(ForeignKey("orders.id"), unique=True)
+    attempt_id: Mapped[UUID] = mapped_column(ForeignKey("payment_attempts.id"), unique=True)
+    provider_id: Mapped[str] = mapped_column(String(255))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    refund_reason: Mapped[str | None] = mapped_column(String(200))
+    refund_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index(
+            "ix_payments_refund_pending",
+            "refund_requested_at",
+            postgresql_where=text("refund_requested_at IS NOT NULL AND refunded_at IS NULL"),
+        ),
+    )

@@ -1,0 +1,49 @@
+"""The PaymentProvider interface and what its failures mean for the money."""
+
+from collections.abc import Mapping
+from typing import Protocol
+
+
+class ProviderError(Exception):
+    pass
+
+
+class PaymentRejected(ProviderError):
+    """The processor refused: nothing was charged, and the buyer may try another card."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CardDeclined(PaymentRejected):
+    pass
+
+
+class InvalidToken(PaymentRejected):
+    pass
+
+
+class ProviderUnavailable(ProviderError):
+    """No answer we can trust: the charge may or may not have landed. Re-send with the
+    same idempotency key to find out; never with a new one."""
+
+
+class PaymentProvider(Protocol):
+    async def charge(
+        self,
+        amount_cents: int,
+        currency: str,
+        token: str,
+        idempotency_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Charge now; returns the processor's id for the charge."""
+        ...
+
+    async def refund(self, charge_id: str, idempotency_key: str) -> None:
+        """Refund the whole charge; a charge already refunded counts as done."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,38 @@
+"""Payments' HTTP API: /api/payments."""
+
+from fastapi import APIRouter, Request
+
+from ticketing.common.auth import RequireUser
+from ticketing.common.db import Db
+from ticketing.common.errors import AppError, BadRequest
+from ticketing.payments import charging, domain, service
+from ticketing.payments.providers import PaymentRejected, ProviderUnavailable
+from ticketing.payments.schemas import PaymentCreate, PaymentOut
+
+router = APIRouter()
+
+
+class ProcessorUnavailable(AppError):
+    status_code = 503
+    message = "The payment processor did not answer; your payment will be retried shortly"
+
+
+@router.post("", status_code=201)
+async def create_payment(
+    body: PaymentCreate, user: RequireUser, db: Db, request: Request
+) -> PaymentOut:
+    """Pay for your order with a card token; submitting twice charges once."""
+    state = request.app.state
+    async with db.begin():
+        attempt = await service.claim(
+            db, body.order_id, buyer=user.id, token=body.token, currency=state.settings.currency
+        )
+    try:
+        payment = await charging.drive(state.sessionmaker, state.provider, attempt)
+    except PaymentRejected as rejected:
+        raise BadRequest(rejected.reason) from None
+    except ProviderUnavailable:
+        raise ProcessorUnavailable() from None
+    if payment.refund_requested_at is not None:
+        raise BadRequest(domain.refunded_message(payment.refunded_at is not None))
+    return PaymentOut(id=payment.id)

@@ -1,0 +1,42 @@
+"""Payments' own settings: which card processor, and how stuck work is retried."""
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from ticketing.common.settings import ServiceSettings
+
+
+class PaymentsSettings(ServiceSettings):
+    payment_provider: Literal["sandbox", "stripe"] | None = None  # None: stripe iff a key is set
+    stripe_secret_key: SecretStr | None = None
+    stripe_api_base: str | None = None  # e.g. a local stub in tests; Stripe's own when unset
+    stripe_timeout_seconds: float = Field(30.0, gt=0)
+    stripe_max_network_retries: int = Field(2, ge=0)
+    currency: str = "usd"
+    # An attempt still in flight this long after it was last driven is re-sent with its own
+    # idempotency key; longer than a provider call can take, retries included.
+    attempt_stale_seconds: float = Field(300.0, gt=0)
+    reconcile_interval_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("stripe_secret_key", "stripe_api_base", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`STRIPE_SECRET_KEY=` in a .env file means "no key", not an empty key."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        value = value.strip().lower()
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("CURRENCY must be a three-letter ISO code such as usd")
+        return value
+
+    @model_validator(mode="after")
+    def _choose_provider(self) -> "PaymentsSettings":
+        if self.payment_provider is None:
+            self.payment_provider = "stripe" if self.stripe_secret_key else "sandbox"
+        if self.payment_provider == "stripe" and self.stripe_secret_key is None:
+            raise ValueError("STRIPE_SECRET_KEY is required when PAYMENT_PROVIDER is stripe")
+        return self

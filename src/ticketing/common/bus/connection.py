@@ -1,5 +1,6 @@
 """NATS connection that keeps reconnecting, and the one stream that holds every subject."""
 
+import asyncio
 import logging
 
 import nats
@@ -32,6 +33,14 @@ class BusNames:
 
     def all_subjects(self) -> list[str]:
         return [self.subject(s) for s in Subject]
+
+
+def cancel_requested() -> bool:
+    """True once the running task was asked to stop. On Python 3.11, asyncio.wait_for
+    (inside nats-py's fetch and request) swallows a cancel that lands as a message
+    arrives, so a loop that only relies on CancelledError can outlive stop()."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def connect(url: str, *, name: str) -> Client:

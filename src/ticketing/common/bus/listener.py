@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ticketing.common import correlation, metrics
-from ticketing.common.bus.connection import BusNames
+from ticketing.common.bus.connection import BusNames, cancel_requested
 from ticketing.common.bus.tables import processed_events
 from ticketing.common.bus.versions import StaleEvent, VersionGap
 from ticketing.common.events import Envelope, Event, Subject
@@ -75,7 +75,7 @@ class Listener:
             filter_subject=self._names.subject(subject),
         )
         sub = await self._bind(subject, config)
-        while True:
+        while not cancel_requested():
             try:
                 messages = await sub.fetch(batch=20, timeout=5)
             except (NatsTimeout, TimeoutError):
@@ -88,9 +88,10 @@ class Listener:
                 continue
             for msg in messages:
                 await self.handle(subject, msg)
+        raise asyncio.CancelledError
 
     async def _bind(self, subject: Subject, config: ConsumerConfig):
-        while True:
+        while not cancel_requested():
             try:
                 return await self._js.pull_subscribe(
                     self._names.subject(subject),
@@ -103,6 +104,7 @@ class Listener:
             except Exception as error:
                 log.warning("%s: cannot bind %s yet: %s", self.service, subject, error)
                 await asyncio.sleep(1)
+        raise asyncio.CancelledError
 
     async def handle(self, subject: Subject, msg) -> None:
         attempt = msg.metadata.num_delivered if msg.metadata else 1

@@ -1,0 +1,68 @@
+"""Orders' HTTP API: /api/orders*."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from ticketing.common.auth import RequireUser
+from ticketing.common.db import Db
+from ticketing.common.errors import BadRequest
+from ticketing.common.paging import Limit, decode_cursor, link_next
+from ticketing.orders import service
+from ticketing.orders.schemas import OrderCreate, OrderOut
+
+router = APIRouter()
+
+
+def _order_id(order_id: str) -> UUID:
+    try:
+        return UUID(order_id)
+    except ValueError:
+        raise BadRequest("OrderId must be a valid id", field="orderId") from None
+
+
+OrderId = Annotated[UUID, Depends(_order_id)]
+
+
+@router.post("", status_code=201)
+async def order_ticket(body: OrderCreate, user: RequireUser, request: Request, db: Db) -> OrderOut:
+    """Reserve a ticket for the expiration window; it is yours to pay for until then."""
+    window = request.app.state.settings.expiration_window_seconds
+    async with db.begin():
+        order, ticket = await service.reserve_ticket(
+            db, body.ticket_id, buyer=user.id, window_seconds=window
+        )
+    return OrderOut.from_row(order, ticket)
+
+
+@router.get("")
+async def list_orders(
+    user: RequireUser,
+    request: Request,
+    response: Response,
+    db: Db,
+    limit: Limit = 20,
+    cursor: str | None = None,
+) -> list[OrderOut]:
+    """Your orders, newest first, each with its ticket; the next page is in the Link header."""
+    after = decode_cursor(cursor)
+    async with db.begin():
+        rows, next_cursor = await service.orders_page(db, user.id, limit=limit, after=after)
+    link_next(request, response, next_cursor)
+    return [OrderOut.from_row(order, ticket) for order, ticket in rows]
+
+
+@router.get("/{order_id}")
+async def show_order(user: RequireUser, order_id: OrderId, db: Db) -> OrderOut:
+    """One of your orders."""
+    async with db.begin():
+        order, ticket = await service.order_for(db, order_id, owner=user.id)
+    return OrderOut.from_row(order, ticket)
+
+
+@router.delete("/{order_id}", status_code=204, response_class=Response)
+async def cancel_order(user: RequireUser, order_id: OrderId, db: Db) -> None:
+    """Cancel one of your orders and release its ticket; a paid order cannot be cancelled."""
+    async with db.begin():
+        await service.cancel_order(db, order_id, owner=user.id)

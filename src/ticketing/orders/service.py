@@ -1,0 +1,124 @@
+"""Orders' use cases; each runs inside the caller's transaction and never commits."""
+
+import logging
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketing.common.bus import outbox
+from ticketing.common.errors import BadRequest
+from ticketing.common.events import TicketCreated
+from ticketing.common.paging import encode_cursor
+from ticketing.orders import domain
+from ticketing.orders.domain import OrderStatus
+from ticketing.orders.models import ACTIVE_PREDICATE, Order, Ticket
+
+log = logging.getLogger(__name__)
+
+OrderView = tuple[Order, Ticket]
+
+
+async def reserve_ticket(
+    db: AsyncSession, ticket_id: UUID, *, buyer: UUID, window_seconds: int
+) -> OrderView:
+    """Insert, don't check: the partial unique index settles the race (guarantee 1)."""
+    ticket = domain.check_can_order(await db.get(Ticket, ticket_id), buyer)
+    now = datetime.now(UTC)
+    order = (
+        await db.execute(
+            insert(Order)
+            .values(
+                id=uuid4(),
+                user_id=buyer,
+                ticket_id=ticket.id,
+                status=OrderStatus.CREATED,
+                expires_at=domain.expiry(now, window_seconds),
+                version=0,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[Order.ticket_id], index_where=text(ACTIVE_PREDICATE)
+            )
+            .returning(Order)
+        )
+    ).scalar_one_or_none()
+    if order is None:
+        raise BadRequest("Ticket is already reserved")
+    await outbox.stage(db, domain.order_created(order, ticket))
+    return order, ticket
+
+
+async def orders_page(
+    db: AsyncSession, owner: UUID, *, limit: int, after: tuple[datetime, UUID] | None
+) -> tuple[list[OrderView], str | None]:
+    """The owner's orders, newest first, and the cursor of the next page if there is one."""
+    query = (
+        select(Order, Ticket)
+        .join(Ticket, Ticket.id == Order.ticket_id)
+        .where(Order.user_id == owner)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
+    rows = [(order, ticket) for order, ticket in (await db.execute(query)).all()]
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1][0]
+    return rows[:limit], encode_cursor(last.created_at, last.id)
+
+
+async def order_for(db: AsyncSession, order_id: UUID, *, owner: UUID) -> OrderView:
+    order = domain.check_owner(await db.get(Order, order_id), owner)
+    return order, await db.get_one(Ticket, order.ticket_id)
+
+
+async def cancel_order(db: AsyncSession, order_id: UUID, *, owner: UUID) -> None:
+    """Cancelling twice is harmless: the second call changes nothing and publishes nothing."""
+    order = domain.check_owner(await _locked(db, order_id), owner)
+    if domain.cancel(order):
+        await outbox.stage(db, domain.order_cancelled(order))
+
+
+async def expire_order(db: AsyncSession, order_id: UUID) -> None:
+    order = await _locked(db, order_id)
+    if order is None:
+        log.warning("expiration.complete for unknown order %s; ignored", order_id)
+        return
+    if domain.expire(order):
+        await outbox.stage(db, domain.order_cancelled(order))
+
+
+async def complete_order(db: AsyncSession, order_id: UUID) -> None:
+    order = await _locked(db, order_id)
+    if order is None:
+        log.warning("payment.created for unknown order %s; ignored", order_id)
+        return
+    if domain.complete(order):
+        await outbox.stage(db, domain.order_completed(order))
+
+
+async def _locked(db: AsyncSession, order_id: UUID) -> Order | None:
+    """Row lock: a cancel, an expiry and a payment for one order take turns."""
+    query = select(Order).where(Order.id == order_id).with_for_update()
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def add_replica(db: AsyncSession, event: TicketCreated) -> bool:
+    """False if the replica already has this ticket (a re-sent ticket.created)."""
+    inserted = await db.execute(
+        insert(Ticket)
+        .values(**domain.new_listing(event))
+        .on_conflict_do_nothing(index_elements=[Ticket.id])
+        .returning(Ticket.id)
+    )
+    return inserted.first() is not None
+
+
+async def replica_for_update(db: AsyncSession, ticket_id: UUID) -> Ticket | None:
+    """NO KEY UPDATE: the version bump need not wait for orders referencing the row."""
+    query = select(Ticket).where(Ticket.id == ticket_id).with_for_update(key_share=True)
+    return (await db.execute(query)).scalar_one_or_none()

@@ -1,0 +1,122 @@
+"""Orders test data: replica rows, ticket events, signed-in people, and a bus handle."""
+
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.common.bus_support import stream_messages
+from tests.support import cookie_for, eventually
+from ticketing.common.bus.connection import BusNames
+from ticketing.common.events import Envelope, Event, Subject, TicketCreated, TicketUpdated
+from ticketing.common.settings import ServiceSettings
+from ticketing.orders.models import Order, Ticket
+
+
+@dataclass(frozen=True)
+class Person:
+    id: UUID
+    headers: dict[str, str]
+
+
+def person(settings: ServiceSettings) -> Person:
+    """A signed-in user; the cookie goes in a header so concurrent requests never share a jar."""
+    user_id = uuid4()
+    cookie = "; ".join(f"{k}={v}" for k, v in cookie_for(settings, user_id).items())
+    return Person(user_id, {"Cookie": cookie})
+
+
+async def make_ticket(sessions: async_sessionmaker[AsyncSession], **overrides) -> Ticket:
+    """A replica row written directly, for route tests that are not about replication."""
+    values = {
+        "id": uuid4(),
+        "title": f"Show {uuid4().hex[:6]}",
+        "price_cents": 2050,
+        "user_id": uuid4(),
+        "version": 0,
+        "status": "available",
+        "withdrawn": False,
+    } | overrides
+    ticket = Ticket(**values)
+    async with sessions() as db, db.begin():
+        db.add(ticket)
+    return ticket
+
+
+def ticket_created(**overrides) -> TicketCreated:
+    values = {
+        "id": uuid4(),
+        "version": 0,
+        "title": f"Show {uuid4().hex[:6]}",
+        "price": 2050,
+        "user_id": uuid4(),
+    } | overrides
+    return TicketCreated(**values)
+
+
+def ticket_updated(source: TicketCreated, version: int, **overrides) -> TicketUpdated:
+    values = {
+        "id": source.id,
+        "version": version,
+        "title": f"{source.title} v{version}",
+        "price": source.price + version,
+        "user_id": source.user_id,
+        "status": "available",
+    } | overrides
+    return TicketUpdated(**values)
+
+
+async def replica(sessions: async_sessionmaker[AsyncSession], ticket_id: UUID) -> Ticket | None:
+    async with sessions() as db:
+        return await db.get(Ticket, ticket_id)
+
+
+async def order_row(sessions: async_sessionmaker[AsyncSession], order_id: UUID) -> Order | None:
+    async with sessions() as db:
+        return await db.get(Order, order_id)
+
+
+async def orders_for_ticket(sessions, ticket_id: UUID) -> list[Order]:
+    async with sessions() as db:
+        query = select(Order).where(Order.ticket_id == ticket_id)
+        return list((await db.execute(query)).scalars())
+
+
+class EventBus:
+    """The other services' side of the bus: publish their events, read the app's."""
+
+    def __init__(self, js, names: BusNames) -> None:
+        self.js = js
+        self.names = names
+
+    async def publish(self, event: Event, envelope_id: UUID | None = None) -> Envelope:
+        """No Nats-Msg-Id header, so re-sending one envelope id really delivers it twice."""
+        envelope = Envelope.wrap(event)
+        if envelope_id is not None:
+            envelope = envelope.model_copy(update={"id": envelope_id})
+        await self.js.publish(
+            self.names.subject(envelope.subject), envelope.to_bytes(), stream=self.names.stream
+        )
+        return envelope
+
+    async def published(self, subject: Subject) -> list[dict]:
+        """The `data` of every message on `subject`, in stream order."""
+        messages = await stream_messages(self.js, self.names)
+        return [m["data"] for m in messages if m["subject"] == subject]
+
+    async def wait_for(self, subject: Subject, count: int = 1, timeout: float = 5) -> list[dict]:
+        """At least `count` messages on `subject`; returns them all."""
+
+        async def enough():
+            found = await self.published(subject)
+            return found if len(found) >= count else None
+
+        return await eventually(enough, timeout=timeout)
+
+    async def list_ticket(self, sessions, **overrides) -> TicketCreated:
+        """Publish ticket.created and wait for the replica to hold it."""
+        event = ticket_created(**overrides)
+        await self.publish(event)
+        await eventually(lambda: replica(sessions, event.id))
+        return event

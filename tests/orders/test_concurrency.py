@@ -1,0 +1,46 @@
+"""Guarantee 1 under a real race: many buyers, one PostgreSQL, no ticket sold twice."""
+
+import asyncio
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from tests.orders.builders import make_ticket, orders_for_ticket, person
+from ticketing.orders.models import Order
+
+RESERVED = {"errors": [{"message": "Ticket is already reserved"}]}
+
+
+async def race(client, attempts):
+    """Every (buyer, ticket) POST at once, each buyer with their own session."""
+    return await asyncio.gather(
+        *(
+            client.post("/api/orders", json={"ticketId": str(ticket.id)}, headers=who.headers)
+            for who, ticket in attempts
+        )
+    )
+
+
+async def test_fifty_buyers_racing_for_one_ticket_get_one_reservation(client, sessions, settings):
+    ticket = await make_ticket(sessions)
+    responses = await race(client, [(person(settings), ticket) for _ in range(50)])
+    codes = Counter(r.status_code for r in responses)
+    assert codes == {201: 1, 400: 49}
+    assert all(r.json() == RESERVED for r in responses if r.status_code == 400)
+    rows = await orders_for_ticket(sessions, ticket.id)
+    assert [row.status for row in rows] == ["created"]
+    winner = next(r.json() for r in responses if r.status_code == 201)
+    assert str(rows[0].id) == winner["id"]
+
+
+async def test_a_hundred_buyers_racing_for_twenty_tickets_get_one_order_each(
+    client, sessions, settings
+):
+    tickets = [await make_ticket(sessions) for _ in range(20)]
+    attempts = [(person(settings), tickets[i % 20]) for i in range(100)]
+    responses = await race(client, attempts)
+    assert Counter(r.status_code for r in responses) == {201: 20, 400: 80}
+    async with sessions() as db:
+        query = select(Order.ticket_id, func.count()).group_by(Order.ticket_id)
+        per_ticket = {ticket_id: count for ticket_id, count in (await db.execute(query)).all()}
+    assert per_ticket == {t.id: 1 for t in tickets}

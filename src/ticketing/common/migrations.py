@@ -4,9 +4,11 @@ import asyncio
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+
+MIGRATION_LOCK = 0x7469636B  # "tick": an advisory lock is per database, so one key serves all
 
 
 def _config(script_location: str, url: str) -> Config:
@@ -22,6 +24,9 @@ async def migrate(url: str, script_location: str) -> None:
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.begin() as conn:
+            # Replicas and the migration Job may start at once: one migrates, the others
+            # wait here for its commit and then find the database at head.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             await conn.run_sync(_upgrade, _config(script_location, url))
     finally:
         await engine.dispose()

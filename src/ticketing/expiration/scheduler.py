@@ -46,10 +46,6 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._next_purge = 0.0
         self.fired = 0
-        self.listening = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen())
@@ -63,12 +59,18 @@ class Scheduler:
                 except Exception as error:
                     log.warning("expiration scheduler: %s; retrying", error)
                     delay = min(self._settings.timer_max_sleep_seconds, ERROR_RETRY_SECONDS)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                await self._sleep(delay)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await listener
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until woken or the time is up. Not asyncio.wait_for: on Python 3.11 it swallows a
+        cancel that lands as the event fires, and the scheduler would outlive its app."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     async def tick(self) -> float:
         """Fire everything due, purge old fired timers when it is time; the sleep that follows."""
@@ -77,7 +79,9 @@ class Scheduler:
         await self._purge_if_time()
         async with self._sessionmaker() as db:
             upcoming = await service.next_fire_at(db)
-        delay = domain.sleep_seconds(upcoming, self._clock(), self._settings.timer_max_sleep_seconds)
+        delay = domain.sleep_seconds(
+            upcoming, self._clock(), self._settings.timer_max_sleep_seconds
+        )
         return delay or RECHECK_SECONDS
 
     async def _fire_batch(self) -> int:
@@ -115,11 +119,9 @@ class Scheduler:
             try:
                 await conn.add_listener(service.CHANNEL, lambda *_: self._wake.set())
                 self._wake.set()  # catch any timer armed while we were not listening
-                self.listening.set()
                 await closed.wait()
             except (OSError, asyncpg.PostgresError) as error:
                 log.debug("expiration listen lost: %s", error)
             finally:
-                self.listening.clear()
                 with contextlib.suppress(Exception):
                     await conn.close(timeout=1)

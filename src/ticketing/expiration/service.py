@@ -40,14 +40,18 @@ async def fire_due_timers(db: AsyncSession, now: datetime, *, limit: int = 100) 
     SKIP LOCKED hands each due timer to one replica; fired_at keeps it from firing again.
     """
     due = (
-        await db.execute(
-            select(Timer.order_id)
-            .where(Timer.fired_at.is_(None), Timer.fire_at <= now)
-            .order_by(Timer.fire_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        (
+            await db.execute(
+                select(Timer.order_id)
+                .where(Timer.fired_at.is_(None), Timer.fire_at <= now)
+                .order_by(Timer.fire_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for order_id in due:
         await outbox.stage(db, ExpirationComplete(order_id=order_id))
     if due:

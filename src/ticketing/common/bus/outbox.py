@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ticketing.common import metrics
-from ticketing.common.bus.connection import BusNames
+from ticketing.common.bus.connection import BusNames, cancel_requested
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import Envelope, Event
 
@@ -75,7 +75,7 @@ class OutboxRelay:
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen())
         try:
-            while True:
+            while not cancel_requested():
                 self._wake.clear()
                 try:
                     while await self.drain_once():
@@ -91,6 +91,7 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll):
                         await self._wake.wait()
+            raise asyncio.CancelledError
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -34,7 +34,11 @@ class TicketIn(_Camel):
     """POST and PUT take the same fields, both required, as the original app did."""
 
     title: Title = Field(None, validate_default=True)
-    price_cents: Price = Field(None, alias="price", validate_default=True)
+    price: Price = Field(None, validate_default=True)  # in cents once parsed
+
+    @property
+    def price_cents(self) -> int:
+        return self.price
 
 
 class TicketFilters(_Camel):

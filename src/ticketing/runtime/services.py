@@ -20,6 +20,10 @@ class ServiceSpec:
 
 SERVICES: list[ServiceSpec] = [
     ServiceSpec("auth", "/api/users"),
+    ServiceSpec("tickets", "/api/tickets"),
+    ServiceSpec("orders", "/api/orders"),
+    ServiceSpec("expiration", None),
+    ServiceSpec("payments", "/api/payments"),
 ]
 
 

@@ -1,0 +1,241 @@
+"""The kustomize overlays render, pass the Kubernetes schemas offline and follow DESIGN.md."""
+
+import pytest
+
+from tests.deploy import tools
+from tests.deploy.manifests import (
+    OVERLAYS,
+    ROUTES,
+    SERVICES,
+    WITH_DATABASE,
+    config_data,
+    containers,
+    of_kind,
+    one,
+    render,
+)
+from ticketing.runtime.services import SERVICES as RUNTIME_SERVICES
+
+# The oldest Kubernetes release still in wide use by managed offerings, and the newest
+# whose schemas kubernetes-validate ships.
+OLDEST_KUBERNETES = "1.30.0"
+
+
+@pytest.fixture(scope="module")
+def kubernetes_validate():
+    try:
+        import kubernetes_validate
+    except ImportError:
+        tools.missing("kubernetes-validate")
+    return kubernetes_validate
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_renders_and_every_object_passes_strict_schema_validation(
+    overlay, kubernetes_validate
+):
+    failures = []
+    for version in (OLDEST_KUBERNETES, kubernetes_validate.latest_version()):
+        for doc in render(overlay):
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                name = f"{doc['kind']}/{doc['metadata']['name']}"
+                failures.append(f"{version} {name}: {error.message}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_schema_check_rejects_a_typo(kubernetes_validate):
+    """Strict mode is what catches `readinesProbe`: without it the check proves little."""
+    deployment = of_kind("dev", "Deployment")["auth"]
+    broken = {**deployment, "spec": {**deployment["spec"], "replicas": "two"}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, OLDEST_KUBERNETES, strict=True)
+    container = {**containers(deployment)[0], "readinesProbe": {}}
+    pod = {**deployment["spec"]["template"]["spec"], "containers": [container]}
+    template = {**deployment["spec"]["template"], "spec": pod}
+    typo = {**deployment, "spec": {**deployment["spec"], "template": template}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(typo, OLDEST_KUBERNETES, strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_is_a_deployment_with_a_service_and_probes(overlay):
+    deployments, services = of_kind(overlay, "Deployment"), of_kind(overlay, "Service")
+    assert set(deployments) == set(SERVICES)
+    for name in SERVICES:
+        (container,) = containers(deployments[name])
+        assert container["args"] == [name], "ENTRYPOINT is `ticketing serve`; args name it"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+        assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+        assert container["ports"] == [{"name": "http", "containerPort": 8000}]
+        assert services[name]["spec"]["selector"] == {"app.kubernetes.io/name": name}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pods_run_as_the_image_user_and_cannot_escalate(overlay):
+    for name, workload in [*of_kind(overlay, "Deployment").items(), ("migrate", _job(overlay))]:
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] == 10001, f"{name}: USER in the Dockerfile"
+        for container in pod["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["readOnlyRootFilesystem"] is True, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_come_from_secrets_and_the_rest_from_the_configmap(overlay):
+    for name, deployment in of_kind(overlay, "Deployment").items():
+        (container,) = containers(deployment)
+        assert [s["configMapRef"]["name"].rsplit("-", 1)[0] for s in container["envFrom"]] == [
+            "ticketing-config"
+        ]
+        refs = {v["name"]: v["valueFrom"]["secretKeyRef"] for v in container.get("env", [])}
+        if name in WITH_DATABASE:
+            assert refs["DATABASE_URL"]["key"] == name, "each service its own database"
+            assert refs["DATABASE_URL"]["name"].startswith("ticketing-databases")
+            assert refs["JWT_KEY"]["name"].startswith("ticketing-secrets")
+        else:
+            assert refs == {}, "web has no database, no bus and no signing key"
+    config = _configmap(overlay)
+    assert not {"JWT_KEY", "STRIPE_SECRET_KEY", "DATABASE_URL"} & set(config)
+    assert config["NATS_URL"] == "nats://nats:4222"
+
+
+def test_only_payments_sees_the_stripe_secret():
+    for name, deployment in of_kind("prod", "Deployment").items():
+        env = {v["name"] for v in containers(deployment)[0].get("env", [])}
+        assert ("STRIPE_SECRET_KEY" in env) == (name == "payments"), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_migration_job_migrates_each_database_with_the_cli(overlay):
+    job = _job(overlay)
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
+    commands = {c["name"]: c["command"] + c["args"] for c in containers(job)}
+    assert commands == {name: ["ticketing", "migrate", name] for name in WITH_DATABASE}
+    for container in containers(job):
+        refs = {v["name"]: v["valueFrom"]["secretKeyRef"] for v in container["env"]}
+        assert refs["DATABASE_URL"]["key"] == container["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ingress_routes_the_design_paths_through_ingress_nginx(overlay):
+    ingress = one(overlay, "Ingress", "ticketing")
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    (rule,) = ingress["spec"]["rules"]
+    routes = {
+        p["path"]: p["backend"]["service"]["name"]
+        for p in rule["http"]["paths"]
+        if p["pathType"] == "Prefix"
+    }
+    assert routes == ROUTES
+    for path in rule["http"]["paths"]:
+        assert path["backend"]["service"]["port"] == {"name": "http"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_nats_keeps_jetstream_on_a_volume_behind_a_headless_service(overlay):
+    nats = one(overlay, "StatefulSet", "nats")
+    (container,) = containers(nats)
+    assert "--jetstream" in container["args"]
+    store = next(a.split("=", 1)[1] for a in container["args"] if a.startswith("--store_dir="))
+    (claim,) = nats["spec"]["volumeClaimTemplates"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts[claim["metadata"]["name"]] == store
+    service = one(overlay, "Service", nats["spec"]["serviceName"])
+    assert service["spec"]["clusterIP"] == "None"
+
+
+def test_dev_runs_postgres_in_the_cluster_with_the_service_databases():
+    postgres = one("dev", "StatefulSet", "postgres")
+    assert postgres["spec"]["volumeClaimTemplates"]
+    init = next(
+        doc["data"]["init-databases.sql"]
+        for doc in render("dev")
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].startswith("postgres-init")
+    )
+    created = {
+        line.split()[2].rstrip(";") for line in init.splitlines() if "CREATE DATABASE" in line
+    }
+    assert created == set(WITH_DATABASE)
+
+
+def test_prod_points_at_a_managed_database_and_serves_https_only():
+    assert "postgres" not in of_kind("prod", "StatefulSet")
+    ingress = one("prod", "Ingress", "ticketing")
+    (rule,) = ingress["spec"]["rules"]
+    assert [rule["host"]] == ingress["spec"]["tls"][0]["hosts"]
+    config = _configmap("prod")
+    assert config["COOKIE_SECURE"] == "true"
+    assert config["API_BASE_URL"] == f"https://{rule['host']}"
+    assert not of_kind("prod", "Secret"), "prod secrets are the operator's, never in git"
+
+
+def test_prod_runs_two_or_more_replicas_with_autoscaling_and_disruption_budgets():
+    deployments = of_kind("prod", "Deployment")
+    autoscalers = of_kind("prod", "HorizontalPodAutoscaler")
+    budgets = of_kind("prod", "PodDisruptionBudget")
+    for name, deployment in deployments.items():
+        assert deployment["spec"]["replicas"] >= 2, name
+        hpa = autoscalers[name]["spec"]
+        assert hpa["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": name,
+        }
+        assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"]
+        selector = budgets[name]["spec"]["selector"]["matchLabels"]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= labels.items(), f"{name}: the budget must select its pods"
+        assert budgets[name]["spec"]["minAvailable"] < deployment["spec"]["replicas"]
+
+
+def test_dev_runs_one_replica_of_each_and_no_autoscaler():
+    assert {d["spec"]["replicas"] for d in of_kind("dev", "Deployment").values()} == {1}
+    assert not of_kind("dev", "HorizontalPodAutoscaler")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_generated_reference_resolves(overlay):
+    """A misspelt ConfigMap or Secret name would only show as a pod stuck at start."""
+    rendered = {(d["kind"], d["metadata"]["name"]) for d in render(overlay)}
+    operator_secrets = {"ticketing-secrets", "ticketing-databases"} if overlay == "prod" else set()
+    for workload in [
+        *of_kind(overlay, "Deployment").values(),
+        *of_kind(overlay, "StatefulSet").values(),
+        _job(overlay),
+    ]:
+        pod = workload["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            for source in container.get("envFrom", []):
+                assert ("ConfigMap", source["configMapRef"]["name"]) in rendered
+            for var in container.get("env", []):
+                ref = var.get("valueFrom", {}).get("secretKeyRef")
+                if ref and ref["name"] not in operator_secrets and not ref.get("optional"):
+                    assert ("Secret", ref["name"]) in rendered, ref
+        for volume in pod.get("volumes", []):
+            if "configMap" in volume:
+                assert ("ConfigMap", volume["configMap"]["name"]) in rendered
+
+
+def test_every_runtime_service_is_deployed_and_routed():
+    """A service added to `ticketing up` must be added here too, with the same route."""
+    deployments = of_kind("dev", "Deployment")
+    ingress_routes = {v: k for k, v in ROUTES.items()}
+    migrated = {c["name"] for c in containers(_job("dev"))}
+    for spec in RUNTIME_SERVICES:
+        assert spec.name in deployments, f"{spec.name} runs in `ticketing up` but is not deployed"
+        assert ingress_routes.get(spec.name) == spec.route
+        assert (spec.name in migrated) == spec.database
+
+
+def _job(overlay: str) -> dict:
+    return one(overlay, "Job", "migrate")
+
+
+def _configmap(overlay: str) -> dict:
+    return config_data(overlay, "ticketing-config")

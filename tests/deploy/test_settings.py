@@ -1,0 +1,92 @@
+"""What the manifests and compose hand each service is what its settings accept."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.deploy.manifests import OVERLAYS, config_data, containers, of_kind, resolved_env
+
+# Prod leaves these Secrets to the operator (docs/deploy.md); stand-ins of the right form.
+OPERATOR_SECRETS = {
+    "ticketing-secrets": {
+        "JWT_KEY": "x" * 64,
+        "STRIPE_SECRET_KEY": "sk_live_stand_in",
+    },
+    "ticketing-databases": {
+        name: f"postgresql://{name}:pw@db.example.com:5432/{name}"
+        for name in ("auth", "tickets", "orders", "expiration", "payments")
+    },
+}
+
+# Runs in a clean process: for each (service, env), exactly `env` is the environment and
+# no .env file is read; answers each service's settings, or why it refused them.
+CHECK = """
+import importlib, inspect, json, os, sys
+from pydantic_settings import BaseSettings
+answers = []
+for service, env in json.load(sys.stdin):
+    module = importlib.import_module(f"ticketing.{service}.settings")
+    (cls,) = [c for _, c in inspect.getmembers(module, inspect.isclass)
+              if issubclass(c, BaseSettings) and c.__module__ == module.__name__]
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        settings = cls(_env_file=None)
+        answers.append({k: str(v) for k, v in settings.model_dump().items()})
+    except Exception as error:
+        answers.append({"refused": f"{service}: {error}"})
+print(json.dumps(answers))
+"""
+
+
+def settings_for(jobs: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK],
+        input=json.dumps(jobs),
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers = json.loads(done.stdout)
+    refused = [a["refused"] for a in answers if "refused" in a]
+    assert not refused, "\n".join(refused)
+    return answers
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_deployment_environment_is_accepted_by_its_service(overlay):
+    jobs = [
+        (name, resolved_env(overlay, containers(deployment)[0], OPERATOR_SECRETS))
+        for name, deployment in of_kind(overlay, "Deployment").items()
+    ]
+    for settings in settings_for(jobs):
+        assert settings["cookie_secure"] == ("False" if overlay == "dev" else "True")
+
+
+def test_prod_charges_cards_with_stripe_and_dev_with_the_sandbox():
+    jobs = []
+    for overlay in ("dev", "prod"):
+        (container,) = containers(of_kind(overlay, "Deployment")["payments"])
+        jobs.append(("payments", resolved_env(overlay, container, OPERATOR_SECRETS)))
+    dev, prod = settings_for(jobs)
+    assert (dev["payment_provider"], prod["payment_provider"]) == ("sandbox", "stripe")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_migration_job_environment_is_accepted_too(overlay):
+    """`ticketing migrate` builds the app, so it needs every setting serving needs."""
+    job = of_kind(overlay, "Job")["migrate"]
+    settings_for([(c["name"], resolved_env(overlay, c, OPERATOR_SECRETS)) for c in containers(job)])
+
+
+def test_dev_secrets_point_each_service_at_its_own_database():
+    databases = config_data("dev", "ticketing-databases")
+    for name, url in databases.items():
+        assert url.rsplit("/", 1)[1] == name
+        assert "@postgres:5432/" in url
+    password = config_data("dev", "postgres")["password"]
+    assert all(f":{password}@" in url for url in databases.values())

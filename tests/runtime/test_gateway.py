@@ -92,3 +92,26 @@ async def test_an_unreachable_upstream_is_a_503_in_the_common_shape():
         response = await client.get("/api/users/currentuser")
     assert response.status_code == 503
     assert response.json()["errors"][0]["message"]
+
+
+async def test_a_refused_replica_is_skipped_for_the_next_one():
+    import asyncio
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(_echo_app("alive"), port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started)
+    dead = f"http://127.0.0.1:{free_port()}"
+    try:
+        gateway = create_gateway({"/api/orders": [dead, f"http://127.0.0.1:{port}"]})
+        transport = httpx.ASGITransport(app=gateway)
+        async with (
+            gateway.router.lifespan_context(gateway),
+            httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
+        ):
+            replies = [await client.post("/api/orders", content=b"{}") for _ in range(4)]
+    finally:
+        server.should_exit = True
+        await task
+    assert [r.status_code for r in replies] == [200] * 4
+    assert all(r.json()["service"] == "alive" for r in replies)

@@ -20,6 +20,9 @@ class ServiceSettings(BaseSettings):
     session_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
     outbox_poll_seconds: float = Field(2.0, gt=0)
     listener_max_attempts: int = Field(5, ge=1)
+    # How long a delivered message may stay unacked before JetStream hands it to another
+    # replica: the takeover time after a replica dies mid-message.
+    listener_ack_wait_seconds: float = Field(30.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

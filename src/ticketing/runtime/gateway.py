@@ -32,18 +32,22 @@ class Routes:
 
     def __init__(self, table: Mapping[str, Sequence[str]]) -> None:
         self._prefixes = sorted(table, key=len, reverse=True)
-        self._cycles = {prefix: itertools.cycle(list(urls)) for prefix, urls in table.items()}
+        self._rings = {prefix: list(urls) for prefix, urls in table.items()}
+        self._cycles = {prefix: itertools.cycle(urls) for prefix, urls in self._rings.items()}
 
     def upstream(self, path: str) -> str | None:
+        candidates = self.upstreams(path)
+        return candidates[0] if candidates else None
+
+    def upstreams(self, path: str) -> list[str]:
+        """Every replica for the path, starting with the next one in turn."""
         for prefix in self._prefixes:
-            if (
-                prefix == "/"
-                or path == prefix
-                or path.startswith(prefix.rstrip("/") + "/")
-                or (path.startswith(prefix + "?"))
-            ):
-                return next(self._cycles[prefix])
-        return None
+            if prefix == "/" or path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                first = next(self._cycles[prefix])
+                ring = self._rings[prefix]
+                start = ring.index(first)
+                return ring[start:] + ring[:start]
+        return []
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -55,8 +59,8 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
     client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=500))
 
     async def proxy(request: Request) -> Response:
-        base = routes.upstream(request.url.path)
-        if base is None:
+        candidates = routes.upstreams(request.url.path)
+        if not candidates:
             return _error(404, "Not found")
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in NOT_FORWARDED]
         client_host = request.client.host if request.client else ""
@@ -66,19 +70,28 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
         )
         headers.append(("x-forwarded-proto", request.url.scheme))
         headers.append(("x-forwarded-host", request.headers.get("host", "")))
-        upstream = client.build_request(
-            request.method,
-            base + request.url.path,
-            params=request.url.query,
-            headers=headers,
-            content=await request.body(),
-        )
-        try:
-            reply = await client.send(upstream, stream=True)
-        except httpx.TransportError as error:
-            log.warning(
-                "gateway: %s %s → %s unreachable: %s", request.method, request.url.path, base, error
+        body = await request.body()
+        reply = None
+        for base in candidates:
+            upstream = client.build_request(
+                request.method,
+                base + request.url.path,
+                params=request.url.query,
+                headers=headers,
+                content=body,
             )
+            try:
+                reply = await client.send(upstream, stream=True)
+                break
+            except httpx.ConnectError as error:
+                # Nothing reached the replica, so even a POST may go to the next one.
+                log.warning("gateway: %s refused (%s); trying the next replica", base, error)
+            except httpx.TransportError as error:
+                log.warning(
+                    "gateway: %s %s → %s failed: %s", request.method, request.url.path, base, error
+                )
+                break
+        if reply is None:
             return _error(503, "Service unavailable, try again shortly")
         out_headers = [
             (k, v) for k, v in reply.headers.multi_items() if k.lower() not in HOP_BY_HOP

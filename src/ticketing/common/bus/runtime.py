@@ -77,6 +77,7 @@ class BusRuntime:
                 js,
                 self.names,
                 max_attempts=self.settings.listener_max_attempts,
+                ack_wait=self.settings.listener_ack_wait_seconds,
             )
             self._tasks.append(
                 asyncio.create_task(self.listener.run(), name=f"{self.service}-listen")

@@ -40,6 +40,7 @@ def _echo_app(name: str) -> FastAPI:
             "path": path,
             "query": request.url.query,
             "cookie": request.cookies.get("session"),
+            "cookies": dict(request.cookies),
             "body": (await request.body()).decode(),
             "forwarded": request.headers.get("x-forwarded-for"),
         }
@@ -115,3 +116,29 @@ async def test_a_refused_replica_is_skipped_for_the_next_one():
         await task
     assert [r.status_code for r in replies] == [200] * 4
     assert all(r.json()["service"] == "alive" for r in replies)
+
+
+async def test_the_gateway_never_hands_one_visitors_cookie_to_another():
+    import asyncio
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(_echo_app("users"), port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started)
+    try:
+        gateway = create_gateway({"/api/users": [f"http://127.0.0.1:{port}"]})
+        transport = httpx.ASGITransport(app=gateway)
+        async with gateway.router.lifespan_context(gateway):
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as alice:
+                signed_in = await alice.post(
+                    "/api/users/signin", headers={"cookie": "session=alice-token"}
+                )
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as stranger:
+                anonymous = await stranger.get("/api/users/currentuser")
+    finally:
+        server.should_exit = True
+        await task
+    assert signed_in.json()["cookie"] == "alice-token"
+    assert signed_in.headers.get_list("set-cookie")  # the upstream did set cookies
+    assert anonymous.json()["cookie"] is None
+    assert anonymous.json()["cookies"] == {}

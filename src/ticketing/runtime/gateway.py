@@ -4,6 +4,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from starlette.applications import Starlette
@@ -56,7 +57,12 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0) -> Starlette:
     routes = Routes(table)
-    client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=500))
+    # A proxy must never keep cookies: a shared jar would hand one user's session to the
+    # next visitor who arrives without one. This policy accepts no cookie from anyone.
+    never_store = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    client = httpx.AsyncClient(
+        timeout=timeout, limits=httpx.Limits(max_connections=500), cookies=never_store
+    )
 
     async def proxy(request: Request) -> Response:
         candidates = routes.upstreams(request.url.path)

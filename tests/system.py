@@ -62,7 +62,7 @@ async def running_system(
     names = services or [s.name for s in SERVICES if s.name != "web"]
     system = System(prefix=bus_prefix())
     async with AsyncExitStack() as stack:
-        for spec in [s for s in SERVICES if s.name in names]:
+        for spec in [s for s in SERVICES if s.name in names and s.name != "web"]:
             settings_cls = _settings_class(spec.name)
             fields = {
                 "nats_url": nats.url,
@@ -84,4 +84,22 @@ async def running_system(
             system.settings[spec.name] = settings
             if spec.route:
                 system.transport.add(spec.route, app)
+        if "web" in names:
+            await _start_web(system, stack, overrides)
         yield system
+
+
+async def _start_web(system: System, stack: AsyncExitStack, overrides: dict) -> None:
+    """Last, at "/": its pages call the other apps through the same transport, as a browser
+    through the gateway would. It has no database, bus or JWT key."""
+    from ticketing.web.app import create_app
+    from ticketing.web.settings import WebSettings
+
+    fields = {"api_base_url": "http://ticketing", "cookie_secure": False}
+    fields.update({k: v for k, v in overrides.items() if k in WebSettings.model_fields})
+    settings = WebSettings(**fields)
+    app = create_app(settings, transport=system.transport)
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    system.apps["web"] = app
+    system.settings["web"] = settings
+    system.transport.add("/", app)

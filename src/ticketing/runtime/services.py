@@ -24,6 +24,7 @@ SERVICES: list[ServiceSpec] = [
     ServiceSpec("orders", "/api/orders"),
     ServiceSpec("expiration", None),
     ServiceSpec("payments", "/api/payments"),
+    ServiceSpec("web", "/", database=False),
 ]
 
 

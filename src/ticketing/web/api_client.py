@@ -1,0 +1,206 @@
+"""Typed calls to the public HTTP API, made for one browser request with its cookie forwarded."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Generic, TypeVar
+from uuid import UUID
+
+import httpx
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from ticketing.common import correlation
+
+SESSION_COOKIE = "session"
+
+
+class ApiUnavailable(Exception):
+    """The API did not answer, or answered 5xx: the page cannot be built right now."""
+
+    def __init__(self, reason: str, messages: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.messages = messages or []  # what the API said, when it said something useful
+
+
+class ApiError(Exception):
+    """A 4xx from the API, with its {"errors": [{"message", "field"?}]} items."""
+
+    def __init__(self, status: int, items: list[dict[str, str]]) -> None:
+        self.status = status
+        self.items = items or [{"message": "Something went wrong"}]
+        super().__init__(self.items[0]["message"])
+
+    def for_field(self, name: str) -> str | None:
+        return next((i["message"] for i in self.items if i.get("field") == name), None)
+
+    def general(self, known_fields: tuple[str, ...] = ()) -> list[str]:
+        """Messages no field on the form can show: they go at the top of the form."""
+        return [i["message"] for i in self.items if i.get("field") not in known_fields]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class User(_Camel):
+    id: UUID
+    email: str
+
+
+class Ticket(_Camel):
+    id: UUID
+    title: str
+    price: Decimal
+    user_id: UUID
+    version: int
+    order_id: UUID | None = None
+    status: str
+
+
+class OrderTicket(_Camel):
+    id: UUID
+    title: str
+    price: Decimal
+
+
+class Order(_Camel):
+    id: UUID
+    user_id: UUID
+    status: str
+    expires_at: datetime
+    version: int
+    ticket: OrderTicket
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Paged(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def http_client(base_url: str, transport: httpx.AsyncBaseTransport | None, timeout: float):
+    """One pool for every user, so it must never keep a cookie: each call brings its own."""
+    never_store = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(
+        base_url=base_url, transport=transport, timeout=timeout, cookies=never_store
+    )
+
+
+def _forwarded_headers(request: Request) -> dict[str, str]:
+    headers = {"accept": "application/json"}
+    if token := request.cookies.get(SESSION_COOKIE):
+        headers["cookie"] = f"{SESSION_COOKIE}={token}"
+    if request_id := correlation.current():
+        headers[correlation.HEADER] = request_id  # one id from the click to the last event
+    if request.client:
+        # Auth throttles sign-in per address: it must see the browser's, not ours.
+        headers["x-forwarded-for"] = request.client.host
+    return headers
+
+
+def _error_items(response: httpx.Response) -> list[dict[str, str]]:
+    try:
+        items = response.json()["errors"]
+        return [{k: str(v) for k, v in item.items()} for item in items]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+def _next_cursor(response: httpx.Response) -> str | None:
+    link = response.links.get("next")
+    return httpx.URL(link["url"]).params.get("cursor") if link else None
+
+
+def _clean(params: dict[str, object]) -> dict[str, str]:
+    return {k: str(v) for k, v in params.items() if v not in (None, "")}
+
+
+def _blank_is_missing(value: str) -> str | None:
+    """An empty field is a missing one, so the API answers "Price is required"."""
+    return value if value.strip() else None
+
+
+class Api:
+    """The public API as this browser sees it. Set-Cookie from auth is kept for relaying."""
+
+    def __init__(self, http: httpx.AsyncClient, request: Request) -> None:
+        self._http = http
+        self._headers = _forwarded_headers(request)
+        self.set_cookies: list[str] = []
+
+    async def _call(self, method: str, path: str, *, relay: bool = False, **kwargs):
+        try:
+            response = await self._http.request(method, path, headers=self._headers, **kwargs)
+        except httpx.TransportError as error:
+            raise ApiUnavailable(f"{method} {path}: {error!r}") from error
+        if response.status_code >= 500:
+            said = [item["message"] for item in _error_items(response)]
+            raise ApiUnavailable(f"{method} {path}: {response.status_code}", said)
+        if relay:
+            self.set_cookies.extend(response.headers.get_list("set-cookie"))
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, _error_items(response))
+        return response
+
+    async def current_user(self) -> User | None:
+        body = (await self._call("GET", "/api/users/currentuser")).json()
+        return User.model_validate(body["currentUser"]) if body.get("currentUser") else None
+
+    async def sign_up(self, email: str, password: str) -> User:
+        body = {"email": email, "password": password}
+        response = await self._call("POST", "/api/users/signup", json=body, relay=True)
+        return User.model_validate(response.json())
+
+    async def sign_in(self, email: str, password: str) -> User:
+        body = {"email": email, "password": password}
+        response = await self._call("POST", "/api/users/signin", json=body, relay=True)
+        return User.model_validate(response.json())
+
+    async def sign_out(self) -> None:
+        await self._call("POST", "/api/users/signout", relay=True)
+
+    async def tickets(self, *, mine: bool = False, **filters: object) -> Paged[Ticket]:
+        params = _clean({**filters, "mine": "true" if mine else None})
+        response = await self._call("GET", "/api/tickets", params=params)
+        items = [Ticket.model_validate(item) for item in response.json()]
+        return Paged(items, _next_cursor(response))
+
+    async def ticket(self, ticket_id: UUID) -> Ticket:
+        return Ticket.model_validate((await self._call("GET", f"/api/tickets/{ticket_id}")).json())
+
+    async def create_ticket(self, title: str, price: str) -> Ticket:
+        body = {"title": _blank_is_missing(title), "price": _blank_is_missing(price)}
+        return Ticket.model_validate((await self._call("POST", "/api/tickets", json=body)).json())
+
+    async def edit_ticket(self, ticket_id: UUID, title: str, price: str) -> Ticket:
+        body = {"title": _blank_is_missing(title), "price": _blank_is_missing(price)}
+        response = await self._call("PUT", f"/api/tickets/{ticket_id}", json=body)
+        return Ticket.model_validate(response.json())
+
+    async def withdraw_ticket(self, ticket_id: UUID) -> None:
+        await self._call("DELETE", f"/api/tickets/{ticket_id}")
+
+    async def orders(self, *, limit: int, cursor: str | None = None) -> Paged[Order]:
+        params = _clean({"limit": limit, "cursor": cursor})
+        response = await self._call("GET", "/api/orders", params=params)
+        return Paged([Order.model_validate(o) for o in response.json()], _next_cursor(response))
+
+    async def order(self, order_id: UUID) -> Order:
+        return Order.model_validate((await self._call("GET", f"/api/orders/{order_id}")).json())
+
+    async def create_order(self, ticket_id: UUID) -> Order:
+        response = await self._call("POST", "/api/orders", json={"ticketId": str(ticket_id)})
+        return Order.model_validate(response.json())
+
+    async def cancel_order(self, order_id: UUID) -> None:
+        await self._call("DELETE", f"/api/orders/{order_id}")
+
+    async def pay(self, order_id: UUID, token: str) -> None:
+        body = {"orderId": str(order_id), "token": token}
+        await self._call("POST", "/api/payments", json=body)

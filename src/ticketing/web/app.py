@@ -1,0 +1,48 @@
+"""Web's composition root: pages, static files, and the one HTTP client to the public API."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ticketing.common.app import service_app
+from ticketing.web import routes
+from ticketing.web.api_client import http_client
+from ticketing.web.errors import install_page_errors
+from ticketing.web.security import SecurityHeaders
+from ticketing.web.settings import WebSettings
+
+
+def _api_client(settings: WebSettings, transport: httpx.AsyncBaseTransport | None):
+    @asynccontextmanager
+    async def background(app: FastAPI) -> AsyncIterator[None]:
+        async with http_client(
+            settings.api_base_url, transport, settings.api_timeout_seconds
+        ) as http:
+            app.state.http = http
+            yield
+
+    return background
+
+
+def create_app(
+    settings: WebSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """`transport` lets a test route the API calls to in-process apps."""
+    settings = settings or WebSettings()
+    app = service_app(
+        "web",
+        settings,  # type: ignore[arg-type]  # no database or bus: only the name fields are read
+        uses_database=False,
+        uses_bus=False,
+        background=_api_client(settings, transport),
+    )
+    install_page_errors(app)
+    app.add_middleware(SecurityHeaders, stripe=bool(settings.stripe_publishable_key))
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for router in routes.ROUTERS:
+        app.include_router(router)
+    return app

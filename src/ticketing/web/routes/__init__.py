@@ -1,0 +1,5 @@
+"""The pages, one module per area; ROUTERS in the order their paths must be matched."""
+
+from ticketing.web.routes import auth, home, orders, tickets
+
+ROUTERS = [home.router, auth.router, tickets.router, orders.router]

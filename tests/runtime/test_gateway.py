@@ -24,6 +24,17 @@ def test_replicas_take_turns():
     assert [routes.upstream("/api/orders") for _ in range(4)] == ["http://a", "http://b"] * 2
 
 
+async def test_metrics_stay_internal():
+    gateway = create_gateway({"/": [f"http://127.0.0.1:{free_port()}"]})
+    transport = httpx.ASGITransport(app=gateway)
+    async with (
+        gateway.router.lifespan_context(gateway),
+        httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
+    ):
+        response = await client.get("/metrics")
+    assert response.status_code == 404
+
+
 def test_no_route_is_none():
     assert Routes({"/api/users": ["http://auth"]}).upstream("/elsewhere") is None
 

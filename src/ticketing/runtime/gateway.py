@@ -25,6 +25,8 @@ HOP_BY_HOP = {
     "transfer-encoding",
     "upgrade",
 }
+# Scraped from each process directly, never through the public entrance.
+INTERNAL = {"/metrics"}
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
 
 
@@ -66,7 +68,7 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
 
     async def proxy(request: Request) -> Response:
         candidates = routes.upstreams(request.url.path)
-        if not candidates:
+        if not candidates or request.url.path in INTERNAL:
             return _error(404, "Not found")
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in NOT_FORWARDED]
         client_host = request.client.host if request.client else ""

@@ -85,3 +85,34 @@ async def test_a_cancelled_order_puts_the_ticket_back_on_sale_for_someone_else(s
     await wait_for_ticket(seller, ticket["id"], "available")
     second_order = await order_when_replicated(second, ticket["id"])
     assert second_order["status"] == "created"
+
+
+async def test_business_counters_follow_a_reservation_and_an_oversell_attempt(system):
+    from prometheus_client import REGISTRY
+
+    def count(service: str, event: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "business_events_total", {"service": service, "event": event}
+        )
+        return value or 0.0
+
+    before = {e: count("orders", e) for e in ("reservation_created", "oversell_refused")}
+    paid_before = count("payments", "payment_succeeded")
+    seller = await signed_up(system, "seller")
+    buyer = await signed_up(system, "buyer")
+    rival = await signed_up(system, "rival")
+    ticket = await listed_ticket(seller)
+    order = await order_when_replicated(buyer, ticket["id"])
+    assert (await rival.post("/api/orders", json={"ticketId": ticket["id"]})).status_code == 400
+
+    async def pay():
+        reply = await buyer.post(
+            "/api/payments", json={"token": "tok_visa", "orderId": order["id"]}
+        )
+        assert reply.status_code == 201, reply.text
+        return True
+
+    await eventually(pay, timeout=10)
+    assert count("orders", "reservation_created") == before["reservation_created"] + 1
+    assert count("orders", "oversell_refused") == before["oversell_refused"] + 1
+    assert count("payments", "payment_succeeded") == paid_before + 1

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ticketing.common.bus import outbox
 from ticketing.common.errors import BadRequest
 from ticketing.common.events import TicketCreated
+from ticketing.common.metrics import business
 from ticketing.common.paging import encode_cursor
 from ticketing.orders import domain
 from ticketing.orders.domain import OrderStatus
@@ -46,8 +47,10 @@ async def reserve_ticket(
         )
     ).scalar_one_or_none()
     if order is None:
+        business("orders", "oversell_refused")
         raise BadRequest("Ticket is already reserved")
     await outbox.stage(db, domain.order_created(order, ticket))
+    business("orders", "reservation_created")
     return order, ticket
 
 
@@ -81,6 +84,7 @@ async def cancel_order(db: AsyncSession, order_id: UUID, *, owner: UUID) -> None
     order = domain.check_owner(await _locked(db, order_id), owner)
     if domain.cancel(order):
         await outbox.stage(db, domain.order_cancelled(order))
+        business("orders", "reservation_cancelled")
 
 
 async def expire_order(db: AsyncSession, order_id: UUID) -> None:
@@ -90,6 +94,7 @@ async def expire_order(db: AsyncSession, order_id: UUID) -> None:
         return
     if domain.expire(order):
         await outbox.stage(db, domain.order_cancelled(order))
+        business("orders", "reservation_expired")
 
 
 async def complete_order(db: AsyncSession, order_id: UUID) -> None:
@@ -99,6 +104,7 @@ async def complete_order(db: AsyncSession, order_id: UUID) -> None:
         return
     if domain.complete(order):
         await outbox.stage(db, domain.order_completed(order))
+        business("orders", "reservation_paid")
 
 
 async def _locked(db: AsyncSession, order_id: UUID) -> Order | None:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.common.bus import outbox
 from ticketing.common.events import OrderCreated, PaymentCreated, PaymentRefunded
+from ticketing.common.metrics import business
 from ticketing.payments import domain
 from ticketing.payments.domain import CLAIMING, AttemptStatus, OrderStatus
 from ticketing.payments.models import Order, Payment, PaymentAttempt
@@ -55,6 +56,7 @@ async def release(db: AsyncSession, attempt_id: UUID) -> None:
         .where(PaymentAttempt.id == attempt_id, PaymentAttempt.status == AttemptStatus.IN_FLIGHT)
         .values(status=AttemptStatus.FAILED, token=None)
     )
+    business("payments", "card_declined")
 
 
 async def settle(db: AsyncSession, attempt_id: UUID, charge_id: str) -> Payment:
@@ -83,6 +85,7 @@ async def settle(db: AsyncSession, attempt_id: UUID, charge_id: str) -> Payment:
         await outbox.stage(
             db, PaymentCreated(id=payment.id, order_id=order.id, stripe_id=charge_id)
         )
+        business("payments", "payment_succeeded")
     return payment
 
 
@@ -104,6 +107,7 @@ async def record_refund(db: AsyncSession, payment: Payment) -> None:
             reason=payment.refund_reason or domain.ORDER_CANCELLED,
         ),
     )
+    business("payments", "refund")
 
 
 async def unrefunded_payment(db: AsyncSession, order_id: UUID) -> Payment | None:

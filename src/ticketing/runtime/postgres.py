@@ -51,15 +51,19 @@ def _run_as() -> pwd.struct_passwd | None:
 class EmbeddedPostgres:
     """start() → an admin URL; stop() shuts it down. Data persists in `data_dir`."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, use_pgserver: bool = False
+    ) -> None:
         self.data_dir = Path(data_dir).absolute()
+        # TICKETING_POSTGRES=pgserver forces the fallback a machine without PostgreSQL gets
+        self.use_pgserver = use_pgserver or os.environ.get("TICKETING_POSTGRES") == "pgserver"
         self.port = port
         self.url: str | None = None
         self._pgserver = None
         self._user = None
 
     def start(self) -> str:
-        bindir = find_bindir()
+        bindir = None if self.use_pgserver else find_bindir()
         if bindir is None:
             return self._start_pgserver()
         self._user = _run_as()

@@ -76,7 +76,7 @@ async def postgres(workdir: Path) -> AsyncIterator[Postgres]:
         yield pg
         await pg.drop_all()
         return
-    server = EmbeddedPostgres(workdir / "postgres")
+    server = EmbeddedPostgres(workdir / "postgres", durable=False)
     try:
         yield Postgres(server.start())
     finally:

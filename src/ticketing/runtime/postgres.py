@@ -52,8 +52,14 @@ class EmbeddedPostgres:
     """start() → an admin URL; stop() shuts it down. Data persists in `data_dir`."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, *, use_pgserver: bool = False
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        use_pgserver: bool = False,
+        durable: bool = True,
     ) -> None:
+        self.durable = durable  # False for throw-away test servers: no fsync, far faster
         self.data_dir = Path(data_dir).absolute()
         # TICKETING_POSTGRES=pgserver forces the fallback a machine without PostgreSQL gets
         self.use_pgserver = use_pgserver or os.environ.get("TICKETING_POSTGRES") == "pgserver"
@@ -116,9 +122,11 @@ class EmbeddedPostgres:
 
     def _pg_ctl_start(self, bindir: Path, pgdata: Path, sockets: Path) -> bool:
         options = (
-            f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=on "
+            f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1 "
             f"-c max_connections=300 -c shared_buffers=128MB"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         result = self._run(
             [
                 str(bindir / "pg_ctl"),

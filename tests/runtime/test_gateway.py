@@ -1,6 +1,11 @@
 """The gateway routes by longest prefix, round-robins replicas and passes cookies both ways."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
@@ -24,22 +29,11 @@ def test_replicas_take_turns():
     assert [routes.upstream("/api/orders") for _ in range(4)] == ["http://a", "http://b"] * 2
 
 
-async def test_metrics_stay_internal():
-    gateway = create_gateway({"/": [f"http://127.0.0.1:{free_port()}"]})
-    transport = httpx.ASGITransport(app=gateway)
-    async with (
-        gateway.router.lifespan_context(gateway),
-        httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
-    ):
-        response = await client.get("/metrics")
-    assert response.status_code == 404
-
-
 def test_no_route_is_none():
     assert Routes({"/api/users": ["http://auth"]}).upstream("/elsewhere") is None
 
 
-def _echo_app(name: str) -> FastAPI:
+def _echo_app() -> FastAPI:
     app = FastAPI()
 
     @app.api_route("/{path:path}", methods=["GET", "POST"])
@@ -47,7 +41,6 @@ def _echo_app(name: str) -> FastAPI:
         response.set_cookie("a", "1")
         response.set_cookie("b", "2")
         return {
-            "service": name,
             "path": path,
             "query": request.url.query,
             "cookie": request.cookies.get("session"),
@@ -59,29 +52,38 @@ def _echo_app(name: str) -> FastAPI:
     return app
 
 
-async def test_requests_reach_the_upstream_with_body_query_cookie_and_both_cookies_return():
-    import asyncio
-
+@pytest.fixture
+async def upstream() -> AsyncIterator[str]:
+    """A real HTTP server that echoes what reached it."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(_echo_app("users"), port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(_echo_app(), port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     await eventually(lambda: server.started)
-    try:
-        gateway = create_gateway({"/api/users": [f"http://127.0.0.1:{port}"]})
-        transport = httpx.ASGITransport(app=gateway)
-        async with (
-            gateway.router.lifespan_context(gateway),
-            httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
-        ):
-            response = await client.post(
-                "/api/users/signin?x=1", content=b"hello", headers={"cookie": "session=abc"}
-            )
-            unrouted = await client.get("/nope")
-    finally:
-        server.should_exit = True
-        await task
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@asynccontextmanager
+async def through_gateway(table: dict[str, list[str]]) -> AsyncIterator[httpx.AsyncClient]:
+    gateway = create_gateway(table)
+    transport = httpx.ASGITransport(app=gateway)
+    async with (
+        gateway.router.lifespan_context(gateway),
+        httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
+    ):
+        yield client
+
+
+async def test_requests_reach_the_upstream_with_body_query_cookie_and_both_cookies_return(
+    upstream,
+):
+    async with through_gateway({"/api/users": [upstream]}) as client:
+        response = await client.post(
+            "/api/users/signin?x=1", content=b"hello", headers={"cookie": "session=abc"}
+        )
+        unrouted = await client.get("/nope")
     body = response.json()
-    assert body["service"] == "users"
     assert (body["path"], body["query"], body["cookie"], body["body"]) == (
         "api/users/signin",
         "x=1",
@@ -95,61 +97,31 @@ async def test_requests_reach_the_upstream_with_body_query_cookie_and_both_cooki
 
 
 async def test_an_unreachable_upstream_is_a_503_in_the_common_shape():
-    gateway = create_gateway({"/api/users": [f"http://127.0.0.1:{free_port()}"]})
-    transport = httpx.ASGITransport(app=gateway)
-    async with (
-        gateway.router.lifespan_context(gateway),
-        httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
-    ):
+    async with through_gateway({"/api/users": [f"http://127.0.0.1:{free_port()}"]}) as client:
         response = await client.get("/api/users/currentuser")
     assert response.status_code == 503
     assert response.json()["errors"][0]["message"]
 
 
-async def test_a_refused_replica_is_skipped_for_the_next_one():
-    import asyncio
+async def test_metrics_stay_internal(upstream):
+    async with through_gateway({"/": [upstream]}) as client:
+        assert (await client.get("/metrics")).status_code == 404
+        assert (await client.get("/anything")).status_code == 200
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(_echo_app("alive"), port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started)
+
+async def test_a_refused_replica_is_skipped_for_the_next_one(upstream):
     dead = f"http://127.0.0.1:{free_port()}"
-    try:
-        gateway = create_gateway({"/api/orders": [dead, f"http://127.0.0.1:{port}"]})
-        transport = httpx.ASGITransport(app=gateway)
-        async with (
-            gateway.router.lifespan_context(gateway),
-            httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
-        ):
-            replies = [await client.post("/api/orders", content=b"{}") for _ in range(4)]
-    finally:
-        server.should_exit = True
-        await task
+    async with through_gateway({"/api/orders": [dead, upstream]}) as client:
+        replies = [await client.post("/api/orders", content=b"{}") for _ in range(4)]
     assert [r.status_code for r in replies] == [200] * 4
-    assert all(r.json()["service"] == "alive" for r in replies)
+    assert all(r.json()["path"] == "api/orders" for r in replies)
 
 
-async def test_the_gateway_never_hands_one_visitors_cookie_to_another():
-    import asyncio
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(_echo_app("users"), port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started)
-    try:
-        gateway = create_gateway({"/api/users": [f"http://127.0.0.1:{port}"]})
-        transport = httpx.ASGITransport(app=gateway)
-        async with gateway.router.lifespan_context(gateway):
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as alice:
-                signed_in = await alice.post(
-                    "/api/users/signin", headers={"cookie": "session=alice-token"}
-                )
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as stranger:
-                anonymous = await stranger.get("/api/users/currentuser")
-    finally:
-        server.should_exit = True
-        await task
-    assert signed_in.json()["cookie"] == "alice-token"
+async def test_the_gateway_never_hands_one_visitors_cookie_to_another(upstream):
+    async with through_gateway({"/api/users": [upstream]}) as alice:
+        signed_in = await alice.post("/api/users/signin", headers={"cookie": "session=alice"})
+        alice.cookies.clear()  # a new visitor: nothing of alice's on the client side
+        anonymous = await alice.get("/api/users/currentuser")
+    assert signed_in.json()["cookie"] == "alice"
     assert signed_in.headers.get_list("set-cookie")  # the upstream did set cookies
-    assert anonymous.json()["cookie"] is None
     assert anonymous.json()["cookies"] == {}

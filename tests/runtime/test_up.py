@@ -1,7 +1,6 @@
 """`ticketing up` as a newcomer runs it: starts, serves through the gateway, stops clean."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ticketing.runtime.ports import free_port
+from tests.runtime.up_support import ticketing_up
 
 
 def _descendants(pid: int) -> set[int]:
@@ -49,59 +48,18 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _wait_for_line(process: subprocess.Popen, needle: str, within: float) -> list[str]:
-    lines, deadline = [], time.monotonic() + within
-    assert process.stdout is not None
-    os.set_blocking(process.stdout.fileno(), False)
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line:
-            lines.append(line)
-            if needle in line:
-                return lines
-        elif process.poll() is not None:
-            break
-        else:
-            time.sleep(0.05)
-    raise AssertionError(f"never saw {needle!r}; output:\n{''.join(lines)}")
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
 def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ticketing.cli",
-            "up",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    try:
-        _wait_for_line(process, f"is up at http://127.0.0.1:{port}", within=90)
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=10) as client:
-            signup = client.post(
-                "/api/users/signup",
-                json={"email": "newcomer@example.com", "password": "password123"},
-            )
-            assert signup.status_code == 201
-            assert client.get("/api/users/currentuser").json()["currentUser"]["email"] == (
-                "newcomer@example.com"
-            )
+    with ticketing_up(data_dir) as up:
+        with httpx.Client(base_url=up.url, timeout=10) as client:
+            body = {"email": "newcomer@example.com", "password": "password123"}
+            assert client.post("/api/users/signup", json=body).status_code == 201
+            current = client.get("/api/users/currentuser").json()["currentUser"]
+            assert current["email"] == "newcomer@example.com"
             assert client.get("/api/nowhere").status_code == 404
         status = subprocess.run(
             [sys.executable, "-m", "ticketing.cli", "status", "--data-dir", str(data_dir)],
@@ -112,13 +70,9 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         assert status.returncode == 0, status.stderr
         assert "auth" in status.stdout and "ready" in status.stdout
         assert "outbox backlog:" in status.stdout
-        started = _descendants(process.pid) | _processes_mentioning(str(data_dir))
+        started = _descendants(up.process.pid) | _processes_mentioning(str(data_dir))
         assert started, "up started no processes"
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
+    # leaving the block sent SIGINT and saw exit code 0
     time.sleep(0.5)
     left = {pid for pid in started if _alive(pid)} | {
         pid for pid in _processes_mentioning(str(data_dir)) if _alive(pid)
@@ -127,38 +81,11 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
 
 
 def test_a_second_up_keeps_the_users_of_the_first(data_dir):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
-    for round_ in ("first", "second"):
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ticketing.cli",
-                "up",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        try:
-            _wait_for_line(process, "is up at", within=90)
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                body = {"email": "kept@example.com", "password": "password123"}
-                if round_ == "first":
-                    assert client.post("/api/users/signup", json=body).status_code == 201
-                else:
-                    assert client.post("/api/users/signin", json=body).status_code == 200
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=60) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
+    body = {"email": "kept@example.com", "password": "password123"}
+    with ticketing_up(data_dir) as up, httpx.Client(base_url=up.url, timeout=10) as client:
+        assert client.post("/api/users/signup", json=body).status_code == 201
+    with ticketing_up(data_dir) as up, httpx.Client(base_url=up.url, timeout=10) as client:
+        assert client.post("/api/users/signin", json=body).status_code == 200
 
 
 def test_up_on_a_taken_port_says_so_plainly(data_dir):

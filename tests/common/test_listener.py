@@ -156,3 +156,38 @@ async def test_a_poison_message_is_dead_lettered_and_does_not_block_the_next(
         await eventually(lambda: listener.dead_letters == 1, timeout=10)
         await stop(task)
     assert any("dead letter" in r.message and str(poison.id) in r.message for r in caplog.records)
+
+
+async def test_a_burst_runs_entities_in_parallel_yet_each_entitys_versions_in_order(
+    probe_db, nats, names
+):
+    from prometheus_client import REGISTRY
+
+    ids = [uuid4() for _ in range(10)]
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        for ticket_id in ids:
+            await publish(js, names, created(ticket_id))
+        creator = Listener("probe-lanes-setup", SUBSCRIPTIONS, sm, js, names)
+        setup = start(creator)
+        await eventually(lambda: creator.handled.get(Subject.TICKET_CREATED) == 10)
+        await stop(setup)
+        # the burst: three versions of each of ten tickets, all waiting before anyone reads
+        for version in (1, 2, 3):
+            for ticket_id in ids:
+                await publish(js, names, updated(ticket_id, version))
+        only_updates = {Subject.TICKET_UPDATED: SUBSCRIPTIONS[Subject.TICKET_UPDATED]}
+        listener = Listener("probe-lanes", only_updates, sm, js, names)
+        task = start(listener)
+
+        async def converged():
+            async with sm() as db:
+                rows = (await db.execute(select(Replica))).scalars().all()
+            return len(rows) == 10 and all(r.version == 3 for r in rows)
+
+        await eventually(converged, timeout=10)
+        await stop(task)
+    gaps = REGISTRY.get_sample_value(
+        "events_nak_total",
+        {"service": "probe-lanes", "subject": "ticket.updated", "reason": "version_gap"},
+    )
+    assert not gaps  # one entity's events never raced each other

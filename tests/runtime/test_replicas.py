@@ -75,7 +75,7 @@ async def order_when_replicated(buyer, ticket_id) -> httpx.Response:
 
 
 async def test_two_replicas_of_everything_buy_and_expire_each_event_handled_once(tmp_path):
-    with ticketing_up(tmp_path / "data", replicas=2, EXPIRATION_WINDOW_SECONDS="3") as up:
+    with ticketing_up(tmp_path / "data", replicas=2, EXPIRATION_WINDOW_SECONDS="8") as up:
         async with httpx.AsyncClient(base_url=up.url, timeout=10) as http:
             seller = await sign_up(http, "seller")
             tickets = [

@@ -73,6 +73,10 @@ def ticketing_up(data_dir: Path, *, replicas: int = 1, **env: str) -> Iterator[U
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if process.poll() is None:  # a failed test: still stop cleanly, leave nothing behind
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

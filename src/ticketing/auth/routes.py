@@ -7,6 +7,7 @@ from ticketing.auth.schemas import CurrentUserOut, SigninIn, SignupIn, UserOut
 from ticketing.common.auth import CurrentUser, UserPayload, clear_session, set_session
 from ticketing.common.db import Db
 from ticketing.common.errors import BadRequest
+from ticketing.common.openapi import error_responses
 
 router = APIRouter()
 
@@ -20,7 +21,7 @@ async def signup(body: SignupIn, request: Request, response: Response, db: Db) -
     return UserOut(id=user.id, email=user.email)
 
 
-@router.post("/signin")
+@router.post("/signin", responses=error_responses(429))
 async def signin(body: SigninIn, request: Request, response: Response, db: Db) -> UserOut:
     """Sign in with email and password."""
     settings = request.app.state.settings

@@ -12,6 +12,7 @@ from ticketing.common.db import make_engine, make_sessionmaker
 from ticketing.common.errors import install_error_handlers
 from ticketing.common.limits import BodyLimit
 from ticketing.common.logs import configure_logging
+from ticketing.common.openapi import document_errors
 from ticketing.common.settings import ServiceSettings
 
 
@@ -55,6 +56,7 @@ def service_app(
     app.state.settings = settings
     app.state.service = name
     install_error_handlers(app)
+    document_errors(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(metrics.RequestMetrics, service=name)
     app.add_middleware(correlation.RequestCorrelation)

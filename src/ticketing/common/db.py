@@ -6,6 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -32,8 +34,28 @@ def make_engine(url: str, **options) -> AsyncEngine:
     options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 10)
+    options.setdefault("pool_timeout", 5)  # a saturated pool answers 503 soon, not in 30 s
     options.setdefault("connect_args", {"timeout": 5, "command_timeout": 30})
     return create_async_engine(url, **options)
+
+
+# SQLSTATE classes of a lost or refused connection: 08 connection exception; 57P01-57P03
+# admin shutdown, crash shutdown, cannot connect now (starting up or shutting down).
+_UNREACHABLE_STATES = ("08", "57P")
+
+
+def unreachable(error: BaseException) -> bool:
+    """The database, not the request or the event, is at fault: a refused, dropped or timed
+    out connection, a pool with none free in time, or a server shutting down or starting up.
+    Worth waiting out, not blaming."""
+    if isinstance(error, OSError | TimeoutError | PoolTimeout | OperationalError | InterfaceError):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    state = getattr(getattr(error, "orig", None), "sqlstate", None) or getattr(
+        error, "sqlstate", None
+    )
+    return isinstance(state, str) and state.startswith(_UNREACHABLE_STATES)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,8 +5,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
+
+from ticketing.common.db import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -108,24 +110,21 @@ async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
     return errors_response(exc.status_code, [{"message": message}], getattr(exc, "headers", None))
 
 
-async def _database_down(_: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unreachable: %s", exc)
-    return errors_response(503, DatabaseConnectionError().serialize())
-
-
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, OSError | OperationalError | InterfaceError) or _connection_lost(exc):
-        return await _database_down(request, exc)
+    if unreachable(exc):
+        log.warning("database unreachable: %s", exc)
+        return errors_response(503, DatabaseConnectionError().serialize())
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return errors_response(500, [{"message": "Something went wrong"}])
-
-
-def _connection_lost(exc: Exception) -> bool:
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    # Database and network errors are answered where routes raise them, so a 503 is counted
+    # as a 503 and nothing re-raises it to the server's log as a crash; the catch-all below
+    # is the last resort for everything else.
+    for kind in (SQLAlchemyError, OSError, TimeoutError):
+        app.add_exception_handler(kind, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

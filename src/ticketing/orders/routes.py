@@ -3,11 +3,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from ticketing.common.auth import RequireUser
 from ticketing.common.db import Db
 from ticketing.common.errors import BadRequest
+from ticketing.common.openapi import error_responses
 from ticketing.common.paging import Limit, decode_cursor, link_next
 from ticketing.orders import service
 from ticketing.orders.schemas import OrderCreate, OrderOut
@@ -15,7 +16,7 @@ from ticketing.orders.schemas import OrderCreate, OrderOut
 router = APIRouter()
 
 
-def _order_id(order_id: str) -> UUID:
+def _order_id(order_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> UUID:
     try:
         return UUID(order_id)
     except ValueError:
@@ -25,7 +26,7 @@ def _order_id(order_id: str) -> UUID:
 OrderId = Annotated[UUID, Depends(_order_id)]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=error_responses(401, 404))
 async def order_ticket(body: OrderCreate, user: RequireUser, request: Request, db: Db) -> OrderOut:
     """Reserve a ticket for the expiration window; it is yours to pay for until then."""
     window = request.app.state.settings.expiration_window_seconds
@@ -36,7 +37,7 @@ async def order_ticket(body: OrderCreate, user: RequireUser, request: Request, d
     return OrderOut.from_row(order, ticket)
 
 
-@router.get("")
+@router.get("", responses=error_responses(401))
 async def list_orders(
     user: RequireUser,
     request: Request,
@@ -53,7 +54,7 @@ async def list_orders(
     return [OrderOut.from_row(order, ticket) for order, ticket in rows]
 
 
-@router.get("/{order_id}")
+@router.get("/{order_id}", responses=error_responses(401, 404))
 async def show_order(user: RequireUser, order_id: OrderId, db: Db) -> OrderOut:
     """One of your orders."""
     async with db.begin():
@@ -61,7 +62,12 @@ async def show_order(user: RequireUser, order_id: OrderId, db: Db) -> OrderOut:
     return OrderOut.from_row(order, ticket)
 
 
-@router.delete("/{order_id}", status_code=204, response_class=Response)
+@router.delete(
+    "/{order_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 404),
+)
 async def cancel_order(user: RequireUser, order_id: OrderId, db: Db) -> None:
     """Cancel one of your orders and release its ticket; a paid order cannot be cancelled."""
     async with db.begin():

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from ticketing.common.auth import RequireUser
 from ticketing.common.db import Db
 from ticketing.common.errors import AppError, BadRequest
+from ticketing.common.openapi import error_responses
 from ticketing.payments import charging, domain, service
 from ticketing.payments.providers import PaymentRejected, ProviderUnavailable
 from ticketing.payments.schemas import PaymentCreate, PaymentOut
@@ -17,7 +18,7 @@ class ProcessorUnavailable(AppError):
     message = "The payment processor did not answer; your payment will be retried shortly"
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=error_responses(401, 404))
 async def create_payment(
     body: PaymentCreate, user: RequireUser, db: Db, request: Request
 ) -> PaymentOut:

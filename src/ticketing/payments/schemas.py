@@ -3,8 +3,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema, field_validator
 from pydantic.alias_generators import to_camel
+
+from ticketing.common import text
+
+TOKEN_MAX = 255
 
 
 def _an_id(value: object) -> object:
@@ -19,7 +23,7 @@ class _Wire(BaseModel):
 
 
 class PaymentCreate(_Wire):
-    token: str
+    token: Annotated[str, WithJsonSchema(text.non_blank_schema(TOKEN_MAX))]
     order_id: Annotated[UUID, BeforeValidator(_an_id)]
 
     @field_validator("token")
@@ -28,7 +32,7 @@ class PaymentCreate(_Wire):
         value = value.strip()
         if not value:
             raise ValueError("Token is required")
-        if len(value) > 255:
+        if len(value) > TOKEN_MAX or text.has_unsafe(value):
             raise ValueError("Token is not valid")
         return value
 

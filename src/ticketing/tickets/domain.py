@@ -4,6 +4,7 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from ticketing.common import text
 from ticketing.common.errors import BadRequest, NotAuthorized
 
 TITLE_MAX = 200
@@ -35,7 +36,8 @@ class Reservation(StrEnum):
 
 
 def clean_title(value: object) -> str:
-    """1 to 200 characters once surrounding spaces are gone."""
+    """1 to 200 characters once surrounding spaces are gone; any script, emoji or invisible
+    joiner, but no control character (NUL breaks PostgreSQL, the rest break pages)."""
     if value is None:
         raise ValueError("Title is required")
     if not isinstance(value, str):
@@ -45,6 +47,8 @@ def clean_title(value: object) -> str:
         raise ValueError("Title is required")
     if len(title) > TITLE_MAX:
         raise ValueError(f"Title must be at most {TITLE_MAX} characters")
+    if text.has_unsafe(title):
+        raise ValueError("Title must not contain control characters")
     return title
 
 

@@ -3,11 +3,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ticketing.common.auth import CurrentUser, RequireUser
 from ticketing.common.db import Db
 from ticketing.common.errors import NotAuthorized, NotFound
+from ticketing.common.openapi import error_responses
 from ticketing.common.paging import link_next
 from ticketing.tickets import service
 from ticketing.tickets.schemas import TicketFilters, TicketIn, TicketOut
@@ -15,7 +16,7 @@ from ticketing.tickets.schemas import TicketFilters, TicketIn, TicketOut
 router = APIRouter()
 
 
-def _ticket_id(ticket_id: str) -> UUID:
+def _ticket_id(ticket_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> UUID:
     """A malformed id names no ticket: 404, as the original app answered."""
     try:
         return UUID(ticket_id)
@@ -26,7 +27,7 @@ def _ticket_id(ticket_id: str) -> UUID:
 TicketId = Annotated[UUID, Depends(_ticket_id)]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=error_responses(401))
 async def create_ticket(body: TicketIn, user: RequireUser, db: Db) -> TicketOut:
     """List a ticket for sale."""
     async with db.begin():
@@ -36,7 +37,7 @@ async def create_ticket(body: TicketIn, user: RequireUser, db: Db) -> TicketOut:
     return TicketOut.from_row(ticket)
 
 
-@router.get("")
+@router.get("", responses=error_responses(401))
 async def list_tickets(
     filters: Annotated[TicketFilters, Query()],
     user: CurrentUser,
@@ -61,7 +62,7 @@ async def list_tickets(
     return [TicketOut.from_row(row) for row in rows]
 
 
-@router.get("/{ticket_id}")
+@router.get("/{ticket_id}", responses=error_responses(404))
 async def show_ticket(ticket_id: TicketId, db: Db) -> TicketOut:
     """One ticket."""
     async with db.begin():
@@ -69,7 +70,7 @@ async def show_ticket(ticket_id: TicketId, db: Db) -> TicketOut:
     return TicketOut.from_row(ticket)
 
 
-@router.put("/{ticket_id}")
+@router.put("/{ticket_id}", responses=error_responses(401, 404))
 async def edit_ticket(ticket_id: TicketId, body: TicketIn, user: RequireUser, db: Db) -> TicketOut:
     """Change the title or price of your ticket while nobody has reserved it."""
     async with db.begin():
@@ -79,7 +80,7 @@ async def edit_ticket(ticket_id: TicketId, body: TicketIn, user: RequireUser, db
     return TicketOut.from_row(ticket)
 
 
-@router.delete("/{ticket_id}", status_code=204)
+@router.delete("/{ticket_id}", status_code=204, responses=error_responses(401, 404))
 async def withdraw_ticket(ticket_id: TicketId, user: RequireUser, db: Db) -> Response:
     """Take your ticket off sale; a reserved or sold one stays."""
     async with db.begin():

@@ -3,9 +3,18 @@
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
+from ticketing.common import text
 from ticketing.common.money import PriceIn, PriceOut
 from ticketing.tickets import domain
 from ticketing.tickets.models import Ticket
@@ -22,7 +31,11 @@ def _required(message: str):
     return BeforeValidator(check)
 
 
-Title = Annotated[str, BeforeValidator(domain.clean_title)]
+Title = Annotated[
+    str,
+    BeforeValidator(domain.clean_title),
+    WithJsonSchema(text.non_blank_schema(domain.TITLE_MAX)),
+]
 Price = Annotated[PriceIn, _required("Price is required")]
 
 
@@ -32,6 +45,9 @@ class _Camel(BaseModel):
 
 class TicketIn(_Camel):
     """POST and PUT take the same fields, both required, as the original app did."""
+
+    # Required in the document; a missing one still gets the original app's message.
+    model_config = ConfigDict(json_schema_extra={"required": ["title", "price"]})
 
     title: Title = Field(None, validate_default=True)
     price: Price = Field(None, validate_default=True)  # in cents once parsed
@@ -44,12 +60,21 @@ class TicketIn(_Camel):
 class TicketFilters(_Camel):
     """GET /api/tickets query: search, price range, paging, and the seller's own view."""
 
-    q: str | None = Field(None, max_length=200)
+    q: str | None = Field(
+        None, max_length=200, json_schema_extra={"pattern": f"^[^{text.CONTROL}]*$"}
+    )
     min_price: PriceIn | None = None
     max_price: PriceIn | None = None
     limit: int = Field(20, ge=1, le=100)
     cursor: str | None = Field(None, max_length=200)
     mine: bool = False
+
+    @field_validator("q")
+    @classmethod
+    def _searchable(cls, value: str | None) -> str | None:
+        if value is not None and text.has_unsafe(value):
+            raise ValueError("Search must not contain control characters")
+        return value
 
     @field_validator("max_price")
     @classmethod

@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ticketing.common import metrics
+from ticketing.common import faults, metrics
 from ticketing.common.bus.connection import BusNames, cancel_requested
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import Envelope, Event
@@ -61,6 +61,7 @@ class OutboxRelay:
         poll_seconds: float = 2.0,
         before_publish: Callable[[Envelope], None] | None = None,
         service: str = "",
+        connected: Callable[[], bool] = lambda: True,
     ) -> None:
         self.service = service
         self._sessionmaker = sessionmaker
@@ -70,6 +71,7 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._before_publish = before_publish
+        self._connected = connected
         self.published = 0
 
     async def run(self) -> None:
@@ -102,6 +104,10 @@ class OutboxRelay:
 
     async def drain_once(self) -> int:
         """Publish one batch; returns how many rows went out."""
+        if not self._connected():
+            # Fail fast rather than queue a request in the client's reconnect buffer and wait
+            # out its timeout with the rows locked; the rows simply wait here until NATS is back.
+            raise ConnectionError("NATS is not connected; events wait in the outbox")
         async with self._sessionmaker() as db, db.begin():
             rows = (
                 await db.execute(
@@ -119,6 +125,7 @@ class OutboxRelay:
                 except Exception as error:  # keep what was acked; the rest waits for next time
                     failure = error
                     break
+                faults.crash_point("crash_after_publish")
                 sent.append(row.id)
                 metrics.PUBLISHED.labels(self.service, row.envelope["subject"]).inc()
                 lag = (datetime.now(UTC) - row.created_at).total_seconds()
@@ -135,6 +142,7 @@ class OutboxRelay:
     async def _publish(self, envelope: Envelope) -> None:
         if self._before_publish:
             self._before_publish(envelope)
+        faults.crash_point("crash_before_publish")
         await self._js.publish(
             self._names.subject(envelope.subject),
             envelope.to_bytes(),

@@ -67,6 +67,7 @@ class BusRuntime:
                 listen_dsn=plain_dsn(self.settings.database_url),
                 poll_seconds=self.settings.outbox_poll_seconds,
                 service=self.service,
+                connected=lambda: self.connected,
             )
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if self._subscriptions:

@@ -1,0 +1,135 @@
+"""Authorization matrix: every route, called by an anonymous visitor, a cookie from another
+deployment (another JWT_KEY), another signed-in user and the owner, answers the status
+DESIGN.md documents; nothing another user owns shows in any answer."""
+
+from uuid import UUID, uuid4
+
+import pytest
+
+from tests.faults.support import rows
+from tests.flows.conftest import signed_up
+from tests.flows.test_buy import listed_ticket, order_when_replicated
+from tests.support import eventually
+from tests.system import running_system
+from ticketing.common.auth import COOKIE, UserPayload, issue_token
+from ticketing.common.settings import ServiceSettings
+
+ANONYMOUS, FORGED, OTHER, OWNER = "anonymous", "forged", "other", "owner"
+ORDER_OF_CALLS = (ANONYMOUS, FORGED, OTHER, OWNER)  # the owner last: its call may change things
+
+# (method, path, body, owner role, {caller: status}); {t1}... are filled in below.
+MATRIX = [
+    ("GET", "/api/users/currentuser", None, "buyer", {ANONYMOUS: 200, OTHER: 200, OWNER: 200}),
+    ("POST", "/api/tickets", {"title": "Mine", "price": 5}, "seller", {ANONYMOUS: 401}),
+    ("GET", "/api/tickets", None, "seller", {ANONYMOUS: 200, OTHER: 200, OWNER: 200}),
+    ("GET", "/api/tickets?mine=true", None, "seller", {ANONYMOUS: 401, OTHER: 200, OWNER: 200}),
+    ("GET", "/api/tickets/{t1}", None, "seller", {ANONYMOUS: 200, OTHER: 200, OWNER: 200}),
+    (
+        "PUT",
+        "/api/tickets/{t1}",
+        {"title": "Edited", "price": 7},
+        "seller",
+        {ANONYMOUS: 401, OTHER: 401, OWNER: 200},
+    ),
+    ("DELETE", "/api/tickets/{t2}", None, "seller", {ANONYMOUS: 401, OTHER: 401, OWNER: 204}),
+    ("GET", "/api/orders", None, "buyer", {ANONYMOUS: 401, OTHER: 200, OWNER: 200}),
+    ("GET", "/api/orders/{o1}", None, "buyer", {ANONYMOUS: 401, OTHER: 401, OWNER: 200}),
+    (
+        "POST",
+        "/api/payments",
+        {"token": "tok_visa", "orderId": "{o2}"},
+        "buyer",
+        {ANONYMOUS: 401, OTHER: 401, OWNER: 201},
+    ),
+    ("DELETE", "/api/orders/{o1}", None, "buyer", {ANONYMOUS: 401, OTHER: 401, OWNER: 204}),
+    # Ordering one's own ticket is refused; anyone else signed in may order it.
+    ("POST", "/api/orders", {"ticketId": "{t5}"}, "seller", {ANONYMOUS: 401, OWNER: 400}),
+    ("POST", "/api/orders", {"ticketId": "{t5}"}, "seller", {OTHER: 201}),
+    ("POST", "/api/users/signout", None, "buyer", {ANONYMOUS: 200, OTHER: 200, OWNER: 200}),
+]
+
+
+def _fill(value, ids: dict[str, str]):
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+@pytest.fixture
+async def world(postgres, nats):
+    """A seller with listings, a buyer with two orders, and someone else."""
+    async with running_system(postgres, nats, expiration_window_seconds=900) as system:
+        seller, buyer, other = [await signed_up(system, n) for n in ("seller", "buyer", "x")]
+        tickets = [(await listed_ticket(seller, title=f"Matrix {n}"))["id"] for n in range(6)]
+        o1 = (await order_when_replicated(buyer, tickets[3]))["id"]
+        o2 = (await order_when_replicated(buyer, tickets[4]))["id"]
+
+        async def payments_knows_o2() -> bool:
+            found = await rows(
+                system, "payments", "SELECT 1 FROM orders WHERE id = :id", id=UUID(o2)
+            )
+            return bool(found)
+
+        await eventually(payments_knows_o2, timeout=10)
+        ids = {"t1": tickets[0], "t2": tickets[1], "t5": tickets[5], "o1": o1, "o2": o2}
+        another_key = ServiceSettings(
+            database_url="postgresql://unused/unused",
+            nats_url="nats://unused",
+            jwt_key="another-deployment-key-0123456789abcdef",
+        )
+        me = (await buyer.get("/api/users/currentuser")).json()["currentUser"]
+        forged_cookie = issue_token(UserPayload(id=me["id"], email=me["email"]), another_key)
+        yield {
+            "callers": {
+                ANONYMOUS: system.client(),
+                FORGED: system.client(cookies={COOKIE: forged_cookie}),
+                OTHER: other,
+                "seller": seller,
+                "buyer": buyer,
+            },
+            "ids": ids,
+            "private": {o1, o2, me["id"], *tickets},
+        }
+
+
+async def test_every_route_answers_each_caller_as_documented_and_leaks_nothing(world):
+    callers, ids = world["callers"], world["ids"]
+    seen = []
+    for method, path, body, owner_role, expected in MATRIX:
+        expected = {**expected}
+        if ANONYMOUS in expected:
+            expected.setdefault(FORGED, expected[ANONYMOUS])  # another key reads as signed out
+        for caller in (c for c in ORDER_OF_CALLS if c in expected):
+            client = callers[owner_role if caller == OWNER else caller]
+            response = await client.request(method, _fill(path, ids), json=_fill(body, ids))
+            seen.append((method, path, caller, response.status_code, expected[caller]))
+            if response.status_code >= 400:
+                assert set(response.json()) == {"errors"}, response.text
+            if caller != OWNER:
+                _assert_nothing_private(response, world["private"], method, path)
+    wrong = [row for row in seen if row[3] != row[4]]
+    assert not wrong, "\n".join(
+        f"{m} {p} as {c}: {got}, documented {want}" for m, p, c, got, want in wrong
+    )
+
+
+def _assert_nothing_private(response, private: set[str], method: str, path: str) -> None:
+    """Listings are public, and a caller may see what it just created for itself; orders,
+    payments, a seller's own view and who someone is are nobody else's business."""
+    public_read = method == "GET" and (path == "/api/tickets" or path.startswith("/api/tickets/{"))
+    own_creation = method == "POST" and path in ("/api/tickets", "/api/orders")
+    if public_read or (own_creation and response.is_success):
+        return
+    leaked = [value for value in private if value in response.text]
+    assert not leaked, f"{method} {path} showed {leaked}"
+
+
+async def test_someone_elses_order_is_401_an_unknown_one_404_and_neither_is_shown(world):
+    """Not yours is 401, as in the original; unknown is 404 — neither shows the order."""
+    other = world["callers"][OTHER]
+    for order_id, status in ((world["ids"]["o1"], 401), (str(uuid4()), 404)):
+        response = await other.get(f"/api/orders/{order_id}")
+        assert response.status_code == status
+        assert order_id not in response.text

@@ -1,0 +1,216 @@
+"""Hostile and odd input: oversized or chunked bodies, wrong content types, deep nesting,
+huge numbers, control characters and lone surrogates get a clear 4xx in the common shape
+and store nothing; titles in any script, with emoji or invisible characters, round-trip
+exactly through tickets, the event and orders' replica."""
+
+import json
+from uuid import uuid4
+
+import pytest
+
+from tests.faults.support import rows
+from tests.support import cookie_for, eventually
+from tests.system import running_system
+
+LIMIT = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+async def system(postgres, nats):
+    """One system for the module: every test checks that it stored nothing new."""
+    async with running_system(
+        postgres, nats, services=["auth", "tickets", "orders", "payments"]
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def seller(system):
+    return system.client(cookies=cookie_for(system.settings["tickets"], uuid4()))
+
+
+@pytest.fixture
+def buyer(system):
+    return system.client(cookies=cookie_for(system.settings["tickets"], uuid4()))
+
+
+async def stored_titles(system) -> list[str]:
+    return [r.title for r in await rows(system, "tickets", "SELECT title FROM tickets ORDER BY id")]
+
+
+@pytest.fixture
+async def nothing_new(system):
+    """Asserts, after the test, that no ticket and no user was stored by it."""
+    users = "SELECT count(*) FROM users"
+    before = (await stored_titles(system), await rows(system, "auth", users))
+    yield
+    assert (await stored_titles(system), await rows(system, "auth", users)) == before
+
+
+def refused(response, status: int = 400) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"errors"} and body["errors"], body
+    assert all(isinstance(item["message"], str) for item in body["errors"])
+    return body
+
+
+async def test_bodies_over_64_kib_are_refused_with_or_without_a_length(system, seller):
+    ticket = (await seller.post("/api/tickets", json={"title": "Small", "price": 5})).json()
+    before = await stored_titles(system)
+    huge = json.dumps({"title": "x" * LIMIT, "price": 5, "email": "a@b.io", "token": "t"})
+    for method, path in [
+        ("POST", "/api/users/signup"),
+        ("POST", "/api/users/signin"),
+        ("POST", "/api/tickets"),
+        ("PUT", f"/api/tickets/{ticket['id']}"),
+        ("POST", "/api/orders"),
+        ("POST", "/api/payments"),
+    ]:
+        headers = {"content-type": "application/json"}
+        refused(await seller.request(method, path, content=huge, headers=headers), 413)
+
+    async def chunks():
+        for _ in range(5):
+            yield b" " * (LIMIT // 4)
+
+    chunked = await seller.post("/api/tickets", content=chunks(), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    refused(chunked, 413)
+    assert await stored_titles(system) == before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content"),
+    [
+        ("text/plain", b'{"title": "Plain", "price": 5}'),  # what a cross-site form can send
+        ("application/x-www-form-urlencoded", b"title=Form&price=5"),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="title"\r\n\r\nM\r\n--x--',
+        ),
+        ("application/json", b'{"title": "Broken", "price": 5'),
+        ("application/json", b"\xff\xfe not utf-8"),
+        ("application/json", b'["title", "price"]'),
+    ],
+)
+async def test_a_body_that_is_not_a_json_object_is_refused(
+    system, nothing_new, seller, content_type, content
+):
+    response = await seller.post(
+        "/api/tickets", content=content, headers={"content-type": content_type}
+    )
+    refused(response)
+
+
+async def test_deeply_nested_json_is_refused_not_crashed_on(system, nothing_new, seller):
+    deep_list = b'{"title": ' + b"[" * 30_000 + b"]" * 30_000 + b', "price": 5}'
+    deep_object = b'{"a": ' * 9_000 + b"1" + b"}" * 9_000
+    assert len(deep_list) < LIMIT and len(deep_object) < LIMIT
+    for body in (deep_list, deep_object):
+        refused(
+            await seller.post(
+                "/api/tickets", content=body, headers={"content-type": "application/json"}
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "price",
+    [
+        b"1" + b"0" * 4000,  # an integer with 4001 digits
+        b"9" * 5000,  # past Python's int-parsing limit
+        b"1e400",  # a float that overflows to infinity
+        b"-1e400",
+        b"NaN",
+        b'"' + b"9" * 5000 + b'"',
+        b"0.000000000000000000000000000001",
+    ],
+)
+async def test_huge_and_tiny_numbers_are_refused(system, nothing_new, seller, price):
+    body = b'{"title": "Numbers", "price": ' + price + b"}"
+    refused(
+        await seller.post(
+            "/api/tickets", content=body, headers={"content-type": "application/json"}
+        )
+    )
+
+
+async def test_huge_query_numbers_are_refused(system, buyer):
+    for params in ({"limit": "1" + "0" * 30}, {"minPrice": "9" * 500}, {"limit": "-1"}):
+        refused(await buyer.get("/api/tickets", params=params))
+    refused(await buyer.get("/api/orders", params={"limit": "1" + "0" * 30}))
+
+
+TITLES = [
+    "שלום עולם — Hebrew, right to left",
+    "مرحبا بالعالم",
+    "\u202eexe.txt, right-to-left override",
+    "zero\u200bwidth\u200cnon\u200djoiner\u2060word joiner",
+    "\ufeffbyte order mark first",
+    "👩‍👩‍👧‍👦 family and 🎟️ ticket",
+    "e\u0301 combining, not normalised",
+    '<script>alert(1)</script> & "quotes"',
+    "x" * 199 + "🎟",
+]
+
+
+async def test_unicode_titles_round_trip_exactly_through_every_copy(system, seller, buyer):
+    ids = {}
+    for title in TITLES:
+        response = await seller.post("/api/tickets", json={"title": title, "price": 5})
+        assert response.status_code == 201, response.text
+        assert response.json()["title"] == title
+        ids[title] = response.json()["id"]
+    for title, ticket_id in ids.items():
+        assert (await buyer.get(f"/api/tickets/{ticket_id}")).json()["title"] == title
+    found = (await buyer.get("/api/tickets", params={"q": "\u200cnon\u200d"})).json()
+    assert [t["title"] for t in found] == [TITLES[3]]
+
+    async def replicated() -> bool:
+        copies = {r.title for r in await rows(system, "orders", "SELECT title FROM tickets")}
+        return copies >= set(TITLES)
+
+    await eventually(replicated, timeout=10)
+    order = await buyer.post("/api/orders", json={"ticketId": ids[TITLES[5]]})
+    assert order.json()["ticket"]["title"] == TITLES[5]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "nul\x00inside",
+        "bell\x07",
+        "line\nbreak inside",
+        "\x85next line inside\x85x",
+        "\ud800 lone surrogate",
+    ],
+)
+async def test_control_characters_and_lone_surrogates_in_a_title_are_refused(
+    system, nothing_new, seller, title
+):
+    body = json.dumps({"title": title, "price": 5})  # \ud800 travels as a JSON escape
+    response = await seller.post(
+        "/api/tickets", content=body, headers={"content-type": "application/json"}
+    )
+    assert refused(response)["errors"][0]["field"] == "title"
+
+
+async def test_text_that_postgresql_or_scrypt_cannot_take_is_refused_everywhere(
+    system, nothing_new, seller
+):
+    signup = system.client()
+    cases = [
+        (signup, "/api/users/signup", {"email": "a@example.com", "password": "\ud800" * 8}),
+        (signup, "/api/users/signup", {"email": "\ud800@example.com", "password": "password123"}),
+        (signup, "/api/users/signin", {"email": "a@example.com", "password": "\ud800"}),
+        (seller, "/api/payments", {"token": "tok_\x00visa", "orderId": str(uuid4())}),
+        (seller, "/api/payments", {"token": "tok_\ud800", "orderId": str(uuid4())}),
+    ]
+    for client, path, body in cases:
+        response = await client.post(
+            path, content=json.dumps(body), headers={"content-type": "application/json"}
+        )
+        refused(response)
+    for q in ("\x00", "a\x1fb"):  # a URL cannot carry a lone surrogate
+        refused(await seller.get("/api/tickets", params={"q": q}))

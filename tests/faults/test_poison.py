@@ -1,0 +1,50 @@
+"""Poison messages on a running service: retried up to the limit, logged as dead letters,
+terminated, and never in the way of the good messages behind them."""
+
+from uuid import uuid4
+
+from tests.common.bus_support import jetstream
+from tests.flows.test_buy import wait_for_ticket
+from tests.support import cookie_for, eventually
+from tests.system import running_system
+from ticketing.common.bus.connection import BusNames
+from ticketing.common.bus.listener import durable_name
+from ticketing.common.events import Envelope, Subject
+
+
+async def test_poison_is_dead_lettered_while_the_order_behind_it_reserves_its_ticket(
+    postgres, nats, caplog
+):
+    async with running_system(
+        postgres, nats, services=["tickets", "orders"], listener_max_attempts=4
+    ) as system:
+        settings = system.settings["tickets"]
+        seller = system.client(cookies=cookie_for(settings, uuid4()))
+        buyer = system.client(cookies=cookie_for(settings, uuid4()))
+        ticket = (await seller.post("/api/tickets", json={"title": "Poison", "price": 5})).json()
+
+        async def ordered():
+            response = await buyer.post("/api/orders", json={"ticketId": ticket["id"]})
+            assert response.status_code == 201, response.text
+            return True
+
+        names = BusNames(system.prefix)
+        schema_invalid = Envelope(subject=Subject.ORDER_CREATED, data={"id": "not-a-uuid"})
+        async with jetstream(nats.url, names) as js:
+            subject = names.subject(Subject.ORDER_CREATED)
+            await js.publish(subject, schema_invalid.to_bytes(), stream=names.stream)
+            await js.publish(subject, b"\x00 not even json", stream=names.stream)
+            await eventually(ordered, timeout=10)  # once orders has the ticket replica
+            listener = system.apps["tickets"].state.bus.listener
+            await wait_for_ticket(seller, ticket["id"], "reserved")
+            assert listener.dead_letters == 0, "the good order waited for the poison"
+            await eventually(lambda: listener.dead_letters == 2, timeout=15)
+            consumer = await js.consumer_info(
+                names.stream, durable_name("tickets", Subject.ORDER_CREATED)
+            )
+
+    assert (consumer.num_pending, consumer.num_ack_pending) == (0, 0)
+    dead = [r.getMessage() for r in caplog.records if "dead letter" in r.getMessage()]
+    assert len(dead) == 2
+    assert all("service=tickets subject=order.created attempt=4" in line for line in dead)
+    assert any(str(schema_invalid.id) in line for line in dead)

@@ -25,5 +25,9 @@ lint: install
 	$(BIN)/ruff format --check src tests
 	$(BIN)/lint-imports
 
+bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run $(ARGS)
+
 clean:
 	rm -rf $(VENV) .ticketing .pytest_cache test-artifacts

@@ -1,0 +1,226 @@
+"""Flash sale: B buyers race for T tickets through the gateway, beside the same race as
+plain asyncpg inserts under the same partial unique index on the same PostgreSQL.
+
+Every buyer (its own session and connection) walks the tickets in its own random order:
+POST /api/orders until one answers 201, moving on at each 400 "Ticket is already
+reserved", and stops once the show is sold out (the site's "sold out" page: the T-th
+201 has arrived). The raw race runs the same walk as INSERT ... ON CONFLICT DO NOTHING.
+"""
+
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from bench.footprint import CpuByProcess, PeakSampler
+from bench.loadgen import Conn, CpuMeter, Samples, percentile
+from bench.setup import User, list_tickets, sign_up, wait_replicated
+from bench.system import Running
+
+ACTIVE = "status IN ('created', 'awaiting:payment', 'complete')"
+RACE_SECONDS = 180.0  # a bound, never reached by a healthy run
+
+
+@dataclass
+class Race:
+    samples: Samples = field(default_factory=Samples)
+    wins: list[float] = field(default_factory=list)  # seconds since start, per 201
+    errors: int = 0
+    duration: float = 0.0
+
+    def figures(self, tickets: int) -> dict[str, float]:
+        attempts = len(self.samples.items)
+        lat = self.samples.latencies_ms()
+        return {
+            "attempts": attempts,
+            "attempts_per_s": attempts / self.duration,
+            "p50_ms": percentile(lat, 50),
+            "p99_ms": percentile(lat, 99),
+            "sell_out_s": max(self.wins) if len(self.wins) >= tickets else float("nan"),
+            "won": len(self.wins),
+            "errors": self.errors,
+        }
+
+
+async def _walk(order: list, attempt, race: Race, gun: "Gun") -> None:
+    await gun.fired.wait()
+    for ticket_id in order:
+        if len(race.wins) >= gun.tickets or time.monotonic() > gun.deadline:
+            return
+        began = time.monotonic()
+        status = await attempt(ticket_id)
+        race.samples.add(began - gun.at, time.monotonic() - began, status)
+        if status == 201:
+            race.wins.append(time.monotonic() - gun.at)
+            return
+        if status != 400:
+            race.errors += 1
+
+
+@dataclass
+class Gun:
+    """Every walker waits on it, so all start within one loop iteration."""
+
+    tickets: int
+    fired: asyncio.Event = field(default_factory=asyncio.Event)
+    at: float = 0.0
+    deadline: float = 0.0
+
+    def fire(self) -> None:
+        self.at = time.monotonic()
+        self.deadline = self.at + RACE_SECONDS
+        self.fired.set()
+
+
+async def run_race(buyers: int, tickets: list, attempt_for, seed: int) -> Race:
+    """`attempt_for(buyer_index)` gives that buyer's `attempt(ticket_id) -> status`."""
+    rng = random.Random(seed)
+    race, gun = Race(), Gun(len(tickets))
+    walkers = [
+        asyncio.create_task(_walk(rng.sample(tickets, len(tickets)), attempt_for(b), race, gun))
+        for b in range(buyers)
+    ]
+    await asyncio.sleep(0)  # every walker is now waiting on the gun
+    gun.fire()
+    await asyncio.gather(*walkers)
+    race.duration = time.monotonic() - gun.at
+    return race
+
+
+async def system_race(
+    running: Running, buyers: list[User], tickets: list[str], seed: int, base: str
+) -> tuple[Race, list[Conn]]:
+    conns = [Conn(base, u.cookie) for u in buyers]
+    # open every connection before the gun, as browsers on the page already have
+    await asyncio.gather(*(c.request("GET", "/api/orders?limit=1") for c in conns))
+
+    def attempt_for(b: int):
+        conn = conns[b]
+
+        async def attempt(ticket_id: str) -> int:
+            return (await conn.request("POST", "/api/orders", {"ticketId": ticket_id})).status
+
+        return attempt
+
+    return await run_race(len(buyers), tickets, attempt_for, seed), conns
+
+
+async def verify(running: Running, tickets: list[str]) -> dict[str, int]:
+    """From the orders database itself: tickets with 2+ active orders, tickets sold."""
+    pool = await running.db("orders")
+    ids = [uuid.UUID(t) for t in tickets]
+    oversold = await pool.fetchval(
+        f"SELECT count(*) FROM (SELECT ticket_id FROM orders WHERE {ACTIVE} "
+        "AND ticket_id = ANY($1) GROUP BY ticket_id HAVING count(*) > 1) AS twice",
+        ids,
+    )
+    sold = await pool.fetchval(
+        f"SELECT count(DISTINCT ticket_id) FROM orders WHERE {ACTIVE} AND ticket_id = ANY($1)",
+        ids,
+    )
+    return {"oversold": oversold, "sold": sold}
+
+
+async def _direct_race(
+    running: Running, seller: User, people: list[User], tickets: int, seed: int
+) -> dict:
+    """The same race straight to the orders service, to show what the gateway costs."""
+    ids = await list_tickets(running, seller, tickets, title="Second show seat")
+    await wait_replicated(running, ids)
+    race, conns = await system_race(running, people, ids, seed, running.url_of("orders"))
+    for conn in conns:
+        conn.close()
+    return race.figures(tickets) | await verify(running, ids)
+
+
+RAW_SCHEMA = f"""
+DROP TABLE IF EXISTS race_orders, race_tickets;
+CREATE TABLE race_tickets (id uuid PRIMARY KEY, version integer NOT NULL DEFAULT 0);
+CREATE TABLE race_orders (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    ticket_id uuid NOT NULL REFERENCES race_tickets (id),
+    status varchar(20) NOT NULL,
+    expires_at timestamptz NOT NULL,
+    version integer NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CHECK (status IN ('created', 'awaiting:payment', 'cancelled', 'complete'))
+);
+CREATE UNIQUE INDEX race_orders_active_ticket ON race_orders (ticket_id) WHERE {ACTIVE};
+"""
+
+RAW_INSERT = f"""
+INSERT INTO race_orders (id, user_id, ticket_id, status, expires_at, version, created_at)
+VALUES ($1, $2, $3, 'created', $4, 0, now())
+ON CONFLICT (ticket_id) WHERE {ACTIVE} DO NOTHING
+RETURNING id
+"""
+
+
+async def raw_race(running: Running, buyers: int, tickets: int, seed: int) -> Race:
+    """The ceiling: the same walk, each attempt one asyncpg insert; a pool as big as the
+    orders service's (SQLAlchemy pool_size 10 + max_overflow 10)."""
+    admin = await asyncpg.connect(running.admin_dsn())
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = 'bench_raw'"):
+            await admin.execute("CREATE DATABASE bench_raw")
+    finally:
+        await admin.close()
+    pool = await asyncpg.create_pool(running.admin_dsn("bench_raw"), min_size=20, max_size=20)
+    try:
+        await pool.execute(RAW_SCHEMA)
+        ids = [uuid.uuid4() for _ in range(tickets)]
+        await pool.executemany("INSERT INTO race_tickets (id) VALUES ($1)", [(i,) for i in ids])
+        expires = datetime.now(UTC) + timedelta(minutes=15)
+        users = [uuid.uuid4() for _ in range(buyers)]
+
+        def attempt_for(b: int):
+            async def attempt(ticket_id) -> int:
+                async with pool.acquire() as conn:
+                    got = await conn.fetchval(
+                        RAW_INSERT, uuid.uuid4(), users[b], ticket_id, expires
+                    )
+                return 201 if got else 400
+
+            return attempt
+
+        race = await run_race(buyers, ids, attempt_for, seed)
+        oversold = await pool.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM race_orders WHERE {ACTIVE} "
+            "GROUP BY ticket_id HAVING count(*) > 1) AS twice"
+        )
+        if oversold:
+            raise RuntimeError(f"the raw race oversold {oversold} tickets")
+        return race
+    finally:
+        await pool.close()
+
+
+async def scenario(running: Running, *, tickets: int, buyers: int, seed: int) -> dict:
+    seller, *people = await sign_up(running, buyers + 1)
+    ids = await list_tickets(running, seller, tickets, title="Flash sale seat")
+    await wait_replicated(running, ids)
+    raw = await raw_race(running, buyers, tickets, seed)  # first, while the system is idle
+    with CpuMeter() as cpu, CpuByProcess(running) as parts:
+        async with PeakSampler(running) as memory:
+            race, conns = await system_race(running, people, ids, seed, running.gateway)
+    for conn in conns:
+        conn.close()
+    checks = await verify(running, ids)
+    direct = await _direct_race(running, seller, people, tickets, seed)
+    return {
+        "system": race.figures(tickets) | checks,
+        "direct": direct,
+        "raw": raw.figures(tickets),
+        "timeline": [(s.started, s.latency * 1000, s.status) for s in race.samples.items],
+        "generator_cores": cpu.cores,
+        "cpu_by_process": parts.cores,
+        "rss_peak_mb": memory.peak.rss_mb,
+        "pss_peak_mb": memory.peak.pss_mb,
+        "users": people,
+        "seller": seller,
+    }

@@ -1,0 +1,52 @@
+"""The read path's ceiling: one FastAPI endpoint doing one `SELECT 1`, on the services' stack.
+
+Same framework, server settings, engine and pool as a service (common.db's make_engine,
+uvicorn as `ticketing serve` configures it), same PostgreSQL; none of the services'
+middleware, auth or ORM mapping. Run as `python -m bench.select1_app DATABASE_URL PORT`.
+"""
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from ticketing.common.db import make_engine, make_sessionmaker
+
+
+def create_app(database_url: str) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(database_url)
+        app.state.sessionmaker = make_sessionmaker(engine)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/select1")
+    async def select1() -> dict:
+        async with app.state.sessionmaker() as db, db.begin():
+            return {"one": (await db.execute(text("SELECT 1"))).scalar_one()}
+
+    return app
+
+
+async def serve(database_url: str, port: int) -> None:
+    url = database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    config = uvicorn.Config(
+        create_app(url),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+        lifespan="on",
+    )
+    await uvicorn.Server(config).serve()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(sys.argv[1], int(sys.argv[2])))

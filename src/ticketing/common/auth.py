@@ -65,14 +65,15 @@ def clear_session(response: Response, settings: ServiceSettings) -> None:
     )
 
 
-def _current_user(request: Request) -> UserPayload | None:
+async def _current_user(request: Request) -> UserPayload | None:
+    # async, so FastAPI runs it on the loop instead of a threadpool hop per request
     token = request.cookies.get(COOKIE)
     if not token:
         return None
     return read_token(token, request.app.state.settings)
 
 
-def _require_user(user: Annotated[UserPayload | None, Depends(_current_user)]) -> UserPayload:
+async def _require_user(user: Annotated[UserPayload | None, Depends(_current_user)]) -> UserPayload:
     if user is None:
         raise NotAuthorized()
     return user

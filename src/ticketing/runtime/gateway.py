@@ -62,9 +62,11 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
     # A proxy must never keep cookies: a shared jar would hand one user's session to the
     # next visitor who arrives without one. This policy accepts no cookie from anyone.
     never_store = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    client = httpx.AsyncClient(
-        timeout=timeout, limits=httpx.Limits(max_connections=500), cookies=never_store
-    )
+    # A small pool per upstream: httpcore scans every pooled connection on each request,
+    # so hundreds of idle ones cost more than they save. Idle ones expire before the
+    # services' own keep-alive timeout, so a request never lands on a closing socket.
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=2)
+    client = httpx.AsyncClient(timeout=timeout, limits=limits, cookies=never_store)
 
     async def proxy(request: Request) -> Response:
         candidates = routes.upstreams(request.url.path)

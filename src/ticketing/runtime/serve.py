@@ -63,6 +63,7 @@ async def serve(name: str, host: str, port: int, *, run_migrations: bool = True)
         proxy_headers=True,
         forwarded_allow_ips=None,  # FORWARDED_ALLOW_IPS, default 127.0.0.1 (the gateway)
         lifespan="on",
+        timeout_keep_alive=30,  # longer than the gateway's idle expiry (2 s)
     )
     server = uvicorn.Server(config)
     await server.serve()

@@ -8,7 +8,7 @@ import pytest
 
 from tests.faults.support import rows
 from tests.flows.conftest import signed_up
-from tests.flows.test_buy import listed_ticket, order_when_replicated
+from tests.journeys import listed_ticket, order_when_replicated
 from tests.support import eventually
 from tests.system import running_system
 from ticketing.common.auth import COOKIE, UserPayload, issue_token

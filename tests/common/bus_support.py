@@ -3,11 +3,13 @@
 import asyncio
 import json
 from contextlib import asynccontextmanager
+from uuid import UUID
 
 import nats
 
 from ticketing.common.bus.connection import BusNames, ensure_stream
 from ticketing.common.db import make_engine, make_sessionmaker
+from ticketing.common.events import Envelope, Event, Subject
 
 
 @asynccontextmanager
@@ -45,3 +47,20 @@ async def stream_messages(js, names: BusNames) -> list[dict]:
 async def settle(seconds: float = 0.3) -> None:
     """Give a background task a chance to do something it must not do."""
     await asyncio.sleep(seconds)
+
+
+async def publish_event(
+    js, names: BusNames, event: Event, envelope_id: UUID | None = None
+) -> Envelope:
+    """Publish as a service's relay would, but without Nats-Msg-Id: a repeated envelope id
+    really reaches the listener twice, as a redelivery does."""
+    envelope = Envelope.wrap(event)
+    if envelope_id is not None:
+        envelope = envelope.model_copy(update={"id": envelope_id})
+    await js.publish(names.subject(envelope.subject), envelope.to_bytes(), stream=names.stream)
+    return envelope
+
+
+async def published_data(js, names: BusNames, subject: Subject) -> list[dict]:
+    """The `data` of every message on `subject`, in stream order."""
+    return [m["data"] for m in await stream_messages(js, names) if m["subject"] == subject]

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.common.bus_support import jetstream, sessions, settle
+from tests.common.bus_support import publish_event as publish
 from tests.common.probe import SUBSCRIPTIONS, Replica
 from tests.support import bus_prefix, eventually
 from ticketing.common.bus.connection import BusNames
@@ -17,14 +18,6 @@ from ticketing.common.events import Envelope, Subject, TicketCreated, TicketUpda
 @pytest.fixture
 def names() -> BusNames:
     return BusNames(bus_prefix())
-
-
-async def publish(js, names: BusNames, event, envelope_id=None) -> Envelope:
-    envelope = Envelope.wrap(event)
-    if envelope_id:
-        envelope = envelope.model_copy(update={"id": envelope_id})
-    await js.publish(names.subject(envelope.subject), envelope.to_bytes(), stream=names.stream)
-    return envelope
 
 
 def created(ticket_id, title="v0"):

@@ -9,8 +9,6 @@ from nats.js.errors import NotFoundError
 from tests.support import eventually
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.events import (
-    Envelope,
-    Event,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
@@ -41,15 +39,6 @@ def order_cancelled(order_id: UUID) -> OrderCancelled:
 
 def order_completed(order_id: UUID) -> OrderCompleted:
     return OrderCompleted(id=order_id, version=1, ticket=OrderRef(id=uuid4()))
-
-
-async def publish(js, names: BusNames, event: Event, envelope_id: UUID | None = None) -> Envelope:
-    """No Nats-Msg-Id header: a repeated envelope id reaches the listener, as a redelivery does."""
-    envelope = Envelope.wrap(event)
-    if envelope_id:
-        envelope = envelope.model_copy(update={"id": envelope_id})
-    await js.publish(names.subject(envelope.subject), envelope.to_bytes(), stream=names.stream)
-    return envelope
 
 
 class Completions:

@@ -5,14 +5,9 @@ from uuid import uuid4
 
 from sqlalchemy import func, select
 
+from tests.common.bus_support import publish_event as publish
 from tests.common.bus_support import settle
-from tests.expiration.bus import (
-    in_seconds,
-    order_cancelled,
-    order_completed,
-    order_created,
-    publish,
-)
+from tests.expiration.bus import in_seconds, order_cancelled, order_completed, order_created
 from tests.support import eventually
 from ticketing.common.events import Subject
 from ticketing.expiration.models import Timer

@@ -6,8 +6,9 @@ from uuid import uuid4
 
 from sqlalchemy import func, select
 
+from tests.common.bus_support import publish_event as publish
 from tests.common.bus_support import sessions, settle, stream_messages
-from tests.expiration.bus import in_seconds, order_created, publish
+from tests.expiration.bus import in_seconds, order_created
 from tests.support import eventually, running
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import Subject

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from tests.flows.test_buy import wait_for_ticket
+from tests.journeys import order_when_replicated, wait_for_ticket
 from tests.support import cookie_for, eventually, running
 from tests.system import running_system
 from ticketing.expiration.app import create_app
@@ -22,12 +22,7 @@ async def test_a_timer_already_due_when_stored_fires_at_once(postgres, nats):
         buyer = system.client(cookies=cookie_for(settings, uuid4()))
         ticket = (await seller.post("/api/tickets", json={"title": "Late", "price": 5})).json()
 
-        async def ordered():
-            response = await buyer.post("/api/orders", json={"ticketId": ticket["id"]})
-            assert response.status_code == 201, response.text
-            return response.json()
-
-        order = await eventually(ordered, timeout=10)
+        order = await order_when_replicated(buyer, ticket["id"])
         due = datetime.fromisoformat(order["expiresAt"])
         await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.2)
         expiration = create_app(

@@ -18,7 +18,7 @@ from tests.faults.support import (
     rows,
 )
 from tests.flows.conftest import signed_up
-from tests.flows.test_buy import listed_ticket
+from tests.journeys import listed_ticket
 from tests.support import eventually
 from tests.system import running_system
 

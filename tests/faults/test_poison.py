@@ -4,7 +4,7 @@ terminated, and never in the way of the good messages behind them."""
 from uuid import uuid4
 
 from tests.common.bus_support import jetstream
-from tests.flows.test_buy import wait_for_ticket
+from tests.journeys import order_when_replicated, wait_for_ticket
 from tests.support import cookie_for, eventually
 from tests.system import running_system
 from ticketing.common.bus.connection import BusNames
@@ -23,18 +23,13 @@ async def test_poison_is_dead_lettered_while_the_order_behind_it_reserves_its_ti
         buyer = system.client(cookies=cookie_for(settings, uuid4()))
         ticket = (await seller.post("/api/tickets", json={"title": "Poison", "price": 5})).json()
 
-        async def ordered():
-            response = await buyer.post("/api/orders", json={"ticketId": ticket["id"]})
-            assert response.status_code == 201, response.text
-            return True
-
         names = BusNames(system.prefix)
         schema_invalid = Envelope(subject=Subject.ORDER_CREATED, data={"id": "not-a-uuid"})
         async with jetstream(nats.url, names) as js:
             subject = names.subject(Subject.ORDER_CREATED)
             await js.publish(subject, schema_invalid.to_bytes(), stream=names.stream)
             await js.publish(subject, b"\x00 not even json", stream=names.stream)
-            await eventually(ordered, timeout=10)  # once orders has the ticket replica
+            await order_when_replicated(buyer, ticket["id"])
             listener = system.apps["tickets"].state.bus.listener
             await wait_for_ticket(seller, ticket["id"], "reserved")
             assert listener.dead_letters == 0, "the good order waited for the poison"

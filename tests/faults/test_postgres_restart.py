@@ -14,7 +14,7 @@ import pytest
 
 from tests.faults.support import Stopwatch, outboxes_drained, reached_every_service, rows
 from tests.flows.conftest import signed_up
-from tests.flows.test_buy import listed_ticket
+from tests.journeys import listed_ticket
 from tests.support import eventually
 from tests.system import running_system
 from ticketing.runtime.postgres import find_bindir

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from tests.flows.conftest import signed_up
-from tests.flows.test_buy import listed_ticket, order_when_replicated, wait_for_ticket
+from tests.journeys import listed_ticket, order_when_replicated, wait_for_ticket
 from tests.support import eventually
 from tests.system import running_system
 

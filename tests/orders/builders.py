@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.common.bus_support import stream_messages
+from tests.common.bus_support import publish_event, published_data
 from tests.support import cookie_for, eventually
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.events import Envelope, Event, Subject, TicketCreated, TicketUpdated
@@ -91,19 +91,10 @@ class EventBus:
         self.names = names
 
     async def publish(self, event: Event, envelope_id: UUID | None = None) -> Envelope:
-        """No Nats-Msg-Id header, so re-sending one envelope id really delivers it twice."""
-        envelope = Envelope.wrap(event)
-        if envelope_id is not None:
-            envelope = envelope.model_copy(update={"id": envelope_id})
-        await self.js.publish(
-            self.names.subject(envelope.subject), envelope.to_bytes(), stream=self.names.stream
-        )
-        return envelope
+        return await publish_event(self.js, self.names, event, envelope_id)
 
     async def published(self, subject: Subject) -> list[dict]:
-        """The `data` of every message on `subject`, in stream order."""
-        messages = await stream_messages(self.js, self.names)
-        return [m["data"] for m in messages if m["subject"] == subject]
+        return await published_data(self.js, self.names, subject)
 
     async def wait_for(self, subject: Subject, count: int = 1, timeout: float = 5) -> list[dict]:
         """At least `count` messages on `subject`; returns them all."""

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.common.bus_support import stream_messages
+from tests.common.bus_support import publish_event, published_data
 from tests.support import cookie_for, eventually
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.tables import outbox
@@ -90,15 +90,10 @@ class EventBus:
         self.sessions = sessions
 
     async def publish(self, event: Event) -> Envelope:
-        envelope = Envelope.wrap(event)
-        await self.js.publish(
-            self.names.subject(envelope.subject), envelope.to_bytes(), stream=self.names.stream
-        )
-        return envelope
+        return await publish_event(self.js, self.names, event)
 
     async def published(self, subject: Subject) -> list[dict]:
-        messages = await stream_messages(self.js, self.names)
-        return [m["data"] for m in messages if m["subject"] == subject]
+        return await published_data(self.js, self.names, subject)
 
     async def wait_for(self, subject: Subject, count: int = 1, timeout: float = 5) -> list[dict]:
         async def enough():

@@ -6,11 +6,11 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.common.bus_support import jetstream, stream_messages
+from tests.common.bus_support import publish_event as publish
 from tests.support import eventually
 from tests.tickets.builders import load, staged_events
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.events import (
-    Envelope,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
@@ -49,12 +49,6 @@ async def ticket_id(client, seller) -> UUID:
         "/api/tickets", json={"title": "Hamilton", "price": 20}, headers=seller.headers
     )
     return UUID(response.json()["id"])
-
-
-async def publish(js, names: BusNames, event) -> Envelope:
-    envelope = Envelope.wrap(event)
-    await js.publish(names.subject(envelope.subject), envelope.to_bytes(), stream=names.stream)
-    return envelope
 
 
 def created(ticket_id: UUID, order_id: UUID) -> OrderCreated:

@@ -9,7 +9,6 @@ so the ones behind it flow.
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -37,16 +36,10 @@ DATABASE_WAIT = (0.2, 5.0)  # first and longest pause while the database is unre
 BATCH = 64
 
 
-def entity_key(raw: bytes) -> str:
-    """The entity an event is about, for ordering: the ticket for ticket and order events,
-    the order for expiration and payment events. Unparseable data gets a lane of its own."""
-    try:
-        data = json.loads(raw).get("data") or {}
-        ticket = data.get("ticket")
-        key = (ticket or {}).get("id") if isinstance(ticket, dict) else None
-        return str(key or data.get("orderId") or data.get("id") or id(raw))
-    except (ValueError, AttributeError):
-        return str(id(raw))
+def _decode(msg) -> tuple[Envelope, Event]:
+    """Raises for data that is not an envelope or breaks its subject's schema."""
+    envelope = Envelope.from_bytes(msg.data)
+    return envelope, envelope.event()
 
 
 def durable_name(service: str, subject: Subject) -> str:
@@ -117,13 +110,18 @@ class Listener:
         """
         lanes: dict[str, list] = {}
         for msg in messages:
-            lanes.setdefault(entity_key(msg.data), []).append(msg)
+            try:
+                decoded = _decode(msg)
+                key = decoded[1].ordering_key
+            except Exception:  # poison: a lane of its own; handle() reports it
+                decoded, key = None, f"undecodable-{id(msg)}"
+            lanes.setdefault(key, []).append((msg, decoded))
         gate = asyncio.Semaphore(self._parallel)
 
         async def lane(batch: list) -> None:
             async with gate:
-                for msg in batch:
-                    await self.handle(subject, msg)
+                for msg, decoded in batch:
+                    await self.handle(subject, msg, decoded)
 
         await asyncio.gather(*(lane(batch) for batch in lanes.values()))
 
@@ -143,14 +141,13 @@ class Listener:
                 await asyncio.sleep(1)
         raise asyncio.CancelledError
 
-    async def handle(self, subject: Subject, msg) -> None:
+    async def handle(self, subject: Subject, msg, decoded=None) -> None:
         attempt = msg.metadata.num_delivered if msg.metadata else 1
         metrics.DELIVERIES.labels(self.service, subject).inc()
         if attempt > 1:
             metrics.REDELIVERIES.labels(self.service, subject).inc()
         try:
-            envelope = Envelope.from_bytes(msg.data)
-            event = envelope.event()
+            envelope, event = decoded or _decode(msg)
             applied = await self._apply_when_database_answers(subject, envelope, event, msg)
         except VersionGap as gap:
             delay = GAP_DELAYS[min(attempt, len(GAP_DELAYS)) - 1]

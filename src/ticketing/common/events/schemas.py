@@ -18,6 +18,13 @@ class _Wire(BaseModel):
 class Event(_Wire):
     subject: ClassVar[Subject]
 
+    @property
+    def ordering_key(self) -> str:
+        """The entity whose events must apply one after another (the listener runs other
+        entities' events in parallel): the ticket for ticket and order events, the order
+        for expiration and payment events."""
+        return str(self.id)
+
 
 class TicketCreated(Event):
     subject = Subject.TICKET_CREATED
@@ -63,12 +70,20 @@ class OrderCreated(Event):
     expires_at: AwareDatetime
     ticket: OrderTicket
 
+    @property
+    def ordering_key(self) -> str:
+        return str(self.ticket.id)
+
 
 class OrderCancelled(Event):
     subject = Subject.ORDER_CANCELLED
     id: UUID
     version: int = Field(ge=0)
     ticket: OrderRef
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.ticket.id)
 
 
 class OrderCompleted(Event):
@@ -77,10 +92,18 @@ class OrderCompleted(Event):
     version: int = Field(ge=0)
     ticket: OrderRef
 
+    @property
+    def ordering_key(self) -> str:
+        return str(self.ticket.id)
+
 
 class ExpirationComplete(Event):
     subject = Subject.EXPIRATION_COMPLETE
     order_id: UUID
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.order_id)
 
 
 class PaymentCreated(Event):
@@ -89,6 +112,10 @@ class PaymentCreated(Event):
     order_id: UUID
     stripe_id: str
 
+    @property
+    def ordering_key(self) -> str:
+        return str(self.order_id)
+
 
 class PaymentRefunded(Event):
     subject = Subject.PAYMENT_REFUNDED
@@ -96,6 +123,10 @@ class PaymentRefunded(Event):
     order_id: UUID
     stripe_id: str
     reason: str
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.order_id)
 
 
 SCHEMAS: dict[Subject, type[Event]] = {

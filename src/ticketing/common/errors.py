@@ -63,17 +63,6 @@ class DatabaseConnectionError(AppError):
     message = "Error connecting to database"
 
 
-class InputError(AppError):
-    """Several field errors at once, as a form shows them."""
-
-    def __init__(self, items: list[dict[str, str]]) -> None:
-        super().__init__(items[0]["message"] if items else "Invalid input")
-        self.items = items
-
-    def serialize(self) -> list[dict[str, str]]:
-        return self.items
-
-
 def errors_response(status: int, items: list[dict[str, str]], headers=None) -> JSONResponse:
     return JSONResponse({"errors": items}, status_code=status, headers=headers)
 

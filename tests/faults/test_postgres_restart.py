@@ -2,7 +2,7 @@
 
 While it is down every service answers at once with 503 in the common error shape (no
 hang, no 500, no trace); once it is back they serve again without a restart of their own
-(pool_pre_ping, retrying relay, listeners and scheduler), and every event staged before
+(the pool drops connections the restart broke; relay, listeners and scheduler retry), and every event staged before
 or after the outage takes effect exactly once.
 """
 

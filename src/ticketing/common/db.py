@@ -31,7 +31,10 @@ def service_metadata() -> MetaData:
 
 
 def make_engine(url: str, **options) -> AsyncEngine:
-    options.setdefault("pool_pre_ping", True)
+    # No ping before each checkout: it was a round trip on every transaction. A connection a
+    # database restart broke fails its first statement instead, as a disconnect (503, or a
+    # listener's wait), and SQLAlchemy then discards every connection older than the failure.
+    options.setdefault("pool_pre_ping", False)
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 10)
     options.setdefault("pool_timeout", 5)  # a saturated pool answers 503 soon, not in 30 s

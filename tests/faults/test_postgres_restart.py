@@ -2,8 +2,8 @@
 
 While it is down every service answers at once with 503 in the common error shape (no
 hang, no 500, no trace); once it is back they serve again without a restart of their own
-(the pool drops connections the restart broke; relay, listeners and scheduler retry), and every event staged before
-or after the outage takes effect exactly once.
+(the pool drops connections the restart broke; relay, listeners and scheduler retry),
+and every event staged before or after the outage takes effect exactly once.
 """
 
 import asyncio

@@ -5,7 +5,8 @@ import asyncpg
 from ticketing.common.migrations import migrate
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
-from ticketing.runtime.system import database_url, ensure_database
+from ticketing.runtime.provision import ensure_database
+from ticketing.runtime.urls import database_url
 
 
 async def test_the_pgserver_fallback_serves_migrations_and_queries(tmp_path):

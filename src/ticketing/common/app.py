@@ -2,39 +2,51 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from ticketing.common import correlation, health, metrics
-from ticketing.common.bus.listener import Subscriptions
-from ticketing.common.bus.runtime import BusRuntime
-from ticketing.common.db import make_engine, make_sessionmaker
 from ticketing.common.errors import install_error_handlers
 from ticketing.common.limits import BodyLimit
 from ticketing.common.logs import configure_logging
 from ticketing.common.openapi import document_errors
 from ticketing.common.settings import ServiceSettings
 
+if TYPE_CHECKING:
+    from ticketing.common.bus.listener import Subscriptions
+
 
 def service_app(
     name: str,
     settings: ServiceSettings,
     *,
-    subscriptions: Subscriptions | None = None,
+    subscriptions: "Subscriptions | None" = None,
     uses_database: bool = True,
     uses_bus: bool = True,
     background=None,
 ) -> FastAPI:
-    """`background(app)` may return an async context manager for the service's own tasks."""
+    """`background(app)` may return an async context manager for the service's own tasks.
+
+    The database and bus stacks (SQLAlchemy, asyncpg, nats: ~25 MB resident) are imported
+    only by a service that uses them, so the web client, which has neither, never loads them.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(name)
-        engine = make_engine(settings.database_url) if uses_database else None
+        engine = sessionmaker = None
+        if uses_database:
+            from ticketing.common.db import make_engine, make_sessionmaker
+
+            engine = make_engine(settings.database_url)
+            sessionmaker = make_sessionmaker(engine)
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine) if engine else None
+        app.state.sessionmaker = sessionmaker
         bus = None
         if uses_bus:
+            from ticketing.common.bus.runtime import BusRuntime
+
             bus = BusRuntime(
                 name, settings, app.state.sessionmaker, subscriptions or {}, relay=uses_database
             )
@@ -55,7 +67,7 @@ def service_app(
     app = FastAPI(title=f"Ticketing {name}", lifespan=lifespan)
     app.state.settings = settings
     app.state.service = name
-    install_error_handlers(app)
+    install_error_handlers(app, database=uses_database)
     document_errors(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(metrics.RequestMetrics, service=name)

@@ -5,10 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
-
-from ticketing.common.db import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +97,10 @@ async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Already loaded in a service with a database; a service without one (web) loads
+    # SQLAlchemy only if an error ever reaches this last resort.
+    from ticketing.common.db import unreachable
+
     if unreachable(exc):
         log.warning("database unreachable: %s", exc)
         return errors_response(503, DatabaseConnectionError().serialize())
@@ -107,13 +108,18 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return errors_response(500, [{"message": "Something went wrong"}])
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *, database: bool = True) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     # Database and network errors are answered where routes raise them, so a 503 is counted
     # as a 503 and nothing re-raises it to the server's log as a crash; the catch-all below
     # is the last resort for everything else.
-    for kind in (SQLAlchemyError, OSError, TimeoutError):
+    kinds: tuple[type[Exception], ...] = (OSError, TimeoutError)
+    if database:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        kinds = (SQLAlchemyError, *kinds)
+    for kind in kinds:
         app.add_exception_handler(kind, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

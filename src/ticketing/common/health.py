@@ -2,7 +2,6 @@
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,7 +18,7 @@ async def readyz(request: Request) -> JSONResponse:
     if getattr(state, "engine", None) is not None:
         try:
             async with state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+                await conn.exec_driver_sql("SELECT 1")
             checks["database"] = "ok"
         except Exception:
             checks["database"] = "down"

@@ -4,7 +4,6 @@ import re
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 
 class ServiceSettings(BaseSettings):
@@ -28,6 +27,8 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _asyncpg_driver(cls, value: str) -> str:
         """Accept the plain postgresql:// form that every tool prints."""
+        from sqlalchemy.engine import make_url  # here: `serve` imports this module for web too
+
         url = make_url(value)
         if not url.drivername.startswith("postgresql"):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")

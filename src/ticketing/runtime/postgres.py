@@ -16,6 +16,7 @@ from pathlib import Path
 from ticketing.runtime.ports import free_port
 
 log = logging.getLogger(__name__)
+SOCKET_PATH_LIMIT = 108  # sockaddr_un.sun_path, terminating NUL included
 
 
 def find_bindir() -> Path | None:
@@ -57,8 +58,16 @@ class EmbeddedPostgres:
         *,
         use_pgserver: bool = False,
         durable: bool = True,
+        max_connections: int = 300,
+        shared_buffers: str = "128MB",
+        logical_replication: bool = True,
     ) -> None:
         self.durable = durable  # False for throw-away test servers: no fsync, far faster
+        # Shared memory is sized by these, and each process counts the pages of it that it
+        # has touched; `ticketing up` sizes them for its own use (runtime/system.py).
+        self.max_connections = max_connections
+        self.shared_buffers = shared_buffers
+        self.logical_replication = logical_replication  # False: no launcher process
         self.data_dir = Path(data_dir).absolute()
         # TICKETING_POSTGRES=pgserver forces the fallback a machine without PostgreSQL gets
         self.use_pgserver = use_pgserver or os.environ.get("TICKETING_POSTGRES") == "pgserver"
@@ -87,8 +96,16 @@ class EmbeddedPostgres:
         else:
             raise RuntimeError(f"PostgreSQL did not start; see {self.data_dir / 'postgres.log'}")
         self._bindir, self._pgdata = bindir, pgdata
-        self.url = f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
+        self.url = self._url(password, sockets)
         return self.url
+
+    def _url(self, password: str, sockets: Path) -> str:
+        """Over the Unix socket when its path fits in sun_path: a query costs the client
+        about a third less CPU than over loopback TCP, and every event is several queries.
+        Only this server's user (and root) may open the socket."""
+        if len(str(sockets / f".s.PGSQL.{self.port}")) < SOCKET_PATH_LIMIT:
+            return f"postgresql://postgres@/postgres?host={sockets}&port={self.port}"
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
 
     def _password(self) -> str:
         path = self.data_dir / "password"
@@ -122,8 +139,11 @@ class EmbeddedPostgres:
     def _pg_ctl_start(self, bindir: Path, pgdata: Path, sockets: Path) -> bool:
         options = (
             f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1 "
-            f"-c max_connections=300 -c shared_buffers=128MB"
+            f"-c unix_socket_permissions=0700 -c max_connections={self.max_connections} "
+            f"-c shared_buffers={self.shared_buffers}"
         )
+        if not self.logical_replication:
+            options += " -c max_logical_replication_workers=0"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         result = self._run(

@@ -9,7 +9,6 @@ import uvicorn
 from pydantic import ValidationError
 
 from ticketing.common.logs import configure_logging
-from ticketing.common.migrations import migrate
 from ticketing.common.settings import describe_missing
 from ticketing.runtime.services import by_name
 
@@ -27,6 +26,10 @@ def load_app(spec_app: str):
 
 async def migrate_with_retry(url: str, location: str, attempts: int = 30) -> None:
     """Wait for the database the way a container waits for its neighbours."""
+    # Alembic (with Mako and Pygments under it) is ~9 MB resident; a process started with
+    # --no-migrate, as every one under `ticketing up` is, never loads it.
+    from ticketing.common.migrations import migrate
+
     for attempt in range(1, attempts + 1):
         try:
             await migrate(url, location)

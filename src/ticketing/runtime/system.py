@@ -1,4 +1,9 @@
-"""`ticketing up`: the whole system on one machine, in the foreground, until Ctrl-C."""
+"""`ticketing up`: the whole system on one machine, in the foreground, until Ctrl-C.
+
+This process stays up as supervisor and gateway, so it imports neither the services nor
+SQLAlchemy and Alembic: databases are created and migrated by a child (`provision`), and
+each service runs in its own `ticketing serve` process.
+"""
 
 import asyncio
 import contextlib
@@ -9,21 +14,21 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import uvicorn
-from sqlalchemy.engine import make_url
 
-from ticketing.common.migrations import migrate
+from ticketing.runtime import provision
 from ticketing.runtime.gateway import create_gateway
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
 from ticketing.runtime.services import SERVICES, ServiceSpec
 from ticketing.runtime.supervisor import Child
+from ticketing.runtime.urls import database_url, plain_url
 
 log = logging.getLogger("ticketing")
 
@@ -53,19 +58,37 @@ def say(message: str) -> None:
     print(f"{'ticketing':<12}| {message}", flush=True)
 
 
-def database_url(admin_url: str, database: str) -> str:
-    url = make_url(admin_url).set(drivername="postgresql", database=database)
-    return url.render_as_string(hide_password=False)
+def database_name(spec: ServiceSpec) -> str:
+    return f"ticketing_{spec.name}"
 
 
-async def ensure_database(admin_url: str, database: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await conn.close()
+# Each service process opens at most pool_size + max_overflow = 20 pooled connections
+# (common/db.py) and one or two of its own for LISTEN.
+CONNECTIONS_PER_PROCESS = 22
+# psql, `ticketing status`, the migration child, a benchmark's or test's own pools.
+SPARE_CONNECTIONS = 60
+
+
+def embedded_postgres(data_dir: Path, options: Options) -> EmbeddedPostgres:
+    """PostgreSQL sized for one machine's development system, not a shared server.
+
+    Every process of the server counts in its resident memory the shared-memory pages it
+    has touched, so what sizes shared memory shows up once per backend:
+    - max_connections sizes the per-connection arrays and the lock tables, which the
+      postmaster initialises in full: enough for every pool of every replica, plus spare.
+    - shared_buffers: the databases hold megabytes, which 64 MB holds many times over
+      (the OS page cache sits behind it); PostgreSQL's default of 128 MB is for a server.
+      Not less: creating the five databases passes ~40 MB of template1 through the
+      buffers, and a smaller pool makes the background writer evict, so touch, them all.
+    - No logical-replication launcher: nothing here subscribes to a publication.
+    """
+    processes = options.replicas * sum(1 for spec in options.services if spec.database)
+    return EmbeddedPostgres(
+        data_dir,
+        max_connections=processes * CONNECTIONS_PER_PROCESS + SPARE_CONNECTIONS,
+        shared_buffers="64MB",
+        logical_replication=False,
+    )
 
 
 def jwt_key(data_dir: Path) -> str:
@@ -96,14 +119,17 @@ class System:
         admin_url, nats_url = await asyncio.to_thread(self._start_backends)
         say(f"PostgreSQL and NATS ready ({time.monotonic() - started:.1f}s)")
         env = self._base_env(nats_url)
-        for spec in options.services:
-            service_env = dict(env)
-            if spec.database:
-                name = f"ticketing_{spec.name}"
-                await ensure_database(admin_url, name)
-                service_env["DATABASE_URL"] = database_url(admin_url, name)
-                await migrate(service_env["DATABASE_URL"], spec.migrations)
-            await self._spawn(spec, service_env)
+        async with contextlib.aclosing(self._provision(admin_url)) as migrated:
+            for spec in options.services:
+                service_env = dict(env)
+                if spec.database:
+                    name = database_name(spec)
+                    if await anext(migrated, None) != name:  # they come in the order asked
+                        raise SystemExit(f"migrating {name} did not finish")
+                    service_env["DATABASE_URL"] = database_url(admin_url, name)
+                await self._spawn(spec, service_env)
+            async for _ in migrated:  # nothing more: wait for the child's exit status
+                pass
         await self._wait_ready()
         await self._start_gateway()
         self._write_state(admin_url, nats_url)
@@ -112,19 +138,44 @@ class System:
         say(f"Ticketing is up at {url} (started in {elapsed:.1f}s); Ctrl-C stops it")
         return url
 
+    async def _provision(self, admin_url: str) -> AsyncIterator[str]:
+        """Yields each database's name once the child has created and migrated it."""
+        specs = [spec for spec in self.options.services if spec.database]
+        argv = [sys.executable, "-m", "ticketing.runtime.provision"]
+        for spec in specs:
+            argv += [database_name(spec), spec.migrations]
+        child = await asyncio.create_subprocess_exec(
+            *argv,
+            env={**os.environ, provision.ADMIN_URL: admin_url},
+            stdout=asyncio.subprocess.PIPE,  # its errors go to our stderr, as they did in-process
+        )
+        try:
+            assert child.stdout is not None
+            async for raw in child.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                if line.startswith(provision.READY):
+                    yield line.removeprefix(provision.READY)
+                else:
+                    say(f"migrations: {line}")
+            if await child.wait() != 0:
+                raise SystemExit(f"migrating the databases failed (exit {child.returncode})")
+        finally:
+            if child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.terminate()
+                await child.wait()
+
     def _start_backends(self) -> tuple[str, str]:
         data = self.options.data_dir
         admin_url = os.environ.get("DATABASE_URL")
         if not admin_url:
-            self.postgres = EmbeddedPostgres(data / "postgres")
+            self.postgres = embedded_postgres(data / "postgres", self.options)
             admin_url = self.postgres.start()
         nats_url = os.environ.get("NATS_URL")
         if not nats_url:
             self.nats = EmbeddedNats(data / "nats")
             nats_url = self.nats.start()
-        return make_url(admin_url).set(drivername="postgresql").render_as_string(
-            hide_password=False
-        ), nats_url
+        return plain_url(admin_url), nats_url
 
     def _base_env(self, nats_url: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -167,7 +218,7 @@ class System:
             "nats_url": nats_url,
             "bus_prefix": os.environ.get("BUS_PREFIX", ""),
             "databases": {
-                spec.name: database_url(admin_url, f"ticketing_{spec.name}")
+                spec.name: database_url(admin_url, database_name(spec))
                 for spec in self.options.services
                 if spec.database
             },

@@ -1,0 +1,16 @@
+"""PostgreSQL URLs as `ticketing up` hands them out, without loading SQLAlchemy to parse them."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+
+def plain_url(url: str) -> str:
+    """The libpq form (`postgresql://`), whatever driver the given URL named."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        raise ValueError(f"not a PostgreSQL URL: {parts.scheme}://…")
+    return urlunsplit(parts._replace(scheme="postgresql"))
+
+
+def database_url(admin_url: str, database: str) -> str:
+    """The same server, user and options as `admin_url`, on another database."""
+    return urlunsplit(urlsplit(plain_url(admin_url))._replace(path=f"/{database}"))

@@ -1,6 +1,6 @@
 """The read path's ceiling: one FastAPI endpoint doing one `SELECT 1`, on the services' stack.
 
-Same framework, server settings, engine and pool as a service (common.db's make_engine,
+Same framework, server settings, engine, pool and read dependency as a service (common.db,
 uvicorn as `ticketing serve` configures it), same PostgreSQL; none of the services'
 middleware, auth or ORM mapping. Run as `python -m bench.select1_app DATABASE_URL PORT`.
 """
@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from ticketing.common.db import make_engine, make_sessionmaker
+from ticketing.common.db import ReadDb, make_engine, make_sessionmaker
 
 
 def create_app(database_url: str) -> FastAPI:
@@ -28,9 +28,9 @@ def create_app(database_url: str) -> FastAPI:
     app = FastAPI(lifespan=lifespan)
 
     @app.get("/select1")
-    async def select1() -> dict:
-        async with app.state.sessionmaker() as db, db.begin():
-            return {"one": (await db.execute(text("SELECT 1"))).scalar_one()}
+    async def select1(db: ReadDb) -> dict:
+        """Through the services' read dependency, as the ticket list is."""
+        return {"one": (await db.execute(text("SELECT 1"))).scalar_one()}
 
     return app
 

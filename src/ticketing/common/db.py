@@ -1,4 +1,4 @@
-"""One async engine per service database; the session dependency routes use."""
+"""One async engine per service database; the session and read dependencies routes use."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -75,4 +76,13 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _reader(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection in autocommit: a read that is one statement sees one snapshot
+    anyway, so it need not pay BEGIN and COMMIT round trips, nor the ORM's identity map."""
+    async with request.app.state.sessionmaker.kw["bind"].connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
 Db = Annotated[AsyncSession, Depends(_session)]
+ReadDb = Annotated[AsyncConnection, Depends(_reader)]

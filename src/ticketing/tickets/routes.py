@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ticketing.common.auth import CurrentUser, RequireUser
-from ticketing.common.db import Db
+from ticketing.common.db import Db, ReadDb
 from ticketing.common.errors import NotAuthorized, NotFound
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import link_next
@@ -43,7 +43,7 @@ async def list_tickets(
     user: CurrentUser,
     request: Request,
     response: Response,
-    db: Db,
+    db: ReadDb,
 ) -> list[TicketOut]:
     """Tickets for sale, newest first; with mine=true, your own listings in every state."""
     if filters.mine and user is None:
@@ -56,18 +56,15 @@ async def list_tickets(
         limit=filters.limit,
         cursor=filters.cursor,
     )
-    async with db.begin():
-        rows, cursor = await service.list_tickets(db, search)
+    rows, cursor = await service.list_tickets(db, search)
     link_next(request, response, cursor)
     return [TicketOut.from_row(row) for row in rows]
 
 
 @router.get("/{ticket_id}", responses=error_responses(404))
-async def show_ticket(ticket_id: TicketId, db: Db) -> TicketOut:
+async def show_ticket(ticket_id: TicketId, db: ReadDb) -> TicketOut:
     """One ticket."""
-    async with db.begin():
-        ticket = await service.get_ticket(db, ticket_id)
-    return TicketOut.from_row(ticket)
+    return TicketOut.from_row(await service.get_ticket(db, ticket_id))
 
 
 @router.put("/{ticket_id}", responses=error_responses(401, 404))

@@ -13,6 +13,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from sqlalchemy import Row
 
 from ticketing.common import text
 from ticketing.common.money import PriceIn, PriceOut
@@ -95,7 +96,7 @@ class TicketOut(_Camel):
     status: str
 
     @classmethod
-    def from_row(cls, ticket: Ticket) -> "TicketOut":
+    def from_row(cls, ticket: Ticket | Row) -> "TicketOut":
         return cls(
             id=ticket.id,
             title=ticket.title,

@@ -4,13 +4,12 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 
-import httpx
+import aiohttp
+from multidict import CIMultiDict
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 log = logging.getLogger(__name__)
@@ -28,6 +27,7 @@ HOP_BY_HOP = {
 # Scraped from each process directly, never through the public entrance.
 INTERNAL = {"/metrics"}
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+NOT_RELAYED = HOP_BY_HOP | {"content-length"}
 
 
 class Routes:
@@ -59,65 +59,76 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0) -> Starlette:
     routes = Routes(table)
-    # A proxy must never keep cookies: a shared jar would hand one user's session to the
-    # next visitor who arrives without one. This policy accepts no cookie from anyone.
-    never_store = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    # A small pool per upstream: httpcore scans every pooled connection on each request,
-    # so hundreds of idle ones cost more than they save. Idle ones expire before the
-    # services' own keep-alive timeout, so a request never lands on a closing socket.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=2)
-    client = httpx.AsyncClient(timeout=timeout, limits=limits, cookies=never_store)
+    session: aiohttp.ClientSession | None = None
 
     async def proxy(request: Request) -> Response:
         candidates = routes.upstreams(request.url.path)
         if not candidates or request.url.path in INTERNAL:
             return _error(404, "Not found")
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in NOT_FORWARDED]
-        client_host = request.client.host if request.client else ""
-        forwarded = request.headers.get("x-forwarded-for")
-        headers.append(
-            ("x-forwarded-for", f"{forwarded}, {client_host}" if forwarded else client_host)
-        )
-        headers.append(("x-forwarded-proto", request.url.scheme))
-        headers.append(("x-forwarded-host", request.headers.get("host", "")))
+        assert session is not None, "the gateway's lifespan opens the session"
+        headers = _forwarded_headers(request)
         body = await request.body()
-        reply = None
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         for base in candidates:
-            upstream = client.build_request(
-                request.method,
-                base + request.url.path,
-                params=request.url.query,
-                headers=headers,
-                content=body,
-            )
             try:
-                reply = await client.send(upstream, stream=True)
-                break
-            except httpx.ConnectError as error:
+                async with session.request(
+                    request.method, base + target, headers=headers, data=body
+                ) as reply:
+                    return _relayed(reply, await reply.read(), head=request.method == "HEAD")
+            except aiohttp.ClientConnectorError as error:
                 # Nothing reached the replica, so even a POST may go to the next one.
                 log.warning("gateway: %s refused (%s); trying the next replica", base, error)
-            except httpx.TransportError as error:
+            except (aiohttp.ClientError, TimeoutError) as error:
                 log.warning(
-                    "gateway: %s %s → %s failed: %s", request.method, request.url.path, base, error
+                    "gateway: %s %s → %s failed: %r", request.method, request.url.path, base, error
                 )
                 break
-        if reply is None:
-            return _error(503, "Service unavailable, try again shortly")
-        out_headers = [
-            (k, v) for k, v in reply.headers.multi_items() if k.lower() not in HOP_BY_HOP
-        ]
-        response = StreamingResponse(
-            reply.aiter_raw(),
-            status_code=reply.status_code,
-            background=BackgroundTask(reply.aclose),
-        )
-        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]
-        return response
+        return _error(503, "Service unavailable, try again shortly")
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with client:
+        nonlocal session
+        # aiohttp rather than httpx: under a flash sale's 200 concurrent requests, httpcore's
+        # pool scanned every connection for every request and took most of the gateway's CPU.
+        connector = aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=2)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            # A proxy must never keep cookies: a shared jar would hand one user's session
+            # to the next visitor who arrives without one.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            auto_decompress=False,  # relay the body exactly as the service sent it
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        )
+        async with session:
             yield
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     return Starlette(routes=[Route("/{path:path}", proxy, methods=methods)], lifespan=lifespan)
+
+
+def _forwarded_headers(request: Request) -> CIMultiDict[str]:
+    headers = CIMultiDict(
+        (k, v) for k, v in request.headers.items() if k.lower() not in NOT_FORWARDED
+    )
+    client_host = request.client.host if request.client else ""
+    forwarded = request.headers.get("x-forwarded-for")
+    headers.add("x-forwarded-for", f"{forwarded}, {client_host}" if forwarded else client_host)
+    headers.add("x-forwarded-proto", request.url.scheme)
+    headers.add("x-forwarded-host", request.headers.get("host", ""))
+    return headers
+
+
+def _relayed(reply: aiohttp.ClientResponse, content: bytes, *, head: bool) -> Response:
+    """The service's status, headers (Set-Cookie included, each one) and body, as sent.
+
+    Buffered, not streamed: every answer here is a page or a small JSON document, and a
+    streamed response cost a task group per request."""
+    dropped = HOP_BY_HOP if head else NOT_RELAYED  # HEAD: the length of the GET it stands for
+    response = Response(content, status_code=reply.status)
+    response.raw_headers = [
+        (k, v) for k, v in reply.raw_headers if k.decode("latin-1").lower() not in dropped
+    ]
+    if not head:
+        response.raw_headers.append((b"content-length", str(len(content)).encode()))
+    return response

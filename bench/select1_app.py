@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from ticketing.common.db import ReadDb, make_engine, make_sessionmaker
+from ticketing.common.db import AutocommitDb, make_engine, make_sessionmaker
 
 
 def create_app(database_url: str) -> FastAPI:
@@ -28,7 +28,7 @@ def create_app(database_url: str) -> FastAPI:
     app = FastAPI(lifespan=lifespan)
 
     @app.get("/select1")
-    async def select1(db: ReadDb) -> dict:
+    async def select1(db: AutocommitDb) -> dict:
         """Through the services' read dependency, as the ticket list is."""
         return {"one": (await db.execute(text("SELECT 1"))).scalar_one()}
 

@@ -6,6 +6,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from tests.orders.builders import make_ticket, orders_for_ticket, person
+from ticketing.common.bus.tables import outbox
 from ticketing.orders.models import Order
 
 RESERVED = {"errors": [{"message": "Ticket is already reserved"}]}
@@ -31,6 +32,7 @@ async def test_fifty_buyers_racing_for_one_ticket_get_one_reservation(client, se
     assert [row.status for row in rows] == ["created"]
     winner = next(r.json() for r in responses if r.status_code == 201)
     assert str(rows[0].id) == winner["id"]
+    assert await staged_order_ids(sessions) == [winner["id"]]  # refusals stage nothing
 
 
 async def test_a_hundred_buyers_racing_for_twenty_tickets_get_one_order_each(
@@ -44,3 +46,12 @@ async def test_a_hundred_buyers_racing_for_twenty_tickets_get_one_order_each(
         query = select(Order.ticket_id, func.count()).group_by(Order.ticket_id)
         per_ticket = {ticket_id: count for ticket_id, count in (await db.execute(query)).all()}
     assert per_ticket == {t.id: 1 for t in tickets}
+    winners = sorted(r.json()["id"] for r in responses if r.status_code == 201)
+    assert sorted(await staged_order_ids(sessions)) == winners
+
+
+async def staged_order_ids(sessions) -> list[str]:
+    """order.created in the outbox, sent or not: the order and its event commit together."""
+    async with sessions() as db:
+        query = select(outbox.c.envelope).where(outbox.c.subject == "order.created")
+        return [envelope["data"]["id"] for envelope in (await db.execute(query)).scalars()]

@@ -76,13 +76,15 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def _reader(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection in autocommit: a read that is one statement sees one snapshot
-    anyway, so it need not pay BEGIN and COMMIT round trips, nor the ORM's identity map."""
+async def _autocommit(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection in autocommit, for requests whose every statement stands alone:
+    a one-statement read sees one snapshot anyway, and a write made one statement (see
+    outbox.staged_after) is atomic anyway; neither need pay BEGIN and COMMIT round trips,
+    nor the ORM's identity map."""
     async with request.app.state.sessionmaker.kw["bind"].connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
 
 
 Db = Annotated[AsyncSession, Depends(_session)]
-ReadDb = Annotated[AsyncConnection, Depends(_reader)]
+AutocommitDb = Annotated[AsyncConnection, Depends(_autocommit)]

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from ticketing.common.auth import RequireUser
-from ticketing.common.db import Db
+from ticketing.common.db import AutocommitDb, Db
 from ticketing.common.errors import BadRequest
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import Limit, decode_cursor, link_next
@@ -27,13 +27,14 @@ OrderId = Annotated[UUID, Depends(_order_id)]
 
 
 @router.post("", status_code=201, responses=error_responses(401, 404))
-async def order_ticket(body: OrderCreate, user: RequireUser, request: Request, db: Db) -> OrderOut:
+async def order_ticket(
+    body: OrderCreate, user: RequireUser, request: Request, db: AutocommitDb
+) -> OrderOut:
     """Reserve a ticket for the expiration window; it is yours to pay for until then."""
     window = request.app.state.settings.expiration_window_seconds
-    async with db.begin():
-        order, ticket = await service.reserve_ticket(
-            db, body.ticket_id, buyer=user.id, window_seconds=window
-        )
+    order, ticket = await service.reserve_ticket(
+        db, body.ticket_id, buyer=user.id, window_seconds=window
+    )
     return OrderOut.from_row(order, ticket)
 
 

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ticketing.common.auth import CurrentUser, RequireUser
-from ticketing.common.db import Db, ReadDb
+from ticketing.common.db import AutocommitDb, Db
 from ticketing.common.errors import NotAuthorized, NotFound
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import link_next
@@ -43,7 +43,7 @@ async def list_tickets(
     user: CurrentUser,
     request: Request,
     response: Response,
-    db: ReadDb,
+    db: AutocommitDb,
 ) -> list[TicketOut]:
     """Tickets for sale, newest first; with mine=true, your own listings in every state."""
     if filters.mine and user is None:
@@ -62,7 +62,7 @@ async def list_tickets(
 
 
 @router.get("/{ticket_id}", responses=error_responses(404))
-async def show_ticket(ticket_id: TicketId, db: ReadDb) -> TicketOut:
+async def show_ticket(ticket_id: TicketId, db: AutocommitDb) -> TicketOut:
     """One ticket."""
     return TicketOut.from_row(await service.get_ticket(db, ticket_id))
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 from nats.js import JetStreamContext
-from sqlalchemy import func, select, update
+from sqlalchemy import CTE, Select, Uuid, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ticketing.common import faults, metrics
@@ -49,6 +50,25 @@ async def stage_many(db: AsyncSession, events: list[Event]) -> list[Envelope]:
     staged = outbox.insert().values(rows).returning(outbox.c.id).cte("staged")
     await db.execute(select(func.pg_notify(CHANNEL, "")).select_from(staged).limit(1))
     return envelopes
+
+
+def staged_after(written: CTE, event: Event) -> Select:
+    """One statement for a write and its event: `event` is staged, and the relay woken, only
+    if `written` (a data-modifying CTE with RETURNING) produced a row. A statement is atomic
+    on its own, so the busiest write needs no BEGIN/COMMIT around it: one round trip."""
+    envelope = Envelope.wrap(event)
+    row = select(
+        literal(envelope.id, Uuid),
+        literal(str(envelope.subject)),
+        literal(envelope.model_dump(mode="json", by_alias=True), JSONB),
+    )
+    staged = (
+        outbox.insert()
+        .from_select(["id", "subject", "envelope"], row.select_from(written).limit(1))
+        .returning(outbox.c.id)
+        .cte("staged")
+    )
+    return select(func.pg_notify(CHANNEL, "")).select_from(staged)
 
 
 async def pending_count(db: AsyncSession) -> int:

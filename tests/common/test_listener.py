@@ -184,3 +184,60 @@ async def test_a_burst_runs_entities_in_parallel_yet_each_entitys_versions_in_or
         {"service": "probe-lanes", "subject": "ticket.updated", "reason": "version_gap"},
     )
     assert not gaps  # one entity's events never raced each other
+
+
+def recording(handler, sessions_seen: list, fails_for=None):
+    """The probe's handler, noting the session each event was applied in (kept, so no two
+    sessions can share an id())."""
+
+    async def record(db, event):
+        sessions_seen.append(db)
+        if event.id == fails_for:
+            raise RuntimeError("a handler bug for this one event")
+        await handler(db, event)
+
+    return record
+
+
+async def test_events_waiting_together_apply_in_one_transaction_each_once(probe_db, nats, names):
+    ids = [uuid4() for _ in range(20)]
+    seen: list = []
+    subscriptions = {Subject.TICKET_CREATED: recording(SUBSCRIPTIONS[Subject.TICKET_CREATED], seen)}
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        for ticket_id in ids:
+            await publish(js, names, created(ticket_id))
+        listener = Listener("probe-batch", subscriptions, sm, js, names)
+        task = start(listener)
+        await eventually(lambda: listener.handled.get(Subject.TICKET_CREATED) == 20)
+        await settle()
+        await stop(task)
+        async with sm() as db:
+            rows = (await db.execute(select(Replica))).scalars().all()
+    assert sorted(r.id for r in rows) == sorted(ids)
+    assert all(r.applied == 1 for r in rows)
+    assert len(seen) == 20 and len({id(db) for db in seen}) < 5  # batches, not a transaction per event
+
+
+async def test_a_failing_event_undoes_its_batch_which_then_applies_one_by_one(
+    probe_db, nats, names
+):
+    ids = [uuid4() for _ in range(10)]
+    bad = ids[4]
+    seen: list = []
+    handler = recording(SUBSCRIPTIONS[Subject.TICKET_CREATED], seen, fails_for=bad)
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        for ticket_id in ids:
+            await publish(js, names, created(ticket_id))
+        listener = Listener(
+            "probe-batch-fail", {Subject.TICKET_CREATED: handler}, sm, js, names, max_attempts=2
+        )
+        task = start(listener)
+        await eventually(lambda: listener.dead_letters == 1, timeout=10)
+        await eventually(lambda: listener.handled.get(Subject.TICKET_CREATED) == 9)
+        await settle()
+        await stop(task)
+        async with sm() as db:
+            rows = (await db.execute(select(Replica))).scalars().all()
+    assert sorted(r.id for r in rows) == sorted(set(ids) - {bad})
+    assert all(r.applied == 1 for r in rows)  # the undone batch left no half-applied copies
+    assert len({id(db) for db in seen}) > 9  # after the batch failed, each event had its own transaction

@@ -44,6 +44,17 @@ def _decode(msg) -> tuple[Envelope, Event]:
     return envelope, envelope.event()
 
 
+def _try_decode(msg) -> tuple[Envelope, Event] | None:
+    try:
+        return _decode(msg)
+    except Exception:
+        return None
+
+
+def _delivery(msg) -> int:
+    return msg.metadata.num_delivered if msg.metadata else 1
+
+
 def durable_name(service: str, subject: Subject) -> str:
     return f"{service}-{subject.replace('.', '-')}"
 
@@ -120,26 +131,75 @@ class Listener:
             return first
 
     async def _handle_batch(self, subject: Subject, messages: list) -> None:
+        decoded = [(msg, _try_decode(msg)) for msg in messages]
+        fresh = all(d is not None and _delivery(m) == 1 for m, d in decoded)
+        if len(decoded) > 1 and fresh and await self._apply_together(subject, decoded):
+            return
+        await self._in_lanes(subject, decoded)
+
+    async def _apply_together(self, subject: Subject, batch: list) -> bool:
+        """A batch of first deliveries in one transaction: one BEGIN, one processed-events
+        insert and one COMMIT for all of them, where a burst (500 orders expiring at once)
+        otherwise queues behind a transaction's round trips per event.
+
+        All or nothing: if any event fails (a version gap, a stale event, a deadlock, the
+        database), nothing of the batch is kept and it goes through the one-event-per-
+        transaction lanes instead, which deal with each case. True if it was applied.
+        """
+        handler = self._subscriptions[subject]
+        applied: set = set()
+        try:
+            async with self._sessionmaker() as db, db.begin():
+                ids = [{"event_id": env.id, "subject": str(subject)} for _, (env, _) in batch]
+                recorded = insert(processed_events).values(ids).on_conflict_do_nothing()
+                first_time = set(
+                    (await db.execute(recorded.returning(processed_events.c.event_id))).scalars()
+                )
+                for _, (envelope, event) in batch:
+                    if envelope.id in first_time and envelope.id not in applied:
+                        token = correlation.bind(envelope.correlation_id or str(envelope.id))
+                        try:
+                            await handler(db, event)
+                        finally:
+                            correlation.reset(token)
+                        applied.add(envelope.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.debug(
+                "%s: %s batch of %d goes one by one: %r", self.service, subject, len(batch), error
+            )
+            return False
+        faults.crash_point("crash_before_ack")
+        for msg, (envelope, _) in batch:
+            await msg.ack()
+            metrics.DELIVERIES.labels(self.service, subject).inc()
+            if envelope.id in applied:
+                applied.discard(envelope.id)  # a second copy in the batch is a duplicate
+                self.handled[subject] = self.handled.get(subject, 0) + 1
+                metrics.APPLIED.labels(self.service, subject).inc()
+            else:
+                metrics.DUPLICATES.labels(self.service, subject).inc()
+        return True
+
+    async def _in_lanes(self, subject: Subject, decoded: list) -> None:
         """Different entities in parallel, each entity's events in delivery order.
 
-        One at a time, a burst (500 orders expiring together) queues behind each
-        transaction's round trips; all at once, one ticket's versions would race into
-        needless version gaps. Grouping by entity gives the speed without the gaps.
+        One at a time, a burst queues behind each transaction's round trips; all at once,
+        one ticket's versions would race into needless version gaps. Grouping by entity
+        gives the speed without the gaps.
         """
         lanes: dict[str, list] = {}
-        for msg in messages:
-            try:
-                decoded = _decode(msg)
-                key = decoded[1].ordering_key
-            except Exception:  # poison: a lane of its own; handle() reports it
-                decoded, key = None, f"undecodable-{id(msg)}"
-            lanes.setdefault(key, []).append((msg, decoded))
+        for msg, item in decoded:
+            # poison gets a lane of its own; handle() reports it
+            key = item[1].ordering_key if item else f"undecodable-{id(msg)}"
+            lanes.setdefault(key, []).append((msg, item))
         gate = asyncio.Semaphore(self._parallel)
 
         async def lane(batch: list) -> None:
             async with gate:
-                for msg, decoded in batch:
-                    await self.handle(subject, msg, decoded)
+                for msg, item in batch:
+                    await self.handle(subject, msg, item)
 
         await asyncio.gather(*(lane(batch) for batch in lanes.values()))
 
@@ -160,7 +220,7 @@ class Listener:
         raise asyncio.CancelledError
 
     async def handle(self, subject: Subject, msg, decoded=None) -> None:
-        attempt = msg.metadata.num_delivered if msg.metadata else 1
+        attempt = _delivery(msg)
         metrics.DELIVERIES.labels(self.service, subject).inc()
         if attempt > 1:
             metrics.REDELIVERIES.labels(self.service, subject).inc()

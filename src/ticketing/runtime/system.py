@@ -250,6 +250,7 @@ class System:
             lifespan="on",
             server_header=False,  # the upstream's own date and server headers pass through
             date_header=False,
+            ws="none",  # nothing here speaks WebSocket; not loading it saves memory
         )
         self.gateway = uvicorn.Server(config)
         self.gateway.install_signal_handlers = lambda: None

@@ -215,7 +215,8 @@ async def test_events_waiting_together_apply_in_one_transaction_each_once(probe_
             rows = (await db.execute(select(Replica))).scalars().all()
     assert sorted(r.id for r in rows) == sorted(ids)
     assert all(r.applied == 1 for r in rows)
-    assert len(seen) == 20 and len({id(db) for db in seen}) < 5  # batches, not a transaction per event
+    # batches, not a transaction per event
+    assert len(seen) == 20 and len({id(db) for db in seen}) < 5
 
 
 async def test_a_failing_event_undoes_its_batch_which_then_applies_one_by_one(
@@ -240,4 +241,5 @@ async def test_a_failing_event_undoes_its_batch_which_then_applies_one_by_one(
             rows = (await db.execute(select(Replica))).scalars().all()
     assert sorted(r.id for r in rows) == sorted(set(ids) - {bad})
     assert all(r.applied == 1 for r in rows)  # the undone batch left no half-applied copies
-    assert len({id(db) for db in seen}) > 9  # after the batch failed, each event had its own transaction
+    # after the batch failed, each event had a transaction of its own
+    assert len({id(db) for db in seen}) > 9

@@ -24,7 +24,7 @@ class OrderStatus(StrEnum):
     COMPLETE = "complete"
 
 
-OPEN = (OrderStatus.CREATED, OrderStatus.AWAITING_PAYMENT)
+OPEN = (OrderStatus.CREATED, OrderStatus.AWAITING_PAYMENT)  # only these may close
 
 
 def check_can_order(ticket: Ticket | None, buyer: UUID) -> Ticket:
@@ -55,11 +55,6 @@ def cancel(order: Order) -> bool:
     return _close(order, OrderStatus.CANCELLED)
 
 
-def expire(order: Order) -> bool:
-    """Time is up: a paid order stays paid (guarantee 5), a cancelled one stays as it is."""
-    return _close(order, OrderStatus.CANCELLED)
-
-
 def complete(order: Order) -> bool:
     """Paid. A cancelled order stays cancelled: payments refunds a charge that came late."""
     return _close(order, OrderStatus.COMPLETE)
@@ -85,12 +80,19 @@ def new_listing(event: TicketCreated) -> dict:
     }
 
 
+def listing_changes(event: TicketUpdated) -> dict:
+    return {
+        "title": event.title,
+        "price_cents": event.price,
+        "user_id": event.user_id,
+        "status": event.status,
+        "version": event.version,
+    }
+
+
 def copy_listing(replica: Ticket, event: TicketUpdated) -> None:
-    replica.title = event.title
-    replica.price_cents = event.price
-    replica.user_id = event.user_id
-    replica.status = event.status
-    replica.version = event.version
+    for column, value in listing_changes(event).items():
+        setattr(replica, column, value)
 
 
 def withdraw(replica: Ticket, version: int) -> None:

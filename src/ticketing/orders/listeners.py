@@ -20,10 +20,7 @@ async def on_ticket_created(db: AsyncSession, event: TicketCreated) -> None:
 
 
 async def on_ticket_updated(db: AsyncSession, event: TicketUpdated) -> None:
-    """Replica follows the source in order: only version n-1 may become n."""
-    replica = await service.replica_for_update(db, event.id)
-    require_next_version(replica.version if replica else None, event.version)
-    domain.copy_listing(replica, event)
+    await service.follow_listing(db, event)
 
 
 async def on_ticket_deleted(db: AsyncSession, event: TicketDeleted) -> None:

@@ -4,13 +4,14 @@ import logging
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ticketing.common.bus import outbox
+from ticketing.common.bus.versions import require_next_version
 from ticketing.common.errors import BadRequest
-from ticketing.common.events import TicketCreated
+from ticketing.common.events import TicketCreated, TicketUpdated
 from ticketing.common.metrics import business
 from ticketing.common.paging import encode_cursor
 from ticketing.orders import domain
@@ -23,6 +24,7 @@ OrderView = tuple[Order, Ticket]
 
 
 ORDERS, TICKETS = Order.__table__, Ticket.__table__
+OPEN_STATUSES = [status.value for status in domain.OPEN]
 
 
 async def reserve_ticket(
@@ -99,13 +101,21 @@ async def cancel_order(db: AsyncSession, order_id: UUID, *, owner: UUID) -> None
 
 
 async def expire_order(db: AsyncSession, order_id: UUID) -> None:
-    order = await _locked(db, order_id)
-    if order is None:
-        log.warning("expiration.complete for unknown order %s; ignored", order_id)
-        return
-    if domain.expire(order):
-        await outbox.stage(db, domain.order_cancelled(order))
+    """Time is up: only an open order closes (a paid one stays paid, guarantee 5). One
+    UPDATE both locks and decides, so a burst of expiries costs two statements each."""
+    closed = (
+        await db.execute(
+            update(ORDERS)
+            .where(ORDERS.c.id == order_id, ORDERS.c.status.in_(OPEN_STATUSES))
+            .values(status=OrderStatus.CANCELLED.value, version=ORDERS.c.version + 1)
+            .returning(ORDERS.c.id, ORDERS.c.version, ORDERS.c.ticket_id)
+        )
+    ).first()
+    if closed is not None:
+        await outbox.stage(db, domain.order_cancelled(closed))
         business("orders", "reservation_expired")
+    elif await db.get(Order, order_id) is None:
+        log.warning("expiration.complete for unknown order %s; ignored", order_id)
 
 
 async def complete_order(db: AsyncSession, order_id: UUID) -> None:
@@ -133,6 +143,21 @@ async def add_replica(db: AsyncSession, event: TicketCreated) -> bool:
         .returning(Ticket.id)
     )
     return inserted.first() is not None
+
+
+async def follow_listing(db: AsyncSession, event: TicketUpdated) -> None:
+    """Replica follows the source in order: only version n-1 may become n. The next version,
+    nearly always, is one UPDATE; anything else is told apart under a row lock."""
+    moved = await db.execute(
+        update(TICKETS)
+        .where(TICKETS.c.id == event.id, TICKETS.c.version == event.version - 1)
+        .values(domain.listing_changes(event))
+        .returning(TICKETS.c.id)
+    )
+    if moved.first() is None:
+        replica = await replica_for_update(db, event.id)
+        require_next_version(replica.version if replica else None, event.version)
+        domain.copy_listing(replica, event)  # it became n-1 meanwhile
 
 
 async def replica_for_update(db: AsyncSession, ticket_id: UUID) -> Ticket | None:

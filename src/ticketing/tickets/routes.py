@@ -28,12 +28,11 @@ TicketId = Annotated[UUID, Depends(_ticket_id)]
 
 
 @router.post("", status_code=201, responses=error_responses(401))
-async def create_ticket(body: TicketIn, user: RequireUser, db: Db) -> TicketOut:
+async def create_ticket(body: TicketIn, user: RequireUser, db: AutocommitDb) -> TicketOut:
     """List a ticket for sale."""
-    async with db.begin():
-        ticket = await service.create_ticket(
-            db, seller=user.id, title=body.title, price_cents=body.price_cents
-        )
+    ticket = await service.create_ticket(
+        db, seller=user.id, title=body.title, price_cents=body.price_cents
+    )
     return TicketOut.from_row(ticket)
 
 

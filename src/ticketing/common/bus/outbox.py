@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 from nats.js import JetStreamContext
-from sqlalchemy import CTE, Select, Uuid, func, literal, select, text, update
+from sqlalchemy import CTE, Select, Uuid, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -138,10 +138,6 @@ class OutboxRelay:
             # out its timeout with the rows locked; the rows simply wait here until NATS is back.
             raise ConnectionError("NATS is not connected; events wait in the outbox")
         async with self._sessionmaker() as db, db.begin():
-            # Marking rows sent need not wait for the WAL flush: if the server crashes before
-            # it is durable, the rows are sent again, and JetStream and processed_events drop
-            # the copies. Waiting held up the next batch by a disk flush every time.
-            await db.execute(text("SET LOCAL synchronous_commit TO OFF"))
             rows = (
                 await db.execute(
                     select(outbox.c.id, outbox.c.subject, outbox.c.envelope, outbox.c.created_at)

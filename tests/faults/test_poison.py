@@ -34,11 +34,15 @@ async def test_poison_is_dead_lettered_while_the_order_behind_it_reserves_its_ti
             await wait_for_ticket(seller, ticket["id"], "reserved")
             assert listener.dead_letters == 0, "the good order waited for the poison"
             await eventually(lambda: listener.dead_letters == 2, timeout=15)
-            consumer = await js.consumer_info(
-                names.stream, durable_name("tickets", Subject.ORDER_CREATED)
-            )
 
-    assert (consumer.num_pending, consumer.num_ack_pending) == (0, 0)
+            async def nothing_left() -> bool:
+                # the last term() is sent just after the count goes up; give it a moment
+                consumer = await js.consumer_info(
+                    names.stream, durable_name("tickets", Subject.ORDER_CREATED)
+                )
+                return (consumer.num_pending, consumer.num_ack_pending) == (0, 0)
+
+            await eventually(nothing_left, timeout=5)
     dead = [r.getMessage() for r in caplog.records if "dead letter" in r.getMessage()]
     assert len(dead) == 2
     assert all("service=tickets subject=order.created attempt=4" in line for line in dead)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 
 from tests.support import eventually
 from ticketing.runtime.gateway import Routes, create_gateway
@@ -35,6 +36,13 @@ def test_no_route_is_none():
 
 def _echo_app() -> FastAPI:
     app = FastAPI()
+
+    @app.post("/signup-form")
+    async def signed_up():
+        """A form post answered as the web client does: a redirect carrying the cookie."""
+        response = RedirectResponse("/tickets", status_code=303)
+        response.set_cookie("session", "new")
+        return response
 
     @app.api_route("/{path:path}", methods=["GET", "POST"])
     async def echo(path: str, request: Request, response: Response):
@@ -94,6 +102,15 @@ async def test_requests_reach_the_upstream_with_body_query_cookie_and_both_cooki
     assert sorted(c.split("=")[0] for c in response.headers.get_list("set-cookie")) == ["a", "b"]
     assert unrouted.status_code == 404
     assert unrouted.json() == {"errors": [{"message": "Not found"}]}
+
+
+async def test_a_redirect_goes_back_to_the_browser_as_it_is_with_its_cookie(upstream):
+    """Following it inside the gateway would drop the Set-Cookie on the way (sign-up and
+    sign-in are form posts answered with 303) and show the browser the wrong page."""
+    async with through_gateway({"/": [upstream]}) as client:
+        response = await client.post("/signup-form")
+    assert (response.status_code, response.headers["location"]) == (303, "/tickets")
+    assert response.headers["set-cookie"].startswith("session=new")
 
 
 async def test_an_unreachable_upstream_is_a_503_in_the_common_shape():

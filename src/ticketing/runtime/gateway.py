@@ -72,7 +72,11 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
         for base in candidates:
             try:
                 async with session.request(
-                    request.method, base + target, headers=headers, data=body
+                    request.method,
+                    base + target,
+                    headers=headers,
+                    data=body,
+                    allow_redirects=False,  # the browser follows, with its cookies
                 ) as reply:
                     return _relayed(reply, await reply.read(), head=request.method == "HEAD")
             except aiohttp.ClientConnectorError as error:

@@ -164,6 +164,9 @@ class Listener:
                             correlation.reset(token)
                         applied.add(envelope.id)
         except asyncio.CancelledError:
+            for msg, _ in batch:  # hand them back now, not after ack_wait
+                with contextlib.suppress(Exception):
+                    await msg.nak()
             raise
         except Exception as error:
             log.debug(

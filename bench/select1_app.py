@@ -6,6 +6,7 @@ middleware, auth or ORM mapping. Run as `python -m bench.select1_app DATABASE_UR
 """
 
 import asyncio
+import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from ticketing.common.app import NO_OPENTELEMETRY
 from ticketing.common.db import AutocommitDb, make_engine, make_sessionmaker
 
 
@@ -25,7 +27,7 @@ def create_app(database_url: str) -> FastAPI:
         yield
         await engine.dispose()
 
-    app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=lifespan, telemetry=NO_OPENTELEMETRY)
 
     @app.get("/select1")
     async def select1(db: AutocommitDb) -> dict:
@@ -45,6 +47,7 @@ async def serve(database_url: str, port: int) -> None:
         proxy_headers=True,
         lifespan="on",
     )
+    gc.freeze()  # as `ticketing serve` does before serving
     await uvicorn.Server(config).serve()
 
 

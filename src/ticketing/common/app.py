@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from ticketing.common.bus.listener import Subscriptions
 
 
+# Observability here is Prometheus at /metrics and JSON logs with a correlation id; FastAPI's
+# native OpenTelemetry hooks otherwise look up the global providers on every request.
+NO_OPENTELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+
+
 def service_app(
     name: str,
     settings: ServiceSettings,
@@ -64,7 +69,7 @@ def service_app(
             if engine is not None:
                 await engine.dispose()
 
-    app = FastAPI(title=f"Ticketing {name}", lifespan=lifespan)
+    app = FastAPI(title=f"Ticketing {name}", lifespan=lifespan, telemetry=NO_OPENTELEMETRY)
     app.state.settings = settings
     app.state.service = name
     install_error_handlers(app, database=uses_database)

@@ -7,6 +7,7 @@ each service runs in its own `ticketing serve` process.
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -254,6 +255,7 @@ class System:
         )
         self.gateway = uvicorn.Server(config)
         self.gateway.install_signal_handlers = lambda: None
+        gc.freeze()  # as serve.py does: startup's objects out of the collector's way
         self._gateway_task = asyncio.create_task(self.gateway.serve())
         while not self.gateway.started:
             if self._gateway_task.done():

@@ -36,14 +36,13 @@ async def create_ticket(body: TicketIn, user: RequireUser, db: AutocommitDb) -> 
     return TicketOut.from_row(ticket)
 
 
-@router.get("", responses=error_responses(401))
+@router.get("", response_model=list[TicketOut], responses=error_responses(401))
 async def list_tickets(
     filters: Annotated[TicketFilters, Query()],
     user: CurrentUser,
     request: Request,
-    response: Response,
     db: AutocommitDb,
-) -> list[TicketOut]:
+) -> Response:
     """Tickets for sale, newest first; with mine=true, your own listings in every state."""
     if filters.mine and user is None:
         raise NotAuthorized()
@@ -56,8 +55,9 @@ async def list_tickets(
         cursor=filters.cursor,
     )
     rows, cursor = await service.list_tickets(db, search)
-    link_next(request, response, cursor)
-    return [TicketOut.from_row(row) for row in rows]
+    page = Response(TicketOut.page_json(rows), media_type="application/json")
+    link_next(request, page, cursor)
+    return page
 
 
 @router.get("/{ticket_id}", responses=error_responses(404))

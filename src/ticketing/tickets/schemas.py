@@ -8,6 +8,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -96,6 +97,27 @@ class TicketOut(_Camel):
     status: str
 
     @classmethod
+    def page_json(cls, rows: list[Row]) -> bytes:
+        """The busiest answer in the system, straight to JSON: rows of our own table, whose
+        columns already have these types, need no validating (model_construct), and the
+        list is serialised in one call rather than validated again on the way out."""
+        return _PAGE.dump_json(
+            [
+                cls.model_construct(
+                    id=row.id,
+                    title=row.title,
+                    price=row.price_cents,
+                    user_id=row.user_id,
+                    version=row.version,
+                    order_id=row.order_id,
+                    status=row.status,
+                )
+                for row in rows
+            ],
+            by_alias=True,
+        )
+
+    @classmethod
     def from_row(cls, ticket: Ticket | Row) -> "TicketOut":
         return cls(
             id=ticket.id,
@@ -106,3 +128,6 @@ class TicketOut(_Camel):
             order_id=ticket.order_id,
             status=ticket.status,
         )
+
+
+_PAGE = TypeAdapter(list[TicketOut])

@@ -4,6 +4,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
 import httpx
@@ -44,6 +45,20 @@ def cookie_for(
 ) -> dict[str, str]:
     user = UserPayload(id=user_id or uuid4(), email=email or f"{uuid4().hex[:8]}@test.io")
     return {COOKIE: issue_token(user, settings)}
+
+
+@dataclass(frozen=True)
+class Person:
+    id: UUID
+    headers: dict[str, str] = field(repr=False)
+
+
+def person(settings: ServiceSettings) -> Person:
+    """A signed-in user; the cookie goes in a header so concurrent requests share no jar,
+    and one client can act for several people."""
+    user_id = uuid4()
+    cookie = "; ".join(f"{k}={v}" for k, v in cookie_for(settings, user_id).items())
+    return Person(user_id, {"Cookie": cookie})
 
 
 @asynccontextmanager

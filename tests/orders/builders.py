@@ -1,30 +1,15 @@
-"""Orders test data: replica rows, ticket events, signed-in people, and a bus handle."""
+"""Orders test data: replica rows, ticket events and a bus handle."""
 
-from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.common.bus_support import publish_event, published_data
-from tests.support import cookie_for, eventually
+from tests.support import eventually
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.events import Envelope, Event, Subject, TicketCreated, TicketUpdated
-from ticketing.common.settings import ServiceSettings
 from ticketing.orders.models import Order, Ticket
-
-
-@dataclass(frozen=True)
-class Person:
-    id: UUID
-    headers: dict[str, str]
-
-
-def person(settings: ServiceSettings) -> Person:
-    """A signed-in user; the cookie goes in a header so concurrent requests never share a jar."""
-    user_id = uuid4()
-    cookie = "; ".join(f"{k}={v}" for k, v in cookie_for(settings, user_id).items())
-    return Person(user_id, {"Cookie": cookie})
 
 
 async def make_ticket(sessions: async_sessionmaker[AsyncSession], **overrides) -> Ticket:

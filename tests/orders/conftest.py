@@ -6,8 +6,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.common.bus_support import jetstream
-from tests.orders.builders import EventBus, Person, person
-from tests.support import JWT_KEY, bus_prefix, running
+from tests.orders.builders import EventBus
+from tests.support import JWT_KEY, Person, bus_prefix, person, running
 from ticketing.common.bus.connection import BusNames
 from ticketing.orders.app import create_app
 from ticketing.orders.settings import OrdersSettings

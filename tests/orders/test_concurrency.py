@@ -5,7 +5,8 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tests.orders.builders import make_ticket, orders_for_ticket, person
+from tests.orders.builders import make_ticket, orders_for_ticket
+from tests.support import person
 from ticketing.common.bus.tables import outbox
 from ticketing.orders.models import Order
 

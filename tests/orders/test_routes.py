@@ -5,8 +5,8 @@ from uuid import uuid4
 
 import pytest
 
-from tests.orders.builders import make_ticket, order_row, orders_for_ticket, person
-from tests.support import eventually
+from tests.orders.builders import make_ticket, order_row, orders_for_ticket
+from tests.support import eventually, person
 from ticketing.common.events import PaymentCreated, Subject
 
 NOT_AUTHORIZED = {"errors": [{"message": "Not authorized"}]}

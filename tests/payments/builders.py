@@ -1,6 +1,5 @@
-"""Payments test data: orders events, signed-in buyers, and the bus seen from outside."""
+"""Payments test data: orders events and the bus seen from outside."""
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -9,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.common.bus_support import publish_event, published_data
-from tests.support import cookie_for, eventually
+from tests.support import Person, eventually
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import (
@@ -22,21 +21,7 @@ from ticketing.common.events import (
     OrderTicket,
     Subject,
 )
-from ticketing.common.settings import ServiceSettings
 from ticketing.payments.models import Order, Payment, PaymentAttempt
-
-
-@dataclass(frozen=True)
-class Person:
-    id: UUID
-    headers: dict[str, str]
-
-
-def person(settings: ServiceSettings) -> Person:
-    """A signed-in user; the cookie goes in a header so concurrent requests share no jar."""
-    user_id = uuid4()
-    cookie = "; ".join(f"{k}={v}" for k, v in cookie_for(settings, user_id).items())
-    return Person(user_id, {"Cookie": cookie})
 
 
 def order_created(buyer: UUID | None = None, price: int = 2050, **overrides) -> OrderCreated:

@@ -3,8 +3,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.payments.builders import EventBus, Person, person
-from tests.support import JWT_KEY, bus_prefix, running
+from tests.payments.builders import EventBus
+from tests.support import JWT_KEY, Person, bus_prefix, person, running
 from ticketing.payments.app import create_app
 from ticketing.payments.providers import PaymentProvider, SandboxProvider
 from ticketing.payments.settings import PaymentsSettings

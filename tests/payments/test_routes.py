@@ -10,12 +10,11 @@ from tests.payments.builders import (
     order_completed,
     pay,
     payments_for,
-    person,
     replica,
     staged_events,
 )
 from tests.payments.fakes import FlakyProvider, GatedProvider
-from tests.support import eventually
+from tests.support import eventually, person
 from ticketing.common.events import Subject
 
 

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.payments.builders import EventBus, attempts_for, pay, person
+from tests.payments.builders import EventBus, attempts_for, pay
 from tests.payments.stripe_stub import Served, StripeStub
-from tests.support import running
+from tests.support import person, running
 from ticketing.payments.app import create_app
 from ticketing.payments.providers import (
     CardDeclined,

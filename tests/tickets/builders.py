@@ -1,31 +1,14 @@
-"""Tickets and people for tests: unique values, through the real tables."""
+"""Tickets for tests: unique values, through the real tables."""
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.support import cookie_for
-from ticketing.common.auth import COOKIE
 from ticketing.common.bus.tables import outbox
-from ticketing.common.settings import ServiceSettings
 from ticketing.tickets.domain import Status
 from ticketing.tickets.models import Ticket
-
-
-@dataclass(frozen=True)
-class Person:
-    id: UUID
-    headers: dict[str, str] = field(repr=False)
-
-
-def a_person(settings: ServiceSettings) -> Person:
-    """Signed in by a Cookie header, so one client can act for several people."""
-    user_id = uuid4()
-    token = cookie_for(settings, user_id)[COOKIE]
-    return Person(id=user_id, headers={"Cookie": f"{COOKIE}={token}"})
 
 
 def a_ticket(**overrides) -> Ticket:

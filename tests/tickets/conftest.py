@@ -7,8 +7,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.support import JWT_KEY, bus_prefix, running
-from tests.tickets.builders import Person, a_person
+from tests.support import JWT_KEY, Person, bus_prefix, person, running
 from ticketing.tickets.app import create_app
 from ticketing.tickets.settings import TicketsSettings
 
@@ -44,9 +43,9 @@ def sessions(app, client) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 def seller(settings) -> Person:
-    return a_person(settings)
+    return person(settings)
 
 
 @pytest.fixture
 def buyer(settings) -> Person:
-    return a_person(settings)
+    return person(settings)

@@ -25,7 +25,6 @@ from ticketing.tickets.domain import Reservation, Status
 from ticketing.tickets.models import KnownOrder, Ticket
 
 log = logging.getLogger(__name__)
-Reader = AsyncConnection | AsyncSession  # reads take either; writes need the session
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ NEWEST_FIRST = select(TICKETS).order_by(TICKETS.c.created_at.desc(), TICKETS.c.i
 FIRST_PAGE = NEWEST_FIRST.where(TICKETS.c.status == Status.AVAILABLE.value).limit(bindparam("rows"))
 
 
-async def list_tickets(db: Reader, search: Search) -> tuple[list[Row], str | None]:
+async def list_tickets(db: AsyncConnection, search: Search) -> tuple[list[Row], str | None]:
     """One page, newest first, and the cursor of the next page when there is one.
 
     Plain rows, not ORM objects: the busiest read in the system only turns them into JSON.
@@ -75,7 +74,7 @@ def _page(rows: list[Row], limit: int) -> tuple[list[Row], str | None]:
     return page, encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
 
 
-async def get_ticket(db: Reader, ticket_id: UUID) -> Row:
+async def get_ticket(db: AsyncConnection, ticket_id: UUID) -> Row:
     """A withdrawn listing is gone for the public; its seller still sees it in ?mine=true."""
     ticket = (await db.execute(select(TICKETS).where(TICKETS.c.id == ticket_id))).first()
     if ticket is None or ticket.status == Status.WITHDRAWN:

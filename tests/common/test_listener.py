@@ -243,3 +243,22 @@ async def test_a_failing_event_undoes_its_batch_which_then_applies_one_by_one(
     assert all(r.applied == 1 for r in rows)  # the undone batch left no half-applied copies
     # after the batch failed, each event had a transaction of its own
     assert len({id(db) for db in seen}) > 9
+
+
+async def test_two_copies_of_one_event_in_one_batch_take_effect_once(probe_db, nats, names):
+    first, second = uuid4(), uuid4()
+    seen: list = []
+    handler = recording(SUBSCRIPTIONS[Subject.TICKET_CREATED], seen)
+    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+        copy = await publish(js, names, created(first))
+        await publish(js, names, created(first), envelope_id=copy.id)
+        await publish(js, names, created(second))
+        listener = Listener("probe-batch-dup", {Subject.TICKET_CREATED: handler}, sm, js, names)
+        task = start(listener)
+        await eventually(lambda: listener.handled.get(Subject.TICKET_CREATED) == 2)
+        await settle()
+        await stop(task)
+        async with sm() as db:
+            rows = (await db.execute(select(Replica))).scalars().all()
+    assert sorted(r.id for r in rows) == sorted([first, second])
+    assert len(seen) == 2 and len({id(db) for db in seen}) == 1  # one batch, the copy skipped

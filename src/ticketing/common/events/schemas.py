@@ -129,6 +129,19 @@ class PaymentRefunded(Event):
         return str(self.order_id)
 
 
+class SessionRevoked(Event):
+    """A signed-out session: every service refuses its token from now until it expires."""
+
+    subject = Subject.SESSION_REVOKED
+    session_id: UUID
+    user_id: UUID
+    expires_at: AwareDatetime
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.session_id)
+
+
 SCHEMAS: dict[Subject, type[Event]] = {
     cls.subject: cls
     for cls in (
@@ -141,6 +154,7 @@ SCHEMAS: dict[Subject, type[Event]] = {
         ExpirationComplete,
         PaymentCreated,
         PaymentRefunded,
+        SessionRevoked,
     )
 }
 assert set(SCHEMAS) == set(Subject), "every subject needs a schema"

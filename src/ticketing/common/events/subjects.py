@@ -13,3 +13,4 @@ class Subject(StrEnum):
     EXPIRATION_COMPLETE = "expiration.complete"
     PAYMENT_CREATED = "payment.created"
     PAYMENT_REFUNDED = "payment.refunded"
+    SESSION_REVOKED = "session.revoked"

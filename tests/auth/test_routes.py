@@ -1,11 +1,14 @@
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import asyncpg
 import jwt
 import pytest
 
+from tests.auth.test_passwords import scrypt_hash
 from tests.support import JWT_KEY
 from ticketing.common.auth import COOKIE
+from ticketing.common.db import plain_dsn
 
 
 def an_email() -> str:
@@ -96,6 +99,25 @@ async def test_signin_with_unknown_email_is_invalid_credentials(client):
     )
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": "Invalid credentials"}]}
+
+
+async def test_an_old_scrypt_hash_signs_in_and_is_replaced_with_argon2id(client, settings):
+    email = an_email()
+    await signup(client, email)
+    db = await asyncpg.connect(plain_dsn(settings.database_url))
+    try:
+        old = scrypt_hash("password123")
+        await db.execute("UPDATE users SET password_hash = $1 WHERE email = $2", old, email)
+        wrong = await client.post("/api/users/signin", json={"email": email, "password": "nope"})
+        assert wrong.status_code == 400
+        stored = "SELECT password_hash FROM users WHERE email = $1"
+        assert await db.fetchval(stored, email) == old
+        right = {"email": email, "password": "password123"}
+        assert (await client.post("/api/users/signin", json=right)).status_code == 200
+        assert (await db.fetchval(stored, email)).startswith("$argon2id$")
+        assert (await client.post("/api/users/signin", json=right)).status_code == 200
+    finally:
+        await db.close()
 
 
 async def test_signin_without_password_is_bad_input(client):

@@ -37,7 +37,10 @@ async def sign_in(
     await throttle.check(db, attempt, settings, now)
     user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
     stored = user.password_hash if user else passwords.DUMMY_HASH
-    if await passwords.verify_password(password, stored) and user is not None:
+    right, new_hash = await passwords.verify_and_update(password, stored)
+    if right and user is not None:
+        if new_hash is not None:
+            user.password_hash = new_hash  # an old kind of hash: replaced in this transaction
         await throttle.forget_pair(db, attempt)
         return user
     await throttle.record_failure(db, attempt, settings)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
-from ticketing.auth import service
+from ticketing.auth import devices, service
 from ticketing.auth.schemas import CurrentUserOut, SigninIn, SignupIn, UserOut
 from ticketing.common.auth import CurrentUser, UserPayload, clear_session, set_session
 from ticketing.common.db import Db
@@ -25,14 +25,17 @@ async def signup(body: SignupIn, request: Request, response: Response, db: Db) -
 async def signin(body: SigninIn, request: Request, response: Response, db: Db) -> UserOut:
     """Sign in with email and password."""
     settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
+    # The peer as uvicorn gives it: X-Forwarded-For counts only from a trusted proxy.
+    address = request.client.host if request.client else None
+    device = devices.recognised(request.cookies.get(devices.COOKIE), body.email, settings)
     async with db.begin():
         user = await service.sign_in(
-            db, body.email, body.password, address=address, settings=settings
+            db, body.email, body.password, address=address, device=device, settings=settings
         )
     if user is None:
         raise BadRequest("Invalid credentials")
     set_session(response, UserPayload(id=user.id, email=user.email), settings)
+    devices.remember(response, user.email, device, settings)
     return UserOut(id=user.id, email=user.email)
 
 

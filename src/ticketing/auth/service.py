@@ -29,20 +29,27 @@ async def sign_up(db: AsyncSession, email: str, password: str) -> User:
 
 
 async def sign_in(
-    db: AsyncSession, email: str, password: str, *, address: str, settings: AuthSettings
+    db: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    address: str | None,
+    device: str | None,
+    settings: AuthSettings,
 ) -> User | None:
-    """The user, or None for bad credentials (the failure is recorded for throttling)."""
-    now = datetime.now(UTC)
-    attempt = throttle.Attempt(email=email, address=address)
-    await throttle.check(db, attempt, settings, now)
+    """The user, or None for bad credentials. The attempt is let through by the throttle
+    and counted as a failure before the password is checked, on a connection and in a
+    transaction of its own (throttle.claim), and uncounted here if the password is right.
+    A hash of an old kind is replaced in the caller's transaction."""
+    attempt = throttle.Attempt.of(email, address, device)
+    claim = await throttle.claim(db.bind, attempt, settings)
     user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
     stored = user.password_hash if user else passwords.DUMMY_HASH
     right, new_hash = await passwords.verify_and_update(password, stored)
     if right and user is not None:
         if new_hash is not None:
-            user.password_hash = new_hash  # an old kind of hash: replaced in this transaction
-        await throttle.forget_pair(db, attempt)
+            user.password_hash = new_hash
+        await throttle.succeeded(db, claim)
         return user
-    await throttle.record_failure(db, attempt, settings)
-    await throttle.prune(db, settings, now)
+    await throttle.prune(db, settings, datetime.now(UTC))
     return None

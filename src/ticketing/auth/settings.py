@@ -1,12 +1,27 @@
-"""Auth's own settings: how hard sign-in throttling bites."""
+"""Auth's own settings: how hard sign-in throttling bites, and the device cookie's key."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
 from ticketing.common.settings import ServiceSettings
 
 
 class AuthSettings(ServiceSettings):
     signin_window_seconds: int = Field(15 * 60, gt=0)
+    # One account from one address, or from one device that signed in to it before.
     signin_max_failures_per_account: int = Field(5, gt=0)
     signin_max_failures_per_address: int = Field(20, gt=0)
-    signin_max_failures_per_email: int = Field(100, gt=0)
+    # One account from everywhere else: this many failures, then each attempt waits the
+    # first delay, doubled for every further failure, up to the longest; never locked.
+    signin_email_failures_before_delay: int = Field(10, gt=0)
+    signin_email_first_delay_seconds: int = Field(1, gt=0)
+    signin_email_max_delay_seconds: int = Field(60, gt=0)
+    # Signs device cookies. Unset, a key is derived from auth's token-signing key; set it to
+    # rotate device cookies on their own (every browser then counts as a new device once).
+    device_key: SecretStr | None = None
+
+    @field_validator("device_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("DEVICE_KEY must be at least 32 characters")
+        return value

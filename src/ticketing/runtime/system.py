@@ -23,7 +23,7 @@ import httpx
 import uvicorn
 
 from ticketing.runtime import provision
-from ticketing.runtime.gateway import create_gateway
+from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
@@ -242,17 +242,7 @@ class System:
                     await asyncio.sleep(0.1)
 
     async def _start_gateway(self) -> None:
-        app = create_gateway(self.upstreams)
-        config = uvicorn.Config(
-            app,
-            host=self.options.host,
-            port=self.options.port,
-            log_level="warning",
-            lifespan="on",
-            server_header=False,  # the upstream's own date and server headers pass through
-            date_header=False,
-            ws="none",  # nothing here speaks WebSocket; not loading it saves memory
-        )
+        config = server_config(create_gateway(self.upstreams), self.options.host, self.options.port)
         self.gateway = uvicorn.Server(config)
         self.gateway.install_signal_handlers = lambda: None
         gc.freeze()  # as serve.py does: startup's objects out of the collector's way

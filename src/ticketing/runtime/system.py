@@ -179,7 +179,8 @@ class System:
         return plain_url(admin_url), nats_url
 
     def _base_env(self, nats_url: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        # METRICS_PORT: one port for every process would clash; the gateway keeps /metrics in.
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "METRICS_PORT")}
         env.update(
             NATS_URL=nats_url,
             JWT_KEY=jwt_key(self.options.data_dir),
@@ -187,6 +188,7 @@ class System:
             PYTHONUNBUFFERED="1",
         )
         env.setdefault("LOG_FORMAT", "text")  # a console is read by a person; containers log JSON
+        env.setdefault("API_DOCS", "true")  # each service's /docs, on its own loopback port
         env.setdefault("API_BASE_URL", f"http://127.0.0.1:{self.options.port}")
         return env
 
@@ -200,6 +202,8 @@ class System:
                 "ticketing.cli",
                 "serve",
                 spec.name,
+                "--host",
+                "127.0.0.1",  # only the gateway faces the network
                 "--port",
                 str(port),
                 "--no-migrate",

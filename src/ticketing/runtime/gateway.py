@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from yarl import URL
 
-from ticketing.common.limits import MAX_BODY_BYTES
+from ticketing.common.limits import MAX_BODY_BYTES, too_large
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
         assert session is not None, "the gateway's lifespan opens the session"
         body = await _capped_body(request)
         if body is None:
-            return _error(413, f"Request body must be at most {MAX_BODY_BYTES} bytes")
+            return _error(413, too_large())
         headers = _forwarded_headers(request)
         query = scope.get("query_string", b"").decode("latin-1")
         target = raw + (f"?{query}" if query else "")

@@ -23,7 +23,11 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run one service (as a container does)")
     serve.add_argument("service")
-    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="address to listen on (default 0.0.0.0, as in a container; `up` uses 127.0.0.1)",
+    )
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
         "--no-migrate", action="store_true", help="skip migrations (someone else ran them)"

@@ -3,6 +3,7 @@ huge numbers, control characters and lone surrogates get a clear 4xx in the comm
 and store nothing; titles in any script, with emoji or invisible characters, round-trip
 exactly through tickets, the event and orders' replica."""
 
+import base64
 import json
 from uuid import uuid4
 
@@ -214,3 +215,36 @@ async def test_text_that_postgresql_or_scrypt_cannot_take_is_refused_everywhere(
         refused(response)
     for q in ("\x00", "a\x1fb"):  # a URL cannot carry a lone surrogate
         refused(await seller.get("/api/tickets", params={"q": q}))
+
+
+def _cursor(value) -> str:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+ROW = str(uuid4())
+FORGED_CURSORS = [
+    _cursor(["0001-01-01T00:00:00+14:00", ROW]),  # before year 1 in UTC: the driver overflowed
+    _cursor(["9999-12-31T23:59:59-14:00", ROW]),  # after year 9999 in UTC
+    _cursor(["0001-01-01T00:00:00+00:00", ROW]),
+    _cursor(["2030-01-01T00:00:00", ROW]),  # naive: no instant
+    _cursor(["2030-01-01", ROW]),
+    _cursor(["2030-01-01T00:00:00+00:00", "not-a-uuid"]),
+    _cursor(["2030-01-01T00:00:00+00:00", 7]),
+    _cursor([20300101, ROW]),
+    _cursor(["2030-01-01T00:00:00+00:00", ROW, "extra"]),
+    _cursor(["2030-01-01T00:00:00+00:00"]),
+    _cursor({"at": "2030-01-01T00:00:00+00:00", "id": ROW}),
+    _cursor(None),
+    _cursor(b"\xff\xfe"),
+    _cursor(["x" * 150, ROW]),
+    _cursor(["2030-01-01T00:00:00+00:00", ROW]) + "A" * 5000,
+    "not base64 at all!",
+]
+
+
+@pytest.mark.parametrize("cursor", FORGED_CURSORS)
+async def test_a_forged_or_out_of_range_cursor_is_refused_on_every_list(buyer, cursor):
+    for path in ("/api/tickets", "/api/orders"):
+        body = refused(await buyer.get(path, params={"cursor": cursor}))
+        assert body["errors"][0].get("field") == "cursor", (path, body)

@@ -71,6 +71,7 @@ async def app(request, postgres, nats):
         jwt_key=JWT_KEY,
         bus_prefix=bus_prefix(),
         cookie_secure=False,
+        api_docs=True,  # the document schemathesis reads
     )
     return create_app(settings)
 

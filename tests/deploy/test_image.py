@@ -134,7 +134,8 @@ def test_the_healthcheck_asks_healthz_with_python_on_the_service_port():
 def test_the_entrypoint_is_ticketing_serve_and_the_service_is_the_argument():
     entry = [i.argument for i in final_stage() if i.keyword == "ENTRYPOINT"]
     assert [json.loads(e) for e in entry] == [["ticketing", "serve"]]
-    assert any(i.keyword == "EXPOSE" and i.argument == "8000" for i in final_stage())
+    exposed = {i.argument for i in final_stage() if i.keyword == "EXPOSE"}
+    assert exposed == {"8000", "9000"}  # the service, and /metrics with METRICS_PORT=9000
 
 
 def test_the_build_context_holds_only_what_builds_the_wheel():

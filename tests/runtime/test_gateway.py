@@ -1,6 +1,9 @@
-"""The gateway routes by longest prefix, round-robins replicas and passes cookies both ways."""
+"""The gateway routes by longest prefix, round-robins replicas and passes cookies both ways;
+it forwards only paths every server reads alike, states the client's address itself, caps
+bodies, and keeps /metrics inside."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +14,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
 from tests.support import eventually
-from ticketing.runtime.gateway import Routes, create_gateway
+from ticketing.common.limits import MAX_BODY_BYTES
+from ticketing.runtime.gateway import Routes, create_gateway, server_config
 from ticketing.runtime.ports import free_port
 
 
@@ -34,8 +38,19 @@ def test_no_route_is_none():
     assert Routes({"/api/users": ["http://auth"]}).upstream("/elsewhere") is None
 
 
-def _echo_app() -> FastAPI:
+def _echo_app(seen: list[dict]) -> FastAPI:
     app = FastAPI()
+
+    @app.middleware("http")
+    async def record(request: Request, call_next):
+        seen.append(
+            {
+                "raw_path": request.scope["raw_path"],
+                "query": request.scope["query_string"],
+                "headers": request.headers.items(),
+            }
+        )
+        return await call_next(request)
 
     @app.post("/signup-form")
     async def signed_up():
@@ -60,16 +75,59 @@ def _echo_app() -> FastAPI:
     return app
 
 
-@pytest.fixture
-async def upstream() -> AsyncIterator[str]:
-    """A real HTTP server that echoes what reached it."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(_echo_app(), port=port, log_level="warning"))
+@asynccontextmanager
+async def serving(config: uvicorn.Config) -> AsyncIterator[None]:
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     await eventually(lambda: server.started)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+def seen() -> list[dict]:
+    """Every request that reached the upstream: raw path, query, headers."""
+    return []
+
+
+@pytest.fixture
+async def upstream(seen) -> AsyncIterator[str]:
+    """A real HTTP server that echoes what reached it, with uvicorn's `server` banner."""
+    port = free_port()
+    async with serving(uvicorn.Config(_echo_app(seen), port=port, log_level="warning")):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def gateway(upstream) -> AsyncIterator[int]:
+    """The gateway on a real port, so raw paths arrive as a client sent them."""
+    port = free_port()
+    app = create_gateway({"/api/users": [upstream], "/": [upstream]})
+    async with serving(server_config(app, "127.0.0.1", port)):
+        yield port
+
+
+async def raw_request(
+    port: int, target: str, headers: str = "", method: str = "GET"
+) -> tuple[int, dict, bytes]:
+    """One request with its target exactly as given: httpx would resolve dot segments."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"{method} {target} HTTP/1.1\r\nHost: gw\r\n{headers}Connection: close\r\n\r\n"
+    writer.write(head.encode("latin-1"))
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head_bytes, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head_bytes.decode("latin-1").split("\r\n")
+    fields = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip().lower(), value.strip())
+    return int(status_line.split()[1]), fields, body
 
 
 @asynccontextmanager
@@ -142,3 +200,94 @@ async def test_the_gateway_never_hands_one_visitors_cookie_to_another(upstream):
     assert signed_in.json()["cookie"] == "alice"
     assert signed_in.headers.get_list("set-cookie")  # the upstream did set cookies
     assert anonymous.json()["cookies"] == {}
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/./metrics",
+        "/x/../metrics",
+        "/api/users/../../metrics",
+        "/api/users/%2e%2e/%2e%2e/metrics",
+        "/api/users/%2E%2E/%2E%2E/metrics",
+        "/api/users/.%2e/metrics",
+        "/api/users/..%2f..%2fmetrics",
+        "/api/users/..%2F..%2Fmetrics",
+        "/api/users/..%5c..%5cmetrics",
+        "/api/users/..\\..\\metrics",
+        "/%2e/metrics",
+        "//metrics",
+        "/x//../metrics",
+        "/metrics/",
+        "/METRICS",
+        "/%6detrics",
+        "/metrics?x=1",
+        "/metrics%00",
+        "/api/users/%",
+    ],
+)
+async def test_no_spelling_of_a_path_reaches_metrics_or_the_upstream(gateway, seen, target):
+    status, _, body = await raw_request(gateway, target)
+    assert status in (400, 404), (status, body)
+    assert set(json.loads(body)) == {"errors"}
+    assert seen == []
+
+
+async def test_what_the_gateway_cannot_route_is_answered_in_the_common_shape(gateway, seen):
+    for method, target in [("OPTIONS", "*"), ("TRACE", "/api/users/x")]:
+        status, _, body = await raw_request(gateway, target, method=method)
+        assert status in (404, 405) and set(json.loads(body)) == {"errors"}
+    assert seen == []
+
+
+async def test_a_checked_path_and_its_query_are_forwarded_exactly_as_sent(gateway, seen):
+    status, _, _ = await raw_request(gateway, "/api/users/a%20b/%C3%A9?next=%2Fx%2F..&q=a+b")
+    assert status == 200
+    assert (seen[0]["raw_path"], seen[0]["query"]) == (
+        b"/api/users/a%20b/%C3%A9",
+        b"next=%2Fx%2F..&q=a+b",
+    )
+
+
+async def test_the_upstream_hears_the_peer_address_not_what_the_client_claims(gateway, seen):
+    claims = (
+        "X-Forwarded-For: 203.0.113.9\r\nForwarded: for=203.0.113.9\r\n"
+        "X-Real-IP: 203.0.113.9\r\nX-Forwarded-Host: evil.example\r\n"
+        "X-Forwarded-Proto: https\r\n"
+    )
+    status, _, _ = await raw_request(gateway, "/api/users/currentuser", claims)
+    assert status == 200
+    headers = [(k, v) for k, v in seen[0]["headers"] if k.startswith(("x-", "forwarded"))]
+    assert sorted(headers) == [
+        ("x-forwarded-for", "127.0.0.1"),
+        ("x-forwarded-host", "gw"),
+        ("x-forwarded-proto", "http"),
+    ]
+
+
+async def test_a_body_over_the_limit_is_a_413_and_never_reaches_the_upstream(gateway, seen):
+    async def chunks():
+        for _ in range(5):
+            yield b" " * (MAX_BODY_BYTES // 4)
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway}") as client:
+        declared = await client.post("/api/users/signup", content=b"x" * (MAX_BODY_BYTES + 1))
+        chunked = await client.post("/api/users/signup", content=chunks())
+        at_the_limit = await client.post("/api/users/signup", content=b"x" * MAX_BODY_BYTES)
+    assert "content-length" not in chunked.request.headers
+    for refused in (declared, chunked):
+        assert refused.status_code == 413
+        assert refused.json()["errors"][0]["message"]
+    assert at_the_limit.status_code == 200
+    assert len(seen) == 1
+
+
+async def test_answers_say_nosniff_and_carry_no_server_banner(gateway, upstream):
+    async with httpx.AsyncClient() as client:
+        direct = await client.get(f"{upstream}/api/users/x")
+        relayed = await client.get(f"http://127.0.0.1:{gateway}/api/users/x")
+        own = await client.get(f"http://127.0.0.1:{gateway}/metrics")
+    assert direct.headers["server"] == "uvicorn"  # the banner the gateway must not relay
+    for response in (relayed, own):
+        assert "server" not in response.headers
+        assert response.headers["x-content-type-options"] == "nosniff"

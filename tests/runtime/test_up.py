@@ -1,5 +1,6 @@
 """`ticketing up` as a newcomer runs it: starts, serves through the gateway, stops clean."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -48,6 +49,20 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _listening_on(port: int) -> set[str]:
+    """The addresses (kernel hex) of every socket listening on the port: what is bound,
+    not what the command line asked for."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                address, _, hex_port = fields[1].rpartition(":")
+                if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
@@ -72,6 +87,10 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         assert "outbox backlog:" in status.stdout
         started = _descendants(up.process.pid) | _processes_mentioning(str(data_dir))
         assert started, "up started no processes"
+        for process in up.state["processes"]:  # only the gateway faces the network
+            assert _listening_on(httpx.URL(process["url"]).port) == {"0100007F"}, process
+        (auth,) = up.processes("auth")  # a developer's API docs, on the service's own port
+        assert httpx.get(f"{auth['url']}/openapi.json", timeout=10).status_code == 200
     # leaving the block sent SIGINT and saw exit code 0
     time.sleep(0.5)
     left = {pid for pid in started if _alive(pid)} | {

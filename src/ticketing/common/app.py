@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
 
 from ticketing.common import correlation, health, metrics
 from ticketing.common.errors import install_error_handlers
@@ -20,6 +21,34 @@ if TYPE_CHECKING:
 # Observability here is Prometheus at /metrics and JSON logs with a correlation id; FastAPI's
 # native OpenTelemetry hooks otherwise look up the global providers on every request.
 NO_OPENTELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+
+
+class NoSniff:
+    """ASGI middleware: a browser takes every answer as the type it is labelled with, so no
+    error text or user-written title is ever run as a script or a style sheet."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def labelled_send(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).setdefault("x-content-type-options", "nosniff")
+            await send(message)
+
+        await self.app(scope, receive, labelled_send)
+
+
+class ServiceApp(FastAPI):
+    """NoSniff wraps the whole stack: an unexpected error's 500 is sent from outside every
+    middleware added with add_middleware."""
+
+    def build_middleware_stack(self):
+        return NoSniff(super().build_middleware_stack())
 
 
 def service_app(
@@ -69,7 +98,15 @@ def service_app(
             if engine is not None:
                 await engine.dispose()
 
-    app = FastAPI(title=f"Ticketing {name}", lifespan=lifespan, telemetry=NO_OPENTELEMETRY)
+    docs = settings.api_docs
+    app = ServiceApp(
+        title=f"Ticketing {name}",
+        lifespan=lifespan,
+        telemetry=NO_OPENTELEMETRY,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
     app.state.settings = settings
     app.state.service = name
     install_error_handlers(app, database=uses_database)
@@ -78,5 +115,6 @@ def service_app(
     app.add_middleware(metrics.RequestMetrics, service=name)
     app.add_middleware(correlation.RequestCorrelation)
     app.include_router(health.router)
-    app.include_router(metrics.router)
+    if settings.metrics_port is None:  # otherwise `serve` answers it on that port alone
+        app.include_router(metrics.router)
     return app

@@ -2,7 +2,11 @@
 
 import json
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 64 * 1024  # the gateway stops bodies at the same size
+
+
+def too_large(max_bytes: int = MAX_BODY_BYTES) -> str:
+    return f"Request body must be at most {max_bytes} bytes"
 
 
 class BodyLimit:
@@ -42,9 +46,7 @@ class BodyLimit:
         await self.app(scope, _replay([whole], receive), send)
 
     async def _refuse(self, send) -> None:
-        body = json.dumps(
-            {"errors": [{"message": f"Request body must be at most {self.max_bytes} bytes"}]}
-        ).encode()
+        body = json.dumps({"errors": [{"message": too_large(self.max_bytes)}]}).encode()
         await send(
             {
                 "type": "http.response.start",

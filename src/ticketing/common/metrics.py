@@ -1,4 +1,4 @@
-"""Prometheus metrics every service exposes at /metrics, labelled by service.
+"""Prometheus metrics every service exposes at /metrics (or on METRICS_PORT), by service.
 
 Metrics are process-global (one registry), so they are declared here once; a service
 records business events through `business` with its own `event` label.
@@ -6,7 +6,7 @@ records business events through `business` with its own `event` label.
 
 import time
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 REQUESTS = Counter(
@@ -96,3 +96,12 @@ async def metrics(request: Request) -> Response:
         except Exception:  # the scrape still answers while the database is down
             pass
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_app(main: FastAPI) -> FastAPI:
+    """/metrics alone, for the internal port: it reads the main app's state (engine, bus,
+    service name), so the outbox gauge is the same as on the main port."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state = main.state
+    app.include_router(router)
+    return app

@@ -2,7 +2,7 @@
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +11,10 @@ from fastapi import Query, Request, Response
 from ticketing.common.errors import BadRequest
 
 Limit = Annotated[int, Query(ge=1, le=100)]
+MAX_CURSOR_LENGTH = 200  # a minted cursor is ~90 characters
+# Rows are stamped by the server's clock; outside these years a stamp is forged, and near
+# datetime's own limits the database driver's conversion to UTC overflows (a 500).
+YEARS = range(2000, 3000)
 
 
 def encode_cursor(created_at: datetime, row_id: UUID) -> str:
@@ -22,12 +26,26 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
     """The (created_at, id) after which the next page starts; a bad cursor is a 400."""
     if not cursor:
         return None
+    invalid = BadRequest("Invalid cursor", field="cursor")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        stamp, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(stamp), UUID(row_id)
-    except (ValueError, TypeError):
-        raise BadRequest("Invalid cursor", field="cursor") from None
+        decoded = json.loads(base64.urlsafe_b64decode(padded))
+        if not (isinstance(decoded, list) and len(decoded) == 2):
+            raise invalid
+        stamp, row_id = decoded
+        if not (isinstance(stamp, str) and isinstance(row_id, str)):
+            raise invalid
+        created_at, row = datetime.fromisoformat(stamp), UUID(row_id)
+        if created_at.utcoffset() is None:  # naive: no instant to compare with
+            raise invalid
+        created_at = created_at.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError):
+        raise invalid from None
+    if created_at.year not in YEARS:
+        raise invalid
+    return created_at, row
 
 
 def link_next(request: Request, response: Response, cursor: str | None) -> None:

@@ -22,6 +22,11 @@ class ServiceSettings(BaseSettings):
     # How long a delivered message may stay unacked before JetStream hands it to another
     # replica: the takeover time after a replica dies mid-message.
     listener_ack_wait_seconds: float = Field(30.0, gt=0)
+    # Set: /metrics is served on this port alone, which no Service or Ingress routes to the
+    # public; unset: on the main port, as under `ticketing up`, whose gateway keeps it inside.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    # /docs, /redoc and /openapi.json map every route for whoever asks: on for development.
+    api_docs: bool = False
 
     @field_validator("database_url")
     @classmethod

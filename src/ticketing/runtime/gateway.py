@@ -2,15 +2,21 @@
 
 import itertools
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from urllib.parse import quote, unquote
 
 import aiohttp
+import uvicorn
 from multidict import CIMultiDict
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from yarl import URL
+
+from ticketing.common.limits import MAX_BODY_BYTES, too_large
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +32,20 @@ HOP_BY_HOP = {
 }
 # Scraped from each process directly, never through the public entrance.
 INTERNAL = {"/metrics"}
-NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
-NOT_RELAYED = HOP_BY_HOP | {"content-length"}
+# Who the client is and how it came in: the gateway says so itself, never the client.
+CLIENT_CLAIMS = {
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-real-ip",
+}
+NOT_FORWARDED = HOP_BY_HOP | CLIENT_CLAIMS | {"host", "content-length"}
+NOT_RELAYED_FOR_HEAD = HOP_BY_HOP | {"server"}  # no version banner for whoever probes
+NOT_RELAYED = NOT_RELAYED_FOR_HEAD | {"content-length"}
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class Routes:
@@ -53,8 +71,66 @@ class Routes:
         return []
 
 
+class BadPath(ValueError):
+    pass
+
+
+def checked_path(raw: str) -> str:
+    """The decoded path of a raw request path that means the same to every server on the
+    way, or BadPath.
+
+    The path is checked, routed and forwarded as the client spelled it, so nothing
+    downstream may read it differently: no dot segment ('.', '..', '%2e' in any case),
+    which a client library or the service's router would resolve after the check; no
+    encoded or back slash, which a router may treat as a separator; no empty segment
+    but a trailing one; no control character, encoded or not."""
+    if not raw.startswith("/") or "\\" in raw or BAD_ESCAPE.search(raw):
+        raise BadPath(raw)
+    if not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise BadPath(raw)
+    lowered = raw.lower()
+    if "%2f" in lowered or "%5c" in lowered:
+        raise BadPath(raw)
+    segments = [unquote(segment) for segment in raw.split("/")[1:]]
+    for index, segment in enumerate(segments):
+        if segment in (".", "..") or not segment.isprintable():
+            raise BadPath(raw)
+        if not segment and index != len(segments) - 1:
+            raise BadPath(raw)
+    return "/" + "/".join(segments)
+
+
+def _internal(path: str) -> bool:
+    """Whatever the spelling the services could resolve it to: '/metrics/', '/METRICS'."""
+    return path.rstrip("/").lower() in INTERNAL
+
+
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message}]}, status_code=status)
+    return JSONResponse(
+        {"errors": [{"message": message}]},
+        status_code=status,
+        headers={"x-content-type-options": "nosniff"},
+    )
+
+
+async def _not_routed(_request: Request, error: Exception) -> JSONResponse:
+    status = getattr(error, "status_code", 404)
+    return _error(status, "Method not allowed" if status == 405 else "Not found")
+
+
+async def _capped_body(request: Request) -> bytes | None:
+    """The body, or None past the services' own limit: counted as it arrives, so a client
+    cannot make the gateway hold more than that in memory, with or without a length."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0) -> Starlette:
@@ -62,18 +138,28 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
     session: aiohttp.ClientSession | None = None
 
     async def proxy(request: Request) -> Response:
-        candidates = routes.upstreams(request.url.path)
-        if not candidates or request.url.path in INTERNAL:
+        scope = request.scope
+        raw = (scope.get("raw_path") or quote(scope["path"]).encode()).decode("latin-1")
+        try:
+            path = checked_path(raw)
+        except BadPath:
+            return _error(400, "Invalid path")
+        candidates = routes.upstreams(path)
+        if not candidates or _internal(path):
             return _error(404, "Not found")
         assert session is not None, "the gateway's lifespan opens the session"
+        body = await _capped_body(request)
+        if body is None:
+            return _error(413, too_large())
         headers = _forwarded_headers(request)
-        body = await request.body()
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = raw + (f"?{query}" if query else "")
         for base in candidates:
             try:
                 async with session.request(
                     request.method,
-                    base + target,
+                    # encoded: sent exactly as checked, never re-quoted or normalised
+                    URL(base + target, encoded=True),
                     headers=headers,
                     data=body,
                     allow_redirects=False,  # the browser follows, with its cookies
@@ -83,9 +169,7 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
                 # Nothing reached the replica, so even a POST may go to the next one.
                 log.warning("gateway: %s refused (%s); trying the next replica", base, error)
             except (aiohttp.ClientError, TimeoutError) as error:
-                log.warning(
-                    "gateway: %s %s → %s failed: %r", request.method, request.url.path, base, error
-                )
+                log.warning("gateway: %s %s → %s failed: %r", request.method, path, base, error)
                 break
         return _error(503, "Service unavailable, try again shortly")
 
@@ -108,18 +192,38 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
             yield
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    return Starlette(routes=[Route("/{path:path}", proxy, methods=methods)], lifespan=lifespan)
+    return Starlette(
+        routes=[Route("/{path:path}", proxy, methods=methods)],
+        lifespan=lifespan,
+        exception_handlers={404: _not_routed, 405: _not_routed},  # e.g. `OPTIONS *`, TRACE
+    )
+
+
+def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        # The edge: no one in front of it may speak for the client, not even from 127.0.0.1.
+        proxy_headers=False,
+        server_header=False,  # the upstream's own date header passes through
+        date_header=False,
+        ws="none",  # nothing here speaks WebSocket; not loading it saves memory
+    )
 
 
 def _forwarded_headers(request: Request) -> CIMultiDict[str]:
     headers = CIMultiDict(
         (k, v) for k, v in request.headers.items() if k.lower() not in NOT_FORWARDED
     )
-    client_host = request.client.host if request.client else ""
-    forwarded = request.headers.get("x-forwarded-for")
-    headers.add("x-forwarded-for", f"{forwarded}, {client_host}" if forwarded else client_host)
-    headers.add("x-forwarded-proto", request.url.scheme)
-    headers.add("x-forwarded-host", request.headers.get("host", ""))
+    # Replaced, never appended to: the services trust the gateway's word for the address
+    # (FORWARDED_ALLOW_IPS), and a client-sent value would let it choose its own.
+    headers["x-forwarded-for"] = request.client.host if request.client else ""
+    headers["x-forwarded-proto"] = request.url.scheme
+    if host := request.headers.get("host"):  # the Host this answer is served for
+        headers["x-forwarded-host"] = host
     return headers
 
 
@@ -128,11 +232,14 @@ def _relayed(reply: aiohttp.ClientResponse, content: bytes, *, head: bool) -> Re
 
     Buffered, not streamed: every answer here is a page or a small JSON document, and a
     streamed response cost a task group per request."""
-    dropped = HOP_BY_HOP if head else NOT_RELAYED  # HEAD: the length of the GET it stands for
+    # HEAD: the length of the GET it stands for
+    dropped = NOT_RELAYED_FOR_HEAD if head else NOT_RELAYED
     response = Response(content, status_code=reply.status)
     response.raw_headers = [
         (k, v) for k, v in reply.raw_headers if k.decode("latin-1").lower() not in dropped
     ]
+    if not any(k.lower() == b"x-content-type-options" for k, _ in response.raw_headers):
+        response.raw_headers.append((b"x-content-type-options", b"nosniff"))
     if not head:
         response.raw_headers.append((b"content-length", str(len(content)).encode()))
     return response

@@ -1,6 +1,7 @@
 """`ticketing serve SERVICE`: migrate the service's database (with a bounded wait), then serve."""
 
 import asyncio
+import contextlib
 import gc
 import importlib
 import logging
@@ -69,11 +70,53 @@ async def serve(name: str, host: str, port: int, *, run_migrations: bool = True)
         lifespan="on",
         timeout_keep_alive=30,  # longer than the gateway's idle expiry (2 s)
         ws="none",  # nothing here speaks WebSocket; not loading it saves memory
+        server_header=False,  # no version banner for whoever probes
     )
     server = uvicorn.Server(config)
     # Everything imported so far lives as long as the process: out of the collector's way,
     # a full collection no longer walks every module, class and SQLAlchemy mapper.
     gc.freeze()
-    await server.serve()
+    async with _metrics_server(app, host):
+        await server.serve()
     if not server.started:
         sys.exit(1)
+
+
+class _Follower(uvicorn.Server):
+    """Leaves the signals to the main server, and stops when it does."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _metrics_server(app, host: str):
+    """With METRICS_PORT set, /metrics is served there and nowhere else (service_app left
+    it off the main app), so the public port never shows the business counters."""
+    port = getattr(app.state.settings, "metrics_port", None)
+    if port is None:
+        yield
+        return
+    from ticketing.common.metrics import metrics_app
+
+    config = uvicorn.Config(
+        metrics_app(app),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        server_header=False,
+        ws="none",
+    )
+    server = _Follower(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():  # the port is taken: uvicorn has logged why
+            raise SystemExit(1)
+        await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task

@@ -23,7 +23,7 @@ import httpx
 import uvicorn
 
 from ticketing.runtime import provision
-from ticketing.runtime.gateway import create_gateway
+from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
@@ -179,7 +179,8 @@ class System:
         return plain_url(admin_url), nats_url
 
     def _base_env(self, nats_url: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        # METRICS_PORT: one port for every process would clash; the gateway keeps /metrics in.
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "METRICS_PORT")}
         env.update(
             NATS_URL=nats_url,
             JWT_KEY=jwt_key(self.options.data_dir),
@@ -187,6 +188,7 @@ class System:
             PYTHONUNBUFFERED="1",
         )
         env.setdefault("LOG_FORMAT", "text")  # a console is read by a person; containers log JSON
+        env.setdefault("API_DOCS", "true")  # each service's /docs, on its own loopback port
         env.setdefault("API_BASE_URL", f"http://127.0.0.1:{self.options.port}")
         return env
 
@@ -200,6 +202,8 @@ class System:
                 "ticketing.cli",
                 "serve",
                 spec.name,
+                "--host",
+                "127.0.0.1",  # only the gateway faces the network
                 "--port",
                 str(port),
                 "--no-migrate",
@@ -242,17 +246,7 @@ class System:
                     await asyncio.sleep(0.1)
 
     async def _start_gateway(self) -> None:
-        app = create_gateway(self.upstreams)
-        config = uvicorn.Config(
-            app,
-            host=self.options.host,
-            port=self.options.port,
-            log_level="warning",
-            lifespan="on",
-            server_header=False,  # the upstream's own date and server headers pass through
-            date_header=False,
-            ws="none",  # nothing here speaks WebSocket; not loading it saves memory
-        )
+        config = server_config(create_gateway(self.upstreams), self.options.host, self.options.port)
         self.gateway = uvicorn.Server(config)
         self.gateway.install_signal_handlers = lambda: None
         gc.freeze()  # as serve.py does: startup's objects out of the collector's way

@@ -14,3 +14,6 @@ class WebSettings(BaseSettings):
     cookie_secure: bool = True
     page_size: int = Field(20, ge=1, le=100)
     api_timeout_seconds: float = Field(10.0, gt=0)
+    # As ServiceSettings: service_app reads them for every service, web included.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    api_docs: bool = False

@@ -1,0 +1,66 @@
+"""What service_app gives every service at its edge: nosniff on every answer, even an
+unexpected 500; API docs only when asked for; /metrics off the main port when it has its own."""
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from ticketing.common.app import service_app
+from ticketing.common.limits import MAX_BODY_BYTES
+from ticketing.common.settings import ServiceSettings
+
+DOCS = ("/openapi.json", "/docs", "/redoc")
+
+
+def an_app(**settings) -> FastAPI:
+    """No database or bus: what is checked here is the HTTP edge alone."""
+    app = service_app(
+        "probe",
+        ServiceSettings.model_construct(**settings),
+        uses_database=False,
+        uses_bus=False,
+    )
+
+    @app.post("/echo")
+    async def echo(body: dict) -> dict:
+        return body
+
+    @app.get("/crash")
+    async def crash():
+        raise RuntimeError("unexpected")
+
+    return app
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://probe")
+
+
+async def test_every_answer_says_nosniff_even_an_unexpected_error():
+    async with client(an_app()) as http:
+        answers = [
+            await http.post("/echo", json={"a": 1}),
+            await http.post("/echo", content=b"x" * (MAX_BODY_BYTES + 1)),
+            await http.post("/echo", content=b"[", headers={"content-type": "application/json"}),
+            await http.get("/nowhere"),
+            await http.get("/healthz"),
+            await http.get("/metrics"),
+            await http.get("/crash"),
+        ]
+    assert [a.status_code for a in answers] == [200, 413, 400, 404, 200, 200, 500]
+    for answer in answers:
+        assert answer.headers.get_list("x-content-type-options") == ["nosniff"], answer
+
+
+async def test_api_docs_are_off_unless_asked_for():
+    async with client(an_app()) as http:
+        assert [(await http.get(path)).status_code for path in DOCS] == [404] * 3
+    async with client(an_app(api_docs=True)) as http:
+        assert [(await http.get(path)).status_code for path in DOCS] == [200] * 3
+
+
+@pytest.mark.parametrize(("metrics_port", "status"), [(None, 200), (9000, 404)])
+async def test_metrics_leave_the_main_port_when_they_have_their_own(metrics_port, status):
+    async with client(an_app(metrics_port=metrics_port)) as http:
+        assert (await http.get("/metrics")).status_code == status

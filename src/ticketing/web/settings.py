@@ -1,6 +1,6 @@
-"""WebSettings: where the public API is and how the pages pay; no database, bus or JWT key."""
+"""WebSettings: the API's address, how pages pay, the forms' signing key; no database or bus."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,3 +14,13 @@ class WebSettings(BaseSettings):
     cookie_secure: bool = True
     page_size: int = Field(20, ge=1, le=100)
     api_timeout_seconds: float = Field(10.0, gt=0)
+    # Signs the forms' CSRF tokens. Every web replica needs the same one, or a form one
+    # replica served is refused by the next; no default, so a missing one stops start-up.
+    csrf_key: SecretStr
+
+    @field_validator("csrf_key")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("CSRF_KEY must be at least 32 characters (a 256-bit HMAC key)")
+        return value

@@ -1,10 +1,17 @@
 """Forms from anywhere but our own pages are refused: no token, another browser's token,
 another site's Origin. Each refusal is the 403 page, and nothing has changed behind it."""
 
+import httpx
 import pytest
+from pydantic import ValidationError
 
+from tests.support import eventually, running
+from tests.web.conftest import CSRF_KEY
 from tests.web.visitor import PASSWORD, Visitor, page
+from ticketing.common.settings import describe_missing
+from ticketing.web.app import create_app
 from ticketing.web.csrf import COOKIE, FIELD
+from ticketing.web.settings import WebSettings
 
 pytestmark = pytest.mark.services("auth", "tickets")
 
@@ -105,15 +112,33 @@ async def test_a_form_posted_from_another_site_is_refused(visitor, system):
     assert behind_a_proxy.status_code == 303
 
 
-async def test_every_form_that_posts_carries_this_browsers_token(seller):
-    ticket_id = await seller.list_ticket("Hamilton")
-    token = await seller.form_token()
-    for path in ("/auth/signout", "/tickets/new", "/tickets/mine", f"/tickets/{ticket_id}/edit"):
-        shown = page(await seller.get(path))
+async def _each_form_carries_the_token(someone: Visitor, *paths: str) -> None:
+    token = await someone.form_token()
+    for path in paths:
+        shown = page(await someone.get(path))
         posts = [form for form in shown.forms() if form.get("method") == "post"]
         tokens = [e.attrs.get("value") for e in shown.elements if e.attrs.get("name") == FIELD]
         assert len(posts) >= 2, path  # the page's own form, and Sign out in the header
         assert tokens == [token] * len(posts), path
+
+
+async def test_every_selling_form_carries_this_browsers_token(seller):
+    ticket_id = await seller.list_ticket("Hamilton")
+    paths = ("/auth/signout", "/tickets/new", "/tickets/mine", f"/tickets/{ticket_id}/edit")
+    await _each_form_carries_the_token(seller, *paths)
+
+
+@pytest.mark.services("auth", "tickets", "orders")
+async def test_every_buying_form_carries_this_browsers_token(seller, buyer):
+    ticket_id = await seller.list_ticket("Hamilton")
+    await _each_form_carries_the_token(buyer, f"/tickets/{ticket_id}")  # Purchase, Sign out
+
+    async def purchased() -> str | None:  # orders hears of the listing by event
+        response = await buyer.post(f"/tickets/{ticket_id}")
+        return response.url.path if response.url.path.startswith("/orders/") else None
+
+    order_path = await eventually(purchased, timeout=10, interval=0.2)
+    await _each_form_carries_the_token(buyer, order_path)  # Pay, Cancel order, Sign out
 
 
 async def test_the_csrf_cookie_is_http_only_and_same_site(visitor):
@@ -125,3 +150,22 @@ async def test_the_csrf_cookie_is_http_only_and_same_site(visitor):
     assert "Secure" not in cookie  # COOKIE_SECURE=false here; true adds it
     again = await visitor.get("/auth/signin")
     assert "set-cookie" not in again.headers  # one secret per browser, not one per page
+
+
+async def test_the_csrf_cookie_is_secure_when_cookies_are():
+    def api(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"currentUser": None})
+
+    settings = WebSettings(api_base_url="http://ticketing", csrf_key=CSRF_KEY)  # secure default
+    async with running(create_app(settings, transport=httpx.MockTransport(api))) as client:
+        response = await client.get("/auth/signin")
+    assert "Secure" in response.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("key", [None, "too-short"])
+def test_web_does_not_start_without_a_strong_csrf_key(monkeypatch, key):
+    monkeypatch.delenv("CSRF_KEY", raising=False)
+    fields = {} if key is None else {"csrf_key": key}
+    with pytest.raises(ValidationError) as refused:
+        WebSettings(api_base_url="http://ticketing", **fields)
+    assert "CSRF_KEY" in describe_missing(refused.value)

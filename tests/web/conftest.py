@@ -15,6 +15,7 @@ from tests.web.visitor import Visitor
 from ticketing.runtime.services import SERVICES
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ticketing"
+CSRF_KEY = "test-csrf-key-0123456789abcdef0123456789"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,7 +39,7 @@ def missing_services(names: tuple[str, ...]) -> str | None:
 async def system(request: pytest.FixtureRequest, postgres, nats) -> AsyncIterator[System]:
     marker = request.node.get_closest_marker("services")
     names = tuple(marker.args) if marker else ("auth",)
-    overrides = dict(marker.kwargs) if marker else {}
+    overrides = {"csrf_key": CSRF_KEY} | (dict(marker.kwargs) if marker else {})
     if reason := missing_services(names):
         pytest.skip(reason)
     async with running_system(postgres, nats, services=[*names, "web"], **overrides) as running:

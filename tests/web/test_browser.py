@@ -205,6 +205,10 @@ def test_a_listed_ticket_is_found_bought_paid_and_shown_sold(browser, site):
     expect(listing).to_contain_text("Sold")
     _screenshot(seller, "5-my-listings-sold")
 
+    buyer.get_by_role("button", name="Sign out").click()  # the header's form, token and all
+    expect(buyer.get_by_role("status")).to_have_text("You are signed out.")
+    expect(_menu(buyer, "Sign in")).to_be_visible()
+
 
 def test_an_unpaid_order_says_expired_without_a_reload(browser, site):
     from playwright.sync_api import expect

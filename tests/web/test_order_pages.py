@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from tests.support import eventually, running
-from tests.web.visitor import Visitor, page
+from tests.web.conftest import CSRF_KEY
+from tests.web.visitor import Visitor, form_token, page
 from ticketing.web.app import create_app
+from ticketing.web.csrf import FIELD
 from ticketing.web.routes.orders import JUST_ORDERED
 from ticketing.web.routes.tickets import JUST_LISTED
 from ticketing.web.settings import WebSettings
@@ -183,9 +185,10 @@ async def test_paying_before_payments_has_heard_of_the_order_asks_to_try_again()
             return httpx.Response(200, json=_an_order(order_id))
         return httpx.Response(200, json={"currentUser": {"id": str(uuid4()), "email": "a@b.io"}})
 
-    settings = WebSettings(api_base_url="http://ticketing", cookie_secure=False)
+    settings = WebSettings(api_base_url="http://ticketing", cookie_secure=False, csrf_key=CSRF_KEY)
     async with running(create_app(settings, transport=httpx.MockTransport(api))) as client:
-        response = await client.post(f"/orders/{order_id}", data={"token": "tok_visa"})
+        form = {"token": "tok_visa", FIELD: await form_token(client, f"/orders/{order_id}")}
+        response = await client.post(f"/orders/{order_id}", data=form)
     assert response.status_code == 400
     assert page(response).field_error("token") == JUST_ORDERED
 
@@ -203,9 +206,10 @@ async def test_purchasing_before_orders_has_heard_of_the_ticket_asks_to_try_agai
             return httpx.Response(200, json=ticket)
         return httpx.Response(200, json={"currentUser": {"id": str(uuid4()), "email": "a@b.io"}})
 
-    settings = WebSettings(api_base_url="http://ticketing", cookie_secure=False)
+    settings = WebSettings(api_base_url="http://ticketing", cookie_secure=False, csrf_key=CSRF_KEY)
     async with running(create_app(settings, transport=httpx.MockTransport(api))) as client:
-        response = await client.post(f"/tickets/{ticket_id}")
+        form = {FIELD: await form_token(client, f"/tickets/{ticket_id}")}
+        response = await client.post(f"/tickets/{ticket_id}", data=form)
     assert response.status_code == 400
     shown = page(response)
     assert JUST_LISTED in shown.text

@@ -8,6 +8,7 @@ from uuid import uuid4
 import httpx
 
 from tests.system import System
+from ticketing.web import csrf
 
 PASSWORD = "password123"
 
@@ -83,6 +84,11 @@ class Html(HTMLParser):
             " ".join(e.text.split()): e.attrs.get("href", "") for e in self.elements if e.tag == "a"
         }
 
+    def input_named(self, name: str) -> Element | None:
+        return next(
+            (e for e in self.elements if e.tag == "input" and e.attrs.get("name") == name), None
+        )
+
     def forms(self) -> list[dict[str, str]]:
         return [e.attrs for e in self.elements if e.tag == "form"]
 
@@ -95,6 +101,14 @@ def page(response: httpx.Response) -> Html:
     return Html(response.text)
 
 
+async def form_token(http: httpx.AsyncClient, path: str = "/auth/signin") -> str:
+    """Read from a page's form, as a browser would (the page sets the csrf cookie too)."""
+    shown = page(await http.get(path))
+    field_ = shown.input_named(csrf.FIELD)
+    assert field_ is not None and field_.attrs.get("value"), shown.source[:500]
+    return field_.attrs["value"]
+
+
 class Visitor:
     """One browser: its own cookies, following redirects, talking to the web app at '/'."""
 
@@ -102,6 +116,7 @@ class Visitor:
         self.system = system
         self.http = system.client(follow_redirects=True)
         self.email: str | None = None
+        self._token: tuple[tuple[str | None, ...], str] | None = None
 
     async def __aenter__(self) -> "Visitor":
         await self.http.__aenter__()
@@ -113,8 +128,24 @@ class Visitor:
     async def get(self, path: str, **kwargs) -> httpx.Response:
         return await self.http.get(path, **kwargs)
 
-    async def post(self, path: str, data: dict[str, str] | None = None, **kwargs):
-        return await self.http.post(path, data=data or {}, **kwargs)
+    async def post(
+        self, path: str, data: dict[str, str] | None = None, *, token: bool = True, **kwargs
+    ):
+        """A form as our pages send it: with the token a page gave this browser."""
+        fields = dict(data or {})
+        if token:
+            fields.setdefault(csrf.FIELD, await self.form_token())
+        return await self.http.post(path, data=fields, **kwargs)
+
+    async def form_token(self) -> str:
+        """The token this browser's forms carry now; it changes with each sign-in."""
+        if self._token is None or self._token[0] != self._cookies():
+            token = await form_token(self.http)
+            self._token = (self._cookies(), token)
+        return self._token[1]
+
+    def _cookies(self) -> tuple[str | None, ...]:
+        return (self.http.cookies.get(csrf.COOKIE), self.http.cookies.get("session"))
 
     async def sign_up(self, email: str | None = None) -> httpx.Response:
         self.email = email or f"web-{uuid4().hex[:10]}@example.com"

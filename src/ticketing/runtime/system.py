@@ -184,6 +184,7 @@ class System:
         env.update(
             NATS_URL=nats_url,
             JWT_KEY=jwt_key(self.options.data_dir),
+            CSRF_KEY=os.environ.get("CSRF_KEY") or secrets.token_hex(32),  # web replicas share it
             COOKIE_SECURE=os.environ.get("COOKIE_SECURE", "false"),
             PYTHONUNBUFFERED="1",
         )

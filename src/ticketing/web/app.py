@@ -12,7 +12,7 @@ from ticketing.common.app import service_app
 from ticketing.web import routes
 from ticketing.web.api_client import http_client
 from ticketing.web.errors import install_page_errors
-from ticketing.web.security import SecurityHeaders
+from ticketing.web.security import CsrfProtection, SecurityHeaders
 from ticketing.web.settings import WebSettings
 
 
@@ -41,6 +41,11 @@ def create_app(
         background=_api_client(settings, transport),
     )
     install_page_errors(app)
+    app.add_middleware(
+        CsrfProtection,
+        key=settings.csrf_key.get_secret_value().encode(),
+        cookie_secure=settings.cookie_secure,
+    )
     app.add_middleware(SecurityHeaders, stripe=bool(settings.stripe_publishable_key))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in routes.ROUTERS:

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ticketing.web import views
+from ticketing.web import csrf, views
 from ticketing.web.api_client import Api, ApiError, User
 
 FLASH_COOKIE = "flash"
@@ -35,6 +35,7 @@ def _templates() -> Jinja2Templates:
     env.filters.update(money=views.money, ticket_label=views.ticket_label, clock=views.clock)
     env.filters["price_field"] = views.price_field
     env.globals["field_error"] = _field_error
+    env.globals["csrf_input"] = csrf.hidden_input
     return Jinja2Templates(env=env)
 
 

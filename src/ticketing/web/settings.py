@@ -1,6 +1,6 @@
-"""WebSettings: where the public API is and how the pages pay; no database, bus or JWT key."""
+"""WebSettings: the API's address, how pages pay, the forms' signing key; no database or bus."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,3 +17,13 @@ class WebSettings(BaseSettings):
     # As ServiceSettings: service_app reads them for every service, web included.
     metrics_port: int | None = Field(None, ge=1, le=65535)
     api_docs: bool = False
+    # Signs the forms' CSRF tokens. Every web replica needs the same one, or a form one
+    # replica served is refused by the next; no default, so a missing one stops start-up.
+    csrf_key: SecretStr
+
+    @field_validator("csrf_key")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("CSRF_KEY must be at least 32 characters (a 256-bit HMAC key)")
+        return value

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from tests.runtime.up_support import ticketing_up
 from ticketing.common.migrations import migrate
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
@@ -125,6 +126,28 @@ async def test_an_older_data_folder_that_trusted_the_socket_is_upgraded(tmp_path
         await migrate(url, "ticketing.auth:migrations")  # the role can migrate what it owns
     finally:
         server.stop()
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in environ if b"=" in item)
+
+
+async def test_up_hands_each_service_its_own_role_and_never_the_admin(tmp_path):
+    with ticketing_up(tmp_path / "data") as up:
+        for process in up.state["processes"]:
+            env = environment_of(process["pid"])
+            if process["label"] == "web":
+                assert "DATABASE_URL" not in env
+                continue
+            url = env["DATABASE_URL"]
+            role = f"ticketing_{process['label']}"
+            assert urlsplit(url).username == role
+            assert (
+                await fetchval(url, "SELECT rolsuper FROM pg_roles WHERE rolname = $1", role)
+                is False
+            )
+    assert (tmp_path / "data" / "database_roles.json").stat().st_mode & 0o777 == 0o600
 
 
 async def test_the_pgserver_fallback_serves_migrations_and_queries_with_passwords(tmp_path):

@@ -4,6 +4,7 @@ import ipaddress
 
 import pytest
 import yaml
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tests.deploy import tools
 from tests.deploy.manifests import (
@@ -108,6 +109,31 @@ def test_the_services_believe_forwarded_headers_from_the_ingress_controllers_pod
         assert networks == [ipaddress.ip_network(cluster["networking"]["podSubnet"])]
     annotations = one(overlay, "Ingress", "ticketing")["metadata"].get("annotations", {})
     assert not [a for a in annotations if "forwarded" in a or "snippet" in a], annotations
+
+
+async def test_uvicorn_believes_a_proxy_in_the_dev_pod_cidr_and_no_one_outside_it():
+    """The overlays trust a CIDR: uvicorn must read it as a network, not one address."""
+    trusted = _configmap("dev")["FORWARDED_ALLOW_IPS"]
+    network = ipaddress.ip_network(trusted)
+    inside, outside = str(network[1234]), "192.0.2.77"
+
+    async def seen_client(peer: str) -> str:
+        seen = {}
+
+        async def app(scope, receive, send):
+            seen["client"] = scope["client"][0]
+
+        scope = {
+            "type": "http",
+            "scheme": "http",
+            "client": (peer, 5000),
+            "headers": [(b"x-forwarded-for", b"203.0.113.9")],
+        }
+        await ProxyHeadersMiddleware(app, trusted_hosts=trusted)(scope, None, None)
+        return seen["client"]
+
+    assert await seen_client(inside) == "203.0.113.9"
+    assert await seen_client(outside) == outside
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -79,3 +79,21 @@ async def test_a_role_cannot_connect_to_another_database(initialised):
 
 async def test_a_service_migrates_its_database_as_its_role(initialised):
     await migrate(url(initialised, "orders", "orders"), "ticketing.orders:migrations")
+
+
+def test_an_unset_password_stops_the_script_before_any_role_exists(tmp_path):
+    server = EmbeddedPostgres(tmp_path / "pg", durable=False)
+    admin = server.start()
+    try:
+        done = run_init(admin, AUTH_DB_PASSWORD="only-this-one")
+        assert done.returncode != 0
+        psql = Path(find_bindir()) / "psql"
+        roles = subprocess.run(
+            [str(psql), "-tAc", "SELECT count(*) FROM pg_roles WHERE rolname = 'auth'", admin],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert roles.stdout.strip() == "0"
+    finally:
+        server.stop()

@@ -4,19 +4,22 @@
 -- image's superuser (POSTGRES_USER) only runs this script.
 -- Runs once, when the PostgreSQL data directory is first created; compose.yaml mounts
 -- this same file, so the two deployments create the same roles and databases. Each
--- role's password comes from the server's environment (psql's \getenv); an unset one
--- stops the script (ON_ERROR_STOP), and with it the first start.
+-- role's password comes from the server's environment (\getenv, psql 15 or newer); an
+-- unset one stops the script (ON_ERROR_STOP) before any role exists. The image runs it on
+-- the first start only: set the password, delete the data volume, start again.
 \getenv auth_password AUTH_DB_PASSWORD
 \getenv tickets_password TICKETS_DB_PASSWORD
 \getenv orders_password ORDERS_DB_PASSWORD
 \getenv expiration_password EXPIRATION_DB_PASSWORD
 \getenv payments_password PAYMENTS_DB_PASSWORD
 
+BEGIN;
 CREATE ROLE auth LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'auth_password';
 CREATE ROLE tickets LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'tickets_password';
 CREATE ROLE orders LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'orders_password';
 CREATE ROLE expiration LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'expiration_password';
 CREATE ROLE payments LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'payments_password';
+COMMIT;
 
 CREATE DATABASE auth OWNER auth;
 CREATE DATABASE tickets OWNER tickets;

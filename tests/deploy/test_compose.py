@@ -1,5 +1,6 @@
 """compose.yaml is well-formed, fails fast without its secrets, and wires what DESIGN.md says."""
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -15,6 +16,10 @@ from tests.deploy.test_settings import settings_for
 COMPOSE = DEPLOY / "compose.yaml"
 JWT_KEY = "compose-test-key-0123456789abcdef0123456789"
 BACKING = {"postgres", "nats", "nginx"}
+# The superuser's password and each service role's, as deploy/.env gives them.
+PASSWORDS = {"POSTGRES_PASSWORD": "pw"} | {
+    f"{name.upper()}_DB_PASSWORD": f"{name}-pw" for name in WITH_DATABASE
+}
 
 
 def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
@@ -34,7 +39,9 @@ def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> dict:
     env_file = tmp_path_factory.mktemp("compose") / ".env"
-    env_file.write_text(f"JWT_KEY={JWT_KEY}\nPOSTGRES_PASSWORD=pw\n")
+    env_file.write_text(
+        f"JWT_KEY={JWT_KEY}\n" + "".join(f"{k}={v}\n" for k, v in PASSWORDS.items())
+    )
     done = compose_config(env_file)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -46,10 +53,10 @@ def test_compose_file_is_yaml_with_every_service():
     assert set(services) == set(SERVICES) | BACKING
 
 
-@pytest.mark.parametrize("variable", ["JWT_KEY", "POSTGRES_PASSWORD"])
+@pytest.mark.parametrize("variable", ["JWT_KEY", *PASSWORDS])
 def test_a_missing_secret_stops_compose_and_names_it(tmp_path, variable):
     env_file = tmp_path / ".env"
-    others = {"JWT_KEY": JWT_KEY, "POSTGRES_PASSWORD": "pw"}
+    others = {"JWT_KEY": JWT_KEY, **PASSWORDS}
     del others[variable]
     env_file.write_text("".join(f"{k}={v}\n" for k, v in others.items()))
     done = compose_config(env_file)
@@ -69,7 +76,9 @@ def test_every_service_runs_the_one_image_with_its_name_as_the_command(config):
 def test_each_service_gets_its_own_database_and_the_shared_secret(config):
     for name in WITH_DATABASE:
         env = config["services"][name]["environment"]
-        assert env["DATABASE_URL"] == f"postgresql://ticketing:pw@postgres:5432/{name}"
+        role_password = PASSWORDS[f"{name.upper()}_DB_PASSWORD"]
+        assert env["DATABASE_URL"] == f"postgresql://{name}:{role_password}@postgres:5432/{name}"
+        assert "POSTGRES_PASSWORD" not in env
         assert env["JWT_KEY"] == JWT_KEY
         assert env["NATS_URL"] == "nats://nats:4222"
         assert {"postgres", "nats"} <= set(config["services"][name]["depends_on"])
@@ -99,6 +108,28 @@ def test_postgres_creates_each_service_database_once(config):
     }
     assert created == set(WITH_DATABASE)
     assert config["services"]["postgres"]["healthcheck"]["test"][1] == "pg_isready"
+    env = config["services"]["postgres"]["environment"]
+    assert {k: env[k] for k in PASSWORDS} == PASSWORDS, "what init-databases.sql reads"
+
+
+def test_the_services_trust_forwarded_headers_from_nginx_alone(config):
+    """nginx has a fixed address on a fixed subnet; `*` would let any client that reaches
+    a service name its own address in X-Forwarded-For."""
+    (network,) = config["networks"].values()
+    (subnet,) = [ipaddress.ip_network(c["subnet"]) for c in network["ipam"]["config"]]
+    nginx = config["services"]["nginx"]["networks"]["default"]["ipv4_address"]
+    assert ipaddress.ip_address(nginx) in subnet
+    for name in SERVICES:
+        env = config["services"][name]["environment"]
+        assert env["FORWARDED_ALLOW_IPS"] == nginx, name
+        assert env["METRICS_PORT"] == "9000", name
+
+
+def test_nothing_publishes_a_port_but_nginx(config):
+    published = {
+        name: service["ports"] for name, service in config["services"].items() if "ports" in service
+    }
+    assert set(published) == {"nginx"}
 
 
 def test_nats_runs_jetstream_on_a_volume(config):

@@ -1,9 +1,14 @@
 """The kustomize overlays render, pass the Kubernetes schemas offline and follow DESIGN.md."""
 
+import ipaddress
+
 import pytest
+import yaml
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tests.deploy import tools
 from tests.deploy.manifests import (
+    DEPLOY,
     OVERLAYS,
     ROUTES,
     SERVICES,
@@ -70,8 +75,65 @@ def test_every_service_is_a_deployment_with_a_service_and_probes(overlay):
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert {"cpu", "memory"} <= set(container["resources"]["requests"])
         assert {"cpu", "memory"} <= set(container["resources"]["limits"])
-        assert container["ports"] == [{"name": "http", "containerPort": 8000}]
+        assert container["ports"] == [
+            {"name": "http", "containerPort": 8000},
+            {"name": "metrics", "containerPort": 9000},
+        ]
         assert services[name]["spec"]["selector"] == {"app.kubernetes.io/name": name}
+        assert [p["name"] for p in services[name]["spec"]["ports"]] == ["http", "metrics"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_metrics_are_served_on_their_own_port_that_the_ingress_never_routes(overlay):
+    config = _configmap(overlay)
+    for deployment in of_kind(overlay, "Deployment").values():
+        (container,) = containers(deployment)
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["metrics"] == int(config["METRICS_PORT"]) != ports["http"]
+    ingress = one(overlay, "Ingress", "ticketing")
+    backends = [
+        p["backend"]["service"]["port"] for p in ingress["spec"]["rules"][0]["http"]["paths"]
+    ]
+    assert all(port == {"name": "http"} for port in backends)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_services_believe_forwarded_headers_from_the_ingress_controllers_pods_only(overlay):
+    """Uvicorn reads FORWARDED_ALLOW_IPS as addresses and CIDRs; `*` would let any client
+    name its own address in X-Forwarded-For."""
+    trusted = _configmap(overlay)["FORWARDED_ALLOW_IPS"].split(",")
+    networks = [ipaddress.ip_network(item.strip()) for item in trusted]
+    assert all(network.prefixlen >= 8 for network in networks), networks
+    if overlay == "dev":
+        cluster = yaml.safe_load((DEPLOY / "kind-cluster.yaml").read_text())
+        assert networks == [ipaddress.ip_network(cluster["networking"]["podSubnet"])]
+    annotations = one(overlay, "Ingress", "ticketing")["metadata"].get("annotations", {})
+    assert not [a for a in annotations if "forwarded" in a or "snippet" in a], annotations
+
+
+async def test_uvicorn_believes_a_proxy_in_the_dev_pod_cidr_and_no_one_outside_it():
+    """The overlays trust a CIDR: uvicorn must read it as a network, not one address."""
+    trusted = _configmap("dev")["FORWARDED_ALLOW_IPS"]
+    network = ipaddress.ip_network(trusted)
+    inside, outside = str(network[1234]), "192.0.2.77"
+
+    async def seen_client(peer: str) -> str:
+        seen = {}
+
+        async def app(scope, receive, send):
+            seen["client"] = scope["client"][0]
+
+        scope = {
+            "type": "http",
+            "scheme": "http",
+            "client": (peer, 5000),
+            "headers": [(b"x-forwarded-for", b"203.0.113.9")],
+        }
+        await ProxyHeadersMiddleware(app, trusted_hosts=trusted)(scope, None, None)
+        return seen["client"]
+
+    assert await seen_client(inside) == "203.0.113.9"
+    assert await seen_client(outside) == outside
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -140,6 +140,15 @@ async def test_nginx_tells_the_service_who_asked_and_how(nginx):
     assert seen["host"] == "shop.example"
 
 
+async def test_nginx_replaces_the_address_a_client_claims(nginx):
+    """The services trust nginx's X-Forwarded-For; a client's own must not get through."""
+    claims = {"x-forwarded-for": "203.0.113.7"}
+    async with httpx.AsyncClient(base_url=nginx) as client:
+        for path in ("/api/users/currentuser", "/"):
+            seen = (await client.get(path, headers=claims)).json()
+            assert seen["forwardedFor"] == "127.0.0.1", path
+
+
 async def test_a_service_that_is_down_answers_503_in_the_common_error_shape(nginx):
     async with httpx.AsyncClient(base_url=nginx) as client:
         reply = await client.get("/api/payments")

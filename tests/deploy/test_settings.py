@@ -83,10 +83,13 @@ def test_the_migration_job_environment_is_accepted_too(overlay):
     settings_for([(c["name"], resolved_env(overlay, c, OPERATOR_SECRETS)) for c in containers(job)])
 
 
-def test_dev_secrets_point_each_service_at_its_own_database():
+def test_dev_secrets_point_each_service_at_its_own_database_as_its_own_role():
     databases = config_data("dev", "ticketing-databases")
+    passwords = config_data("dev", "postgres")
+    (postgres,) = containers(of_kind("dev", "StatefulSet")["postgres"])
+    server_env = resolved_env("dev", postgres, {})
     for name, url in databases.items():
-        assert url.rsplit("/", 1)[1] == name
-        assert "@postgres:5432/" in url
-    password = config_data("dev", "postgres")["password"]
-    assert all(f":{password}@" in url for url in databases.values())
+        assert url == f"postgresql://{name}:{passwords[name]}@postgres:5432/{name}"
+        assert server_env[f"{name.upper()}_DB_PASSWORD"] == passwords[name], "init creates it"
+        assert passwords[name] != passwords["password"], "never the superuser's password"
+    assert server_env["POSTGRES_USER"] not in {*databases, "ticketing"}

@@ -1,6 +1,7 @@
 """skaffold builds the image the manifests name; the docs name only files that exist."""
 
 import re
+import subprocess
 
 import yaml
 
@@ -50,3 +51,25 @@ def test_every_file_the_deploy_docs_name_exists():
     assert len(named) > 10
     missing = sorted(p for p in named if not (ROOT / p).exists())
     assert not missing, missing
+
+
+def test_no_shipped_file_trusts_every_proxy():
+    """`FORWARDED_ALLOW_IPS=*` believes any client's X-Forwarded-For; nothing we ship
+    (manifests, compose, docs, code, examples) may say it."""
+    shipped = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    # `*` alone, not a YAML alias such as `*nginx-address`
+    anywhere = re.compile(r"""FORWARDED_ALLOW_IPS["']?\s*[:=]\s*["']?\*(?![\w-])""", re.I)
+    found = [
+        path
+        for path in shipped
+        if not path.startswith("tests/")
+        and (ROOT / path).is_file()
+        and anywhere.search((ROOT / path).read_text(errors="ignore"))
+    ]
+    assert not found

@@ -1,26 +1,164 @@
 """The embedded servers a newcomer's machine gets, including the no-PostgreSQL fallback."""
 
-import asyncpg
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
+import pytest
+
+from tests.runtime.up_support import ticketing_up
 from ticketing.common.migrations import migrate
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
-from ticketing.runtime.provision import ensure_database
-from ticketing.runtime.urls import database_url
+from ticketing.runtime.provision import ensure_database, provision, role_passwords
+from ticketing.runtime.urls import database_url, role_url
+
+DATABASES = [
+    ("ticketing_auth", "ticketing.auth:migrations"),
+    ("ticketing_tickets", "ticketing.tickets:migrations"),
+]
 
 
-async def test_the_pgserver_fallback_serves_migrations_and_queries(tmp_path):
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.split(':')[0]}@{host}"))
+
+
+def rules(hba: Path) -> list[str]:
+    return [line for line in hba.read_text().splitlines() if line.strip() and line[0] != "#"]
+
+
+async def refused(url: str) -> Exception | None:
+    try:
+        conn = await asyncpg.connect(url, timeout=10)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        return error
+    await conn.close()
+    return None
+
+
+async def fetchval(url: str, sql: str, *args):
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def provisioned(tmp_path_factory) -> AsyncIterator[tuple[str, dict[str, str], Path]]:
+    """A server as `ticketing up` leaves it: the services' roles and databases, migrated."""
+    folder = tmp_path_factory.mktemp("up")
+    server = EmbeddedPostgres(folder / "postgres", durable=False)
+    admin = server.start()
+    try:
+        passwords = role_passwords(folder / "roles.json", [name for name, _ in DATABASES])
+        await provision(admin, DATABASES, passwords)
+        yield admin, passwords, folder
+    finally:
+        server.stop()
+
+
+def service_url(admin: str, passwords: dict[str, str], database: str) -> str:
+    return role_url(admin, database, database, passwords[database])
+
+
+async def test_each_service_role_is_no_superuser_and_owns_its_database(provisioned):
+    admin, passwords, _ = provisioned
+    url = service_url(admin, passwords, "ticketing_auth")
+    assert await fetchval(url, "SELECT current_user") == "ticketing_auth"
+    rights = await fetchval(
+        url,
+        "SELECT (rolsuper, rolcreatedb, rolcreaterole) FROM pg_roles WHERE rolname = current_user",
+    )
+    assert tuple(rights) == (False, False, False)
+    assert await fetchval(url, "SELECT tableowner FROM pg_tables WHERE tablename = 'users'") == (
+        "ticketing_auth"
+    )
+    assert await fetchval(url, "SELECT count(*) FROM users") == 0
+
+
+async def test_a_service_role_cannot_connect_to_another_services_database(provisioned):
+    admin, passwords, _ = provisioned
+    auth_on_tickets = role_url(
+        admin, "ticketing_tickets", "ticketing_auth", passwords["ticketing_auth"]
+    )
+    error = await refused(auth_on_tickets)
+    assert isinstance(error, asyncpg.InsufficientPrivilegeError), error
+
+
+async def test_the_server_refuses_a_connection_without_a_password(provisioned):
+    admin, passwords, folder = provisioned
+    assert "@/postgres?host=" in admin, "the socket, the way `ticketing up` connects"
+    assert await refused(without_password(admin)) is not None
+    assert await refused(without_password(service_url(admin, passwords, "ticketing_auth")))
+    assert (folder / "roles.json").stat().st_mode & 0o777 == 0o600
+
+
+async def test_an_older_data_folder_that_trusted_the_socket_is_upgraded(tmp_path):
+    """Before roles, the socket trusted everyone and the services' tables were the admin's."""
+    server = EmbeddedPostgres(tmp_path / "postgres", durable=False)
+    admin = server.start()
+    try:
+        conn = await asyncpg.connect(admin)
+        await conn.execute('CREATE DATABASE "ticketing_auth"')
+        await conn.close()
+        await migrate(database_url(admin, "ticketing_auth"), "ticketing.auth:migrations")
+    finally:
+        server.stop()
+    hba = tmp_path / "postgres" / "data" / "pg_hba.conf"
+    hba.write_text(hba.read_text().replace("scram-sha-256", "trust"))
+    assert [rule for rule in rules(hba) if "trust" in rule]
+
+    admin = server.start()
+    try:
+        assert not [rule for rule in rules(hba) if "trust" in rule]
+        assert await refused(without_password(admin)) is not None
+        passwords = {"ticketing_auth": "a-new-role-password"}
+        await provision(admin, DATABASES[:1], passwords)
+        url = service_url(admin, passwords, "ticketing_auth")
+        owners = await fetchval(
+            url, "SELECT array_agg(DISTINCT tableowner) FROM pg_tables WHERE schemaname = 'public'"
+        )
+        assert owners == ["ticketing_auth"]
+        await migrate(url, "ticketing.auth:migrations")  # the role can migrate what it owns
+    finally:
+        server.stop()
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in environ if b"=" in item)
+
+
+async def test_up_hands_each_service_its_own_role_and_never_the_admin(tmp_path):
+    with ticketing_up(tmp_path / "data") as up:
+        for process in up.state["processes"]:
+            env = environment_of(process["pid"])
+            if process["label"] == "web":
+                assert "DATABASE_URL" not in env
+                continue
+            url = env["DATABASE_URL"]
+            role = f"ticketing_{process['label']}"
+            assert urlsplit(url).username == role
+            assert (
+                await fetchval(url, "SELECT rolsuper FROM pg_roles WHERE rolname = $1", role)
+                is False
+            )
+    assert (tmp_path / "data" / "database_roles.json").stat().st_mode & 0o777 == 0o600
+
+
+async def test_the_pgserver_fallback_serves_migrations_and_queries_with_passwords(tmp_path):
     server = EmbeddedPostgres(tmp_path / "pg", use_pgserver=True)
     admin = server.start()
     try:
-        await ensure_database(admin, "ticketing_auth")
-        url = database_url(admin, "ticketing_auth")
+        url = await ensure_database(admin, "ticketing_auth", "fallback-password")
         await migrate(url, "ticketing.auth:migrations")
-        conn = await asyncpg.connect(url)
-        try:
-            assert await conn.fetchval("SELECT count(*) FROM users") == 0
-        finally:
-            await conn.close()
+        assert await fetchval(url, "SELECT count(*) FROM users") == 0
+        assert await refused(without_password(url)) is not None
+        assert await refused(without_password(admin)) is not None
     finally:
         server.stop()
 

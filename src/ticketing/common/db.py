@@ -40,6 +40,9 @@ def make_engine(url: str, **options) -> AsyncEngine:
     options.setdefault("max_overflow", 10)
     options.setdefault("pool_timeout", 5)  # a saturated pool answers 503 soon, not in 30 s
     options.setdefault("connect_args", {"timeout": 5, "command_timeout": 30})
+    # A failed statement's message ends up in logs and error reports; the values bound to it
+    # (e-mail addresses, card references) must not.
+    options.setdefault("hide_parameters", True)
     return create_async_engine(url, **options)
 
 

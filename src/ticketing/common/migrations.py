@@ -21,7 +21,7 @@ def _config(script_location: str, url: str) -> Config:
 async def migrate(url: str, script_location: str) -> None:
     """Upgrade to head; `script_location` is like "ticketing.auth:migrations"."""
     url = make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     try:
         async with engine.begin() as conn:
             # Replicas and the migration Job may start at once: one migrates, the others
@@ -46,7 +46,7 @@ def run_env(target_metadata) -> None:
     url = context.config.get_main_option("sqlalchemy.url")
 
     async def standalone() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+        engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
         async with engine.begin() as conn:
             await conn.run_sync(_run, target_metadata)
         await engine.dispose()

@@ -2,12 +2,16 @@
 
 initdb and postgres refuse to run as root, so as root the server runs as an unprivileged
 user (`postgres` if it exists, else `nobody`) that owns the data folder.
+
+Every connection, over the socket too, gives a password (scram-sha-256): a service's role
+must not become another's, nor the admin, by simply naming it.
 """
 
 import glob
 import logging
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
@@ -17,6 +21,7 @@ from ticketing.runtime.ports import free_port
 
 log = logging.getLogger(__name__)
 SOCKET_PATH_LIMIT = 108  # sockaddr_un.sun_path, terminating NUL included
+PASSWORD_AUTH = "scram-sha-256"
 
 
 def find_bindir() -> Path | None:
@@ -87,6 +92,7 @@ class EmbeddedPostgres:
         password = self._password()
         if not (pgdata / "PG_VERSION").exists():
             self._initdb(bindir, pgdata, password)
+        require_passwords(pgdata / "pg_hba.conf")
         self._own(self.data_dir)
         for _ in range(5):
             self.port = self.port or free_port()
@@ -102,9 +108,9 @@ class EmbeddedPostgres:
     def _url(self, password: str, sockets: Path) -> str:
         """Over the Unix socket when its path fits in sun_path: a query costs the client
         about a third less CPU than over loopback TCP, and every event is several queries.
-        Only this server's user (and root) may open the socket."""
+        Only this server's user (and root) may open the socket, and only with a password."""
         if len(str(sockets / f".s.PGSQL.{self.port}")) < SOCKET_PATH_LIMIT:
-            return f"postgresql://postgres@/postgres?host={sockets}&port={self.port}"
+            return f"postgresql://postgres:{password}@/postgres?host={sockets}&port={self.port}"
         return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
 
     def _password(self) -> str:
@@ -127,8 +133,7 @@ class EmbeddedPostgres:
                 "postgres",
                 "--pwfile",
                 str(pwfile),
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
+                f"--auth={PASSWORD_AUTH}",
                 "-E",
                 "UTF8",
                 "--no-sync",
@@ -211,6 +216,27 @@ class EmbeddedPostgres:
         import pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._pgserver = pgserver.get_server(str(self.data_dir / "pgserver"), cleanup_mode="stop")
-        self.url = self._pgserver.get_uri()
+        password = self._password()
+        pgdata = self.data_dir / "pgserver"
+        self._pgserver = pgserver.get_server(str(pgdata), cleanup_mode="stop")
+        # pgserver's initdb trusts every local connection. The new rules take effect at the
+        # reload, so the admin sets its password while trust still lets it in.
+        if require_passwords(pgdata / "pg_hba.conf"):
+            self._pgserver.psql(f"ALTER ROLE postgres PASSWORD '{password}';")
+            self._pgserver.psql("SELECT pg_reload_conf();")
+        self.url = self._pgserver.get_uri().replace("postgres:@", f"postgres:{password}@", 1)
         return self.url
+
+
+def require_passwords(hba: Path) -> bool:
+    """Rewrite `trust` rules, as older data folders and pgserver have them, to ask for a
+    password; True if there were any. Takes effect at the next start or reload."""
+    lines = hba.read_text().splitlines(keepends=True)
+    rewritten = [
+        re.sub(r"\btrust\b", PASSWORD_AUTH, line) if not line.lstrip().startswith("#") else line
+        for line in lines
+    ]
+    if rewritten == lines:
+        return False
+    hba.write_text("".join(rewritten))
+    return True

@@ -5,48 +5,137 @@ up`, which stays up as supervisor and gateway, would otherwise keep for as long 
 runs; here they are freed when the child exits. The child prints each database's name as
 soon as it is at head, so the supervisor starts that service while the next one migrates.
 
-    TICKETING_ADMIN_URL=postgresql://… python -m ticketing.runtime.provision \\
+Each service gets a login role of its database's name that owns that database and nothing
+else: no superuser, no CREATEDB or CREATEROLE, no CONNECT to another service's database.
+The service migrates and serves as that role; only this child uses the admin.
+
+    TICKETING_ADMIN_URL=postgresql://… TICKETING_ROLE_PASSWORDS='{"ticketing_auth": …}' \\
+        python -m ticketing.runtime.provision \\
         ticketing_auth ticketing.auth:migrations ticketing_tickets ticketing.tickets:migrations
 
-The supervisor imports this module for its two names only, so the heavy imports are
-inside the functions the child runs.
+The supervisor imports this module for its names and role_passwords only, so the heavy
+imports are inside the functions the child runs.
 """
 
 import asyncio
+import json
 import os
+import secrets
 import sys
+from pathlib import Path
 
-from ticketing.runtime.urls import database_url
+from ticketing.runtime.urls import database_url, role_url
 
 ADMIN_URL = "TICKETING_ADMIN_URL"  # in the environment: a password has no place in argv
+PASSWORDS = "TICKETING_ROLE_PASSWORDS"  # JSON: {role: password}, in the environment too
 READY = "migrated "  # the line the supervisor waits for, followed by the database's name
 
+# Run as the admin in a service's database: what an older run created there as the admin
+# (tables, their sequences, the public schema before PostgreSQL 15) passes to the role.
+HAND_OVER = """
+DO $$
+DECLARE
+    owner text := current_setting('ticketing.owner');
+    statement text;
+BEGIN
+    IF (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public')
+            NOT IN (owner, 'pg_database_owner') THEN
+        EXECUTE format('ALTER SCHEMA public OWNER TO %I', owner);
+    END IF;
+    FOR statement IN
+        SELECT format('ALTER TABLE %s OWNER TO %I', c.oid::regclass, owner)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            AND pg_get_userbyid(c.relowner) <> owner
+        UNION ALL
+        SELECT format('ALTER SEQUENCE %s OWNER TO %I', c.oid::regclass, owner)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind = 'S'
+            AND pg_get_userbyid(c.relowner) <> owner
+            AND NOT EXISTS (  -- a column's own sequence follows its table
+                SELECT 1 FROM pg_depend d
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                    AND d.deptype IN ('a', 'i'))
+        UNION ALL
+        SELECT format('ALTER TYPE %s OWNER TO %I', t.oid::regtype, owner)
+        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'r')
+            AND pg_get_userbyid(t.typowner) <> owner
+        UNION ALL
+        SELECT format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, owner)
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> owner
+    LOOP
+        EXECUTE statement;
+    END LOOP;
+END $$
+"""
 
-async def ensure_database(admin_url: str, database: str) -> None:
+
+def role_passwords(path: Path, roles: list[str]) -> dict[str, str]:
+    """Each role's password, made once and kept (0600) so the next run signs in the same."""
+    known = json.loads(path.read_text()) if path.exists() else {}
+    if missing := [role for role in roles if role not in known]:
+        known.update({role: secrets.token_hex(24) for role in missing})
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(json.dumps(known, indent=2))
+    return {role: known[role] for role in roles}
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+async def ensure_database(admin_url: str, database: str, password: str) -> str:
+    """The role `database` with `password`, owning the database `database`, made or put
+    right as the admin; answers the URL that signs in as that role."""
     import asyncpg
 
+    name = _identifier(database)
     conn = await asyncpg.connect(admin_url)
     try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{database}"')
+        role_exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", database)
+        await conn.execute(
+            f"{'ALTER' if role_exists else 'CREATE'} ROLE {name} WITH LOGIN NOSUPERUSER "
+            f"NOCREATEDB NOCREATEROLE PASSWORD {_literal(password)}"
+        )
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+            await conn.execute(f"ALTER DATABASE {name} OWNER TO {name}")
+        else:
+            await conn.execute(f"CREATE DATABASE {name} OWNER {name}")
+        await conn.execute(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
     finally:
         await conn.close()
+    conn = await asyncpg.connect(database_url(admin_url, database))
+    try:
+        await conn.execute("SELECT set_config('ticketing.owner', $1, false)", database)
+        await conn.execute(HAND_OVER)
+    finally:
+        await conn.close()
+    return role_url(admin_url, database, database, password)
 
 
-async def provision(admin_url: str, databases: list[tuple[str, str]]) -> None:
-    """`databases`: (database name, Alembic script location), in the order to start them."""
+async def provision(
+    admin_url: str, databases: list[tuple[str, str]], passwords: dict[str, str]
+) -> None:
+    """`databases`: (database name, Alembic script location), in the order to start them;
+    `passwords`: each database's role's password."""
     from ticketing.common.migrations import migrate
 
     for database, script_location in databases:
-        await ensure_database(admin_url, database)
-        await migrate(database_url(admin_url, database), script_location)
+        url = await ensure_database(admin_url, database, passwords[database])
+        await migrate(url, script_location)
         print(READY + database, flush=True)
 
 
 def main(argv: list[str]) -> None:
     pairs = list(zip(argv[::2], argv[1::2], strict=True))
-    asyncio.run(provision(os.environ[ADMIN_URL], pairs))
+    asyncio.run(provision(os.environ[ADMIN_URL], pairs, json.loads(os.environ[PASSWORDS])))
 
 
 if __name__ == "__main__":

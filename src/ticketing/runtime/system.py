@@ -29,7 +29,7 @@ from ticketing.runtime.ports import free_port, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
 from ticketing.runtime.services import SERVICES, ServiceSpec
 from ticketing.runtime.supervisor import Child
-from ticketing.runtime.urls import database_url, plain_url
+from ticketing.runtime.urls import database_url, plain_url, role_url
 
 log = logging.getLogger("ticketing")
 
@@ -92,6 +92,12 @@ def embedded_postgres(data_dir: Path, options: Options) -> EmbeddedPostgres:
     )
 
 
+def database_passwords(options: Options) -> dict[str, str]:
+    """Each service database's own role's password (runtime/provision.py makes the roles)."""
+    names = [database_name(spec) for spec in options.services if spec.database]
+    return provision.role_passwords(options.data_dir / "database_roles.json", names)
+
+
 def jwt_key(data_dir: Path) -> str:
     """Kept across runs so sessions survive a restart; JWT_KEY in the environment wins."""
     if key := os.environ.get("JWT_KEY"):
@@ -120,14 +126,15 @@ class System:
         admin_url, nats_url = await asyncio.to_thread(self._start_backends)
         say(f"PostgreSQL and NATS ready ({time.monotonic() - started:.1f}s)")
         env = self._base_env(nats_url)
-        async with contextlib.aclosing(self._provision(admin_url)) as migrated:
+        passwords = database_passwords(options)
+        async with contextlib.aclosing(self._provision(admin_url, passwords)) as migrated:
             for spec in options.services:
                 service_env = dict(env)
                 if spec.database:
                     name = database_name(spec)
                     if await anext(migrated, None) != name:  # they come in the order asked
                         raise SystemExit(f"migrating {name} did not finish")
-                    service_env["DATABASE_URL"] = database_url(admin_url, name)
+                    service_env["DATABASE_URL"] = role_url(admin_url, name, name, passwords[name])
                 await self._spawn(spec, service_env)
             async for _ in migrated:  # nothing more: wait for the child's exit status
                 pass
@@ -139,7 +146,7 @@ class System:
         say(f"Ticketing is up at {url} (started in {elapsed:.1f}s); Ctrl-C stops it")
         return url
 
-    async def _provision(self, admin_url: str) -> AsyncIterator[str]:
+    async def _provision(self, admin_url: str, passwords: dict[str, str]) -> AsyncIterator[str]:
         """Yields each database's name once the child has created and migrated it."""
         specs = [spec for spec in self.options.services if spec.database]
         argv = [sys.executable, "-m", "ticketing.runtime.provision"]
@@ -147,7 +154,11 @@ class System:
             argv += [database_name(spec), spec.migrations]
         child = await asyncio.create_subprocess_exec(
             *argv,
-            env={**os.environ, provision.ADMIN_URL: admin_url},
+            env={
+                **os.environ,
+                provision.ADMIN_URL: admin_url,
+                provision.PASSWORDS: json.dumps(passwords),
+            },
             stdout=asyncio.subprocess.PIPE,  # its errors go to our stderr, as they did in-process
         )
         try:

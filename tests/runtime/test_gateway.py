@@ -105,9 +105,12 @@ async def upstream(seen) -> AsyncIterator[str]:
 async def gateway(upstream) -> AsyncIterator[int]:
     """The gateway on a real port, so raw paths arrive as a client sent them."""
     port = free_port()
-    app = create_gateway({"/api/users": [upstream], "/": [upstream]})
+    app = create_gateway({"/api/users": [upstream], "/": [upstream]}, relay_key=RELAY_KEY)
     async with serving(server_config(app, "127.0.0.1", port)):
         yield port
+
+
+RELAY_KEY = "relay-key-for-tests-0123456789abcdef"
 
 
 async def raw_request(
@@ -263,6 +266,30 @@ async def test_the_upstream_hears_the_peer_address_not_what_the_client_claims(ga
         ("x-forwarded-host", "gw"),
         ("x-forwarded-proto", "http"),
     ]
+    assert ("host", "gw") in seen[0]["headers"], "the client's Host, as nginx's $host"
+
+
+@pytest.mark.parametrize(
+    ("relay", "claimed", "heard"),
+    [
+        (RELAY_KEY, "203.0.113.9", "203.0.113.9"),  # the web client, for a browser
+        (RELAY_KEY, "2001:db8::1", "2001:db8::1"),
+        (RELAY_KEY, "203.0.113.9, 10.0.0.1", "127.0.0.1"),  # one address or none
+        (RELAY_KEY, "x" * 380, "127.0.0.1"),
+        ("a-guess", "203.0.113.9", "127.0.0.1"),
+        (RELAY_KEY[:-1], "203.0.113.9", "127.0.0.1"),
+        ("", "203.0.113.9", "127.0.0.1"),
+    ],
+)
+async def test_only_the_web_client_with_the_relay_key_names_the_address(
+    gateway, seen, relay, claimed, heard
+):
+    claims = f"X-Forwarded-For: {claimed}\r\nX-Ticketing-Relay: {relay}\r\n"
+    status, _, _ = await raw_request(gateway, "/api/users/currentuser", claims)
+    assert status == 200
+    forwarded = dict(seen[0]["headers"])
+    assert forwarded["x-forwarded-for"] == heard
+    assert "x-ticketing-relay" not in forwarded, "the key never travels further"
 
 
 async def test_a_body_over_the_limit_is_a_413_and_never_reaches_the_upstream(gateway, seen):

@@ -1,5 +1,7 @@
 """The gateway: routes by path prefix as the ingress does, round-robin across replicas."""
 
+import hmac
+import ipaddress
 import itertools
 import logging
 import re
@@ -42,7 +44,9 @@ CLIENT_CLAIMS = {
     "x-forwarded-prefix",
     "x-real-ip",
 }
-NOT_FORWARDED = HOP_BY_HOP | CLIENT_CLAIMS | {"host", "content-length"}
+# Sent by the web client alone, with the browser's address in X-Forwarded-For; never passed on.
+RELAY_HEADER = "x-ticketing-relay"
+NOT_FORWARDED = HOP_BY_HOP | CLIENT_CLAIMS | {RELAY_HEADER, "content-length"}
 NOT_RELAYED_FOR_HEAD = HOP_BY_HOP | {"server"}  # no version banner for whoever probes
 NOT_RELAYED = NOT_RELAYED_FOR_HEAD | {"content-length"}
 BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -133,7 +137,12 @@ async def _capped_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0) -> Starlette:
+def create_gateway(
+    table: Mapping[str, Sequence[str]], *, timeout: float = 30.0, relay_key: str | None = None
+) -> Starlette:
+    """`relay_key`: the secret the web client shows when it calls the API for a browser, so
+    the browser's address, not web's, reaches auth's sign-in limits. Without it every sign-in
+    made through a page would share web's address and its limit."""
     routes = Routes(table)
     session: aiohttp.ClientSession | None = None
 
@@ -151,7 +160,7 @@ def create_gateway(table: Mapping[str, Sequence[str]], *, timeout: float = 30.0)
         body = await _capped_body(request)
         if body is None:
             return _error(413, too_large())
-        headers = _forwarded_headers(request)
+        headers = _forwarded_headers(request, relay_key)
         query = scope.get("query_string", b"").decode("latin-1")
         target = raw + (f"?{query}" if query else "")
         for base in candidates:
@@ -214,13 +223,28 @@ def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
     )
 
 
-def _forwarded_headers(request: Request) -> CIMultiDict[str]:
+def _client_address(request: Request, relay_key: str | None) -> str:
+    """The peer's address; for the web client relaying a browser's request, the browser's.
+    Replaced, never appended to: the services trust the gateway's word for the address
+    (FORWARDED_ALLOW_IPS), and a client-sent value would let it choose its own."""
+    peer = request.client.host if request.client else ""
+    shown = request.headers.get(RELAY_HEADER, "")
+    if not relay_key or not hmac.compare_digest(shown.encode(), relay_key.encode()):
+        return peer
+    claimed = request.headers.get("x-forwarded-for", "").strip()
+    try:
+        return str(ipaddress.ip_address(claimed))
+    except ValueError:
+        return peer
+
+
+def _forwarded_headers(request: Request, relay_key: str | None = None) -> CIMultiDict[str]:
+    """The client's headers, its Host included (as nginx's `$host`: the web client compares a
+    form's Origin with it), without any it may not claim."""
     headers = CIMultiDict(
         (k, v) for k, v in request.headers.items() if k.lower() not in NOT_FORWARDED
     )
-    # Replaced, never appended to: the services trust the gateway's word for the address
-    # (FORWARDED_ALLOW_IPS), and a client-sent value would let it choose its own.
-    headers["x-forwarded-for"] = request.client.host if request.client else ""
+    headers["x-forwarded-for"] = _client_address(request, relay_key)
     headers["x-forwarded-proto"] = request.url.scheme
     if host := request.headers.get("host"):  # the Host this answer is served for
         headers["x-forwarded-host"] = host

@@ -15,6 +15,10 @@ from pydantic.alias_generators import to_camel
 from ticketing.common import correlation
 
 SESSION_COOKIE = "session"
+# Auth's own cookies, passed both ways: the session, and the device that signed in before
+# (which keeps its owner out of the throttle a stranger's guesses build on the e-mail).
+FORWARDED_COOKIES = (SESSION_COOKIE, "device")
+RELAY_HEADER = "x-ticketing-relay"  # the gateway's, for the browser's address
 
 
 class ApiUnavailable(Exception):
@@ -94,13 +98,17 @@ def http_client(base_url: str, transport: httpx.AsyncBaseTransport | None, timeo
 
 def _forwarded_headers(request: Request) -> dict[str, str]:
     headers = {"accept": "application/json"}
-    if token := request.cookies.get(SESSION_COOKIE):
-        headers["cookie"] = f"{SESSION_COOKIE}={token}"
+    cookies = [(name, request.cookies.get(name)) for name in FORWARDED_COOKIES]
+    if sent := "; ".join(f"{name}={value}" for name, value in cookies if value):
+        headers["cookie"] = sent
     if request_id := correlation.current():
         headers[correlation.HEADER] = request_id  # one id from the click to the last event
-    if request.client:
-        # Auth throttles sign-in per address: it must see the browser's, not ours.
+    relay_key = request.app.state.settings.relay_key
+    if request.client and relay_key is not None:
+        # Auth throttles sign-in per address: it must see the browser's, not ours. The
+        # gateway believes a forwarded address only with its relay key.
         headers["x-forwarded-for"] = request.client.host
+        headers[RELAY_HEADER] = relay_key.get_secret_value()
     return headers
 
 

@@ -20,6 +20,9 @@ class WebSettings(BaseSettings):
     # Signs the forms' CSRF tokens. Every web replica needs the same one, or a form one
     # replica served is refused by the next; no default, so a missing one stops start-up.
     csrf_key: SecretStr
+    # Shown to the `ticketing up` gateway so it keeps the browser's address for auth's
+    # sign-in limits; behind nginx, its real_ip settings trust web's address instead.
+    relay_key: SecretStr | None = None
 
     @field_validator("csrf_key")
     @classmethod

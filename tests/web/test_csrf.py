@@ -2,19 +2,22 @@
 another site's Origin. Each refusal is the 403 page, and nothing has changed behind it."""
 
 import httpx
+import jwt
 import pytest
 from pydantic import ValidationError
+from starlette.datastructures import Headers
 
 from tests.support import eventually, running
 from tests.web.conftest import CSRF_KEY
 from tests.web.visitor import PASSWORD, Visitor, page
 from ticketing.common.settings import describe_missing
 from ticketing.web.app import create_app
-from ticketing.web.csrf import COOKIE, FIELD
+from ticketing.web.csrf import COOKIE, FIELD, Browser
 from ticketing.web.settings import WebSettings
 
 pytestmark = pytest.mark.services("auth", "tickets")
 
+KEY = CSRF_KEY.encode()
 LISTING = {"title": "Forged listing", "price": "25"}
 
 
@@ -169,3 +172,18 @@ def test_web_does_not_start_without_a_strong_csrf_key(monkeypatch, key):
     with pytest.raises(ValidationError) as refused:
         WebSettings(api_base_url="http://ticketing", **fields)
     assert "CSRF_KEY" in describe_missing(refused.value)
+
+
+def _session_cookie(sid: str, expires: int) -> str:
+    """A session token as auth makes them; web never checks the signature."""
+    return jwt.encode({"sid": sid, "sub": "u", "exp": expires}, "k" * 32, algorithm="HS256")
+
+
+def test_a_renewed_cookie_of_the_same_session_keeps_the_pages_token_good():
+    secret = "s" * 43
+    first = Headers({"cookie": f"csrf={secret}; session={_session_cookie('one', 100)}"})
+    renewed = Headers({"cookie": f"csrf={secret}; session={_session_cookie('one', 200)}"})
+    other = Headers({"cookie": f"csrf={secret}; session={_session_cookie('two', 100)}"})
+    token = Browser.of(first, KEY).token()
+    assert Browser.of(renewed, KEY).accepts(token)
+    assert not Browser.of(other, KEY).accepts(token), "another session's token"

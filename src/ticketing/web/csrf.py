@@ -2,8 +2,10 @@
 
 Signed double-submit (OWASP's recommended stateless pattern): another site can make a
 browser send our cookies, but cannot read the page, so it cannot know the token. The HMAC
-also covers the session cookie, so a token is good for one sign-in only, and a planted
-csrf cookie (from a sibling subdomain, say) gives no token for the victim's session.
+also covers the session's id, so a token is good for one sign-in only, and a planted
+csrf cookie (from a sibling subdomain, say) gives no token for the victim's session. The
+id, not the cookie: auth renews the cookie of a session in use, and a page rendered just
+before must still post.
 """
 
 import base64
@@ -12,6 +14,8 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+
+import jwt
 
 from jinja2 import pass_context
 from markupsafe import Markup, escape
@@ -24,6 +28,18 @@ COOKIE = "csrf"
 FIELD = "csrf_token"
 COOKIE_MAX_AGE = 365 * 24 * 3600  # the token changes with each sign-in anyway
 _SECRET = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) makes
+
+
+def _session_id(token: str) -> str:
+    """The session a cookie names, read without checking the signature: web holds no key,
+    and the HMAC only binds the form to whatever session the browser shows."""
+    if not token:
+        return ""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return token
+    return str(claims.get("sid") or token)
 
 
 @dataclass
@@ -40,7 +56,7 @@ class Browser:
     def of(cls, headers: Headers, key: bytes) -> "Browser":
         cookies = cookie_parser(headers.get("cookie", ""))  # as Request.cookies reads them
         sent = cookies.get(COOKIE, "")
-        session = cookies.get(SESSION_COOKIE, "")
+        session = _session_id(cookies.get(SESSION_COOKIE, ""))
         if _SECRET.fullmatch(sent):
             return cls(key, sent, session, fresh=False)
         return cls(key, secrets.token_urlsafe(32), session, fresh=True)

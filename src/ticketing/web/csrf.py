@@ -16,7 +16,6 @@ import secrets
 from dataclasses import dataclass
 
 import jwt
-
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 from starlette.datastructures import Headers

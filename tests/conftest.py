@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from ticketing.common.migrations import migrate
-from ticketing.runtime.nats import EmbeddedNats
+from ticketing.runtime.nats import EmbeddedNats, url_with_credentials
 from ticketing.runtime.postgres import EmbeddedPostgres
 
 
@@ -58,9 +58,25 @@ class Postgres:
 
 
 class Nats:
+    """`url` carries the admin user, so fixtures and per-service apps connect as before;
+    `service_url` is how one service's own user connects (embedded server only)."""
+
     def __init__(self, url: str, server: EmbeddedNats | None) -> None:
         self.url = url
         self.server = server
+
+    @classmethod
+    def embedded(cls, server: EmbeddedNats) -> "Nats":
+        server.start()
+        return cls(server.admin_url, server)
+
+    def credentials(self, user: str) -> tuple[str, str]:
+        if self.server is None:
+            pytest.skip("a given NATS_URL has no per-service users known to the tests")
+        return self.server.credentials(user)
+
+    def service_url(self, user: str) -> str:
+        return url_with_credentials(self.server.url, *self.credentials(user))
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +106,6 @@ def nats(workdir: Path) -> Iterator[Nats]:
         return
     server = EmbeddedNats(workdir / "nats")
     try:
-        yield Nats(server.start(), server)
+        yield Nats.embedded(server)
     finally:
         server.stop()

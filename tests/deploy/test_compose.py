@@ -11,10 +11,13 @@ import yaml
 from tests.deploy import tools
 from tests.deploy.manifests import DEPLOY, ROOT, SERVICES, WITH_DATABASE
 from tests.deploy.test_settings import settings_for
+from ticketing.runtime.nats import USERS, container_config, password_variable
 
 COMPOSE = DEPLOY / "compose.yaml"
 JWT_KEY = "compose-test-key-0123456789abcdef0123456789"
 BACKING = {"postgres", "nats", "nginx"}
+NATS_PASSWORDS = {password_variable(user): f"nats-{user}-pw" for user in USERS}
+REQUIRED = {"JWT_KEY": JWT_KEY, "POSTGRES_PASSWORD": "pw", **NATS_PASSWORDS}
 
 
 def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
@@ -34,7 +37,7 @@ def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> dict:
     env_file = tmp_path_factory.mktemp("compose") / ".env"
-    env_file.write_text(f"JWT_KEY={JWT_KEY}\nPOSTGRES_PASSWORD=pw\n")
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in REQUIRED.items()))
     done = compose_config(env_file)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -46,10 +49,10 @@ def test_compose_file_is_yaml_with_every_service():
     assert set(services) == set(SERVICES) | BACKING
 
 
-@pytest.mark.parametrize("variable", ["JWT_KEY", "POSTGRES_PASSWORD"])
+@pytest.mark.parametrize("variable", ["JWT_KEY", "POSTGRES_PASSWORD", "NATS_PASSWORD_ORDERS"])
 def test_a_missing_secret_stops_compose_and_names_it(tmp_path, variable):
     env_file = tmp_path / ".env"
-    others = {"JWT_KEY": JWT_KEY, "POSTGRES_PASSWORD": "pw"}
+    others = dict(REQUIRED)
     del others[variable]
     env_file.write_text("".join(f"{k}={v}\n" for k, v in others.items()))
     done = compose_config(env_file)
@@ -72,10 +75,11 @@ def test_each_service_gets_its_own_database_and_the_shared_secret(config):
         assert env["DATABASE_URL"] == f"postgresql://ticketing:pw@postgres:5432/{name}"
         assert env["JWT_KEY"] == JWT_KEY
         assert env["NATS_URL"] == "nats://nats:4222"
+        assert (env["NATS_USER"], env["NATS_PASSWORD"]) == (name, f"nats-{name}-pw")
         assert {"postgres", "nats"} <= set(config["services"][name]["depends_on"])
     web = config["services"]["web"]["environment"]
     assert web["API_BASE_URL"] == "http://nginx:80"
-    assert not {"DATABASE_URL", "JWT_KEY"} & set(web)
+    assert not {"DATABASE_URL", "JWT_KEY", "NATS_USER", "NATS_PASSWORD"} & set(web)
 
 
 def test_the_environment_compose_gives_is_accepted_by_each_service(config):
@@ -105,7 +109,15 @@ def test_nats_runs_jetstream_on_a_volume(config):
     nats = config["services"]["nats"]
     assert "--jetstream" in nats["command"]
     store = next(a.split("=", 1)[1] for a in nats["command"] if a.startswith("--store_dir="))
-    assert {(v["type"], v["target"]) for v in nats["volumes"]} == {("volume", store)}
+    assert ("volume", store) in {(v["type"], v["target"]) for v in nats["volumes"]}
+
+
+def test_nats_admits_only_the_generated_users(config):
+    nats = config["services"]["nats"]
+    path = next(a.split("=", 1)[1] for a in nats["command"] if a.startswith("--config="))
+    (mount,) = [v for v in nats["volumes"] if v["target"] == path]
+    assert Path(mount["source"]).read_text() == container_config()
+    assert {k: v for k, v in nats["environment"].items() if k in NATS_PASSWORDS} == NATS_PASSWORDS
 
 
 def test_nginx_fronts_the_public_services_with_the_routing_config(config):

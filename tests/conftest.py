@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from ticketing.common.migrations import migrate
-from ticketing.runtime.nats import EmbeddedNats, url_with_credentials
+from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
 
 
@@ -59,7 +59,7 @@ class Postgres:
 
 class Nats:
     """`url` carries the admin user, so fixtures and per-service apps connect as before;
-    `service_url` is how one service's own user connects (embedded server only)."""
+    `credentials(service)` is that service's own user (embedded server only)."""
 
     def __init__(self, url: str, server: EmbeddedNats | None) -> None:
         self.url = url
@@ -74,9 +74,6 @@ class Nats:
         if self.server is None:
             pytest.skip("a given NATS_URL has no per-service users known to the tests")
         return self.server.credentials(user)
-
-    def service_url(self, user: str) -> str:
-        return url_with_credentials(self.server.url, *self.credentials(user))
 
 
 @pytest.fixture(scope="session")

@@ -58,9 +58,22 @@ class Postgres:
 
 
 class Nats:
+    """`url` carries the admin user, so fixtures and per-service apps connect as before;
+    `credentials(service)` is that service's own user (embedded server only)."""
+
     def __init__(self, url: str, server: EmbeddedNats | None) -> None:
         self.url = url
         self.server = server
+
+    @classmethod
+    def embedded(cls, server: EmbeddedNats) -> "Nats":
+        server.start()
+        return cls(server.admin_url, server)
+
+    def credentials(self, user: str) -> tuple[str, str]:
+        if self.server is None:
+            pytest.skip("a given NATS_URL has no per-service users known to the tests")
+        return self.server.credentials(user)
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +103,6 @@ def nats(workdir: Path) -> Iterator[Nats]:
         return
     server = EmbeddedNats(workdir / "nats")
     try:
-        yield Nats(server.start(), server)
+        yield Nats.embedded(server)
     finally:
         server.stop()

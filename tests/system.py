@@ -72,6 +72,8 @@ async def running_system(
             }
             if spec.database:
                 fields["database_url"] = await postgres.fresh_database(spec.name)
+            if nats.server is not None:  # each service as its own bus user, as deployed
+                fields["nats_user"], fields["nats_password"] = nats.credentials(spec.name)
             fields.update(overrides)
             settings = settings_cls(
                 **{k: v for k, v in fields.items() if k in settings_cls.model_fields}

@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="migrate one service's database and exit")
     migrate.add_argument("service")
+
+    commands.add_parser(
+        "nats-config",
+        help="print the NATS server's users and permissions (passwords as $NATS_PASSWORD_<USER>)",
+    )
     return parser
 
 
@@ -59,6 +64,11 @@ def main(argv: list[str] | None = None) -> None:
         from ticketing.runtime.status import main as status
 
         status(args.data_dir)
+        return
+    if args.command == "nats-config":
+        from ticketing.runtime.nats import container_config
+
+        print(container_config(), end="")
         return
     if args.command == "migrate":
         from ticketing.runtime.serve import migrate_only

@@ -33,6 +33,6 @@ def test_each_event_orders_behind_the_entity_it_changes():
     assert {event.ordering_key for event in events} == {str(ticket_id)}
     by_order = [
         ExpirationComplete(order_id=order_id),
-        PaymentCreated(id=uuid4(), order_id=order_id, stripe_id="ch_1"),
+        PaymentCreated(id=uuid4(), order_id=order_id, stripe_id="ch_1", amount=100),
     ]
     assert {event.ordering_key for event in by_order} == {str(order_id)}

@@ -28,9 +28,11 @@ def local(command: list[str]) -> list[str]:
     return [str(VENV_BIN / "ticketing"), *command[1:]]
 
 
-def environment(container: dict, database_url: str, nats_url: str) -> dict[str, str]:
+def environment(container: dict, database_url: str, nats) -> dict[str, str]:
     env = resolved_env("dev", container, secrets={})
-    env.update(DATABASE_URL=database_url, NATS_URL=nats_url, BUS_PREFIX=bus_prefix())
+    env.update(DATABASE_URL=database_url, NATS_URL=nats.url, BUS_PREFIX=bus_prefix())
+    if "NATS_USER" in env:  # the dev Secret's password is not the test server's
+        env["NATS_USER"], env["NATS_PASSWORD"] = nats.credentials(env["NATS_USER"])
     return {**os.environ, **env}
 
 
@@ -49,7 +51,7 @@ async def test_the_job_and_replicas_migrating_one_database_at_once_all_succeed(
     container, postgres, nats
 ):
     url = await postgres.empty_database()
-    env = environment(container, url, nats.url)
+    env = environment(container, url, nats)
     command = local(container["command"] + container["args"])
     runs = [
         await asyncio.create_subprocess_exec(
@@ -76,7 +78,7 @@ async def served_auth(postgres, nats, tmp_path):
     entrypoint = json.loads(next(i.argument for i in final_stage() if i.keyword == "ENTRYPOINT"))
     port = free_port()
     command = [*local(entrypoint + container["args"]), "--host", "127.0.0.1", "--port", str(port)]
-    env = environment(container, await postgres.fresh_database("auth"), nats.url)
+    env = environment(container, await postgres.fresh_database("auth"), nats)
     with (tmp_path / "auth.log").open("w") as log:
         process = await asyncio.create_subprocess_exec(
             *command, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT

@@ -12,14 +12,17 @@ import yaml
 from tests.deploy import tools
 from tests.deploy.manifests import DEPLOY, ROOT, SERVICES, WITH_DATABASE
 from tests.deploy.test_settings import settings_for
+from ticketing.runtime.nats import USERS, container_config, password_variable
 
 COMPOSE = DEPLOY / "compose.yaml"
 JWT_KEY = "compose-test-key-0123456789abcdef0123456789"
 BACKING = {"postgres", "nats", "nginx"}
-# The superuser's password and each service role's, as deploy/.env gives them.
+# The superuser's password, each service role's and each bus user's, as deploy/.env gives them.
 PASSWORDS = {"POSTGRES_PASSWORD": "pw"} | {
     f"{name.upper()}_DB_PASSWORD": f"{name}-pw" for name in WITH_DATABASE
 }
+NATS_PASSWORDS = {password_variable(user): f"nats-{user}-pw" for user in USERS}
+REQUIRED = {"JWT_KEY": JWT_KEY, **PASSWORDS, **NATS_PASSWORDS}
 
 
 def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
@@ -39,9 +42,7 @@ def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> dict:
     env_file = tmp_path_factory.mktemp("compose") / ".env"
-    env_file.write_text(
-        f"JWT_KEY={JWT_KEY}\n" + "".join(f"{k}={v}\n" for k, v in PASSWORDS.items())
-    )
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in REQUIRED.items()))
     done = compose_config(env_file)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -53,10 +54,10 @@ def test_compose_file_is_yaml_with_every_service():
     assert set(services) == set(SERVICES) | BACKING
 
 
-@pytest.mark.parametrize("variable", ["JWT_KEY", *PASSWORDS])
+@pytest.mark.parametrize("variable", ["JWT_KEY", *PASSWORDS, "NATS_PASSWORD_ORDERS"])
 def test_a_missing_secret_stops_compose_and_names_it(tmp_path, variable):
     env_file = tmp_path / ".env"
-    others = {"JWT_KEY": JWT_KEY, **PASSWORDS}
+    others = dict(REQUIRED)
     del others[variable]
     env_file.write_text("".join(f"{k}={v}\n" for k, v in others.items()))
     done = compose_config(env_file)
@@ -81,10 +82,11 @@ def test_each_service_gets_its_own_database_and_the_shared_secret(config):
         assert "POSTGRES_PASSWORD" not in env
         assert env["JWT_KEY"] == JWT_KEY
         assert env["NATS_URL"] == "nats://nats:4222"
+        assert (env["NATS_USER"], env["NATS_PASSWORD"]) == (name, f"nats-{name}-pw")
         assert {"postgres", "nats"} <= set(config["services"][name]["depends_on"])
     web = config["services"]["web"]["environment"]
     assert web["API_BASE_URL"] == "http://nginx:80"
-    assert not {"DATABASE_URL", "JWT_KEY"} & set(web)
+    assert not {"DATABASE_URL", "JWT_KEY", "NATS_USER", "NATS_PASSWORD"} & set(web)
 
 
 def test_the_environment_compose_gives_is_accepted_by_each_service(config):
@@ -136,7 +138,15 @@ def test_nats_runs_jetstream_on_a_volume(config):
     nats = config["services"]["nats"]
     assert "--jetstream" in nats["command"]
     store = next(a.split("=", 1)[1] for a in nats["command"] if a.startswith("--store_dir="))
-    assert {(v["type"], v["target"]) for v in nats["volumes"]} == {("volume", store)}
+    assert ("volume", store) in {(v["type"], v["target"]) for v in nats["volumes"]}
+
+
+def test_nats_admits_only_the_generated_users(config):
+    nats = config["services"]["nats"]
+    path = next(a.split("=", 1)[1] for a in nats["command"] if a.startswith("--config="))
+    (mount,) = [v for v in nats["volumes"] if v["target"] == path]
+    assert Path(mount["source"]).read_text() == container_config()
+    assert {k: v for k, v in nats["environment"].items() if k in NATS_PASSWORDS} == NATS_PASSWORDS
 
 
 def test_nginx_fronts_the_public_services_with_the_routing_config(config):

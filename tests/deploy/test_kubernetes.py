@@ -19,6 +19,8 @@ from tests.deploy.manifests import (
     one,
     render,
 )
+from ticketing.common.bus.permissions import SERVICES as BUS_USERS
+from ticketing.runtime.nats import USERS, container_config, password_variable
 from ticketing.runtime.services import SERVICES as RUNTIME_SERVICES
 
 # The oldest Kubernetes release still in wide use by managed offerings, and the newest
@@ -155,7 +157,11 @@ def test_secrets_come_from_secrets_and_the_rest_from_the_configmap(overlay):
         assert [s["configMapRef"]["name"].rsplit("-", 1)[0] for s in container["envFrom"]] == [
             "ticketing-config"
         ]
-        refs = {v["name"]: v["valueFrom"]["secretKeyRef"] for v in container.get("env", [])}
+        refs = {
+            v["name"]: v["valueFrom"]["secretKeyRef"]
+            for v in container.get("env", [])
+            if "valueFrom" in v
+        }
         if name in WITH_DATABASE:
             assert refs["DATABASE_URL"]["key"] == name, "each service its own database"
             assert refs["DATABASE_URL"]["name"].startswith("ticketing-databases")
@@ -165,6 +171,51 @@ def test_secrets_come_from_secrets_and_the_rest_from_the_configmap(overlay):
     config = _configmap(overlay)
     assert not {"JWT_KEY", "STRIPE_SECRET_KEY", "DATABASE_URL"} & set(config)
     assert config["NATS_URL"] == "nats://nats:4222"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_on_the_bus_connects_as_its_own_nats_user(overlay):
+    for name, deployment in of_kind(overlay, "Deployment").items():
+        env = {v["name"]: v for v in containers(deployment)[0].get("env", [])}
+        if name not in BUS_USERS:
+            assert not {"NATS_USER", "NATS_PASSWORD"} & set(env), name
+            continue
+        assert env["NATS_USER"]["value"] == name
+        secret = env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert secret["name"].startswith("ticketing-nats") and secret["key"] == name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_nats_admits_only_the_generated_users_and_hides_its_monitoring_port(overlay):
+    nats = one(overlay, "StatefulSet", "nats")
+    (container,) = containers(nats)
+    config_path = next(a.split("=", 1)[1] for a in container["args"] if a.startswith("--config="))
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    (volume,) = [v for v in nats["spec"]["template"]["spec"]["volumes"] if "configMap" in v]
+    assert config_path == f"{mounts[volume['name']]}/nats.conf"
+    assert config_data(overlay, "nats-config")["nats.conf"] == container_config()
+    passwords = {
+        v["name"]: v["valueFrom"]["secretKeyRef"]
+        for v in container["env"]
+        if v["name"].startswith("NATS_PASSWORD_")
+    }
+    assert {
+        n: (r["name"].startswith("ticketing-nats"), r["key"]) for n, r in passwords.items()
+    } == {password_variable(user): (True, user) for user in USERS}
+    service = one(overlay, "Service", nats["spec"]["serviceName"])
+    assert [p["port"] for p in service["spec"]["ports"]] == [4222]
+    assert container["livenessProbe"]["httpGet"]["port"] == "monitor"  # probes still reach it
+
+
+def test_the_committed_nats_config_is_what_the_permissions_generate():
+    """`ticketing nats-config > deploy/k8s/base/nats.conf` after changing who may do what."""
+    assert (DEPLOY / "k8s" / "base" / "nats.conf").read_text() == container_config()
+
+
+def test_dev_gives_each_nats_user_its_own_password():
+    passwords = config_data("dev", "ticketing-nats")
+    assert set(passwords) == set(USERS)
+    assert len(set(passwords.values())) == len(USERS)
 
 
 def test_only_payments_sees_the_stripe_secret():
@@ -265,7 +316,11 @@ def test_dev_runs_one_replica_of_each_and_no_autoscaler():
 def test_every_generated_reference_resolves(overlay):
     """A misspelt ConfigMap or Secret name would only show as a pod stuck at start."""
     rendered = {(d["kind"], d["metadata"]["name"]) for d in render(overlay)}
-    operator_secrets = {"ticketing-secrets", "ticketing-databases"} if overlay == "prod" else set()
+    operator_secrets = (
+        {"ticketing-secrets", "ticketing-databases", "ticketing-nats"}
+        if overlay == "prod"
+        else set()
+    )
     for workload in [
         *of_kind(overlay, "Deployment").values(),
         *of_kind(overlay, "StatefulSet").values(),

@@ -18,6 +18,10 @@ OPERATOR_SECRETS = {
         name: f"postgresql://{name}:pw@db.example.com:5432/{name}"
         for name in ("auth", "tickets", "orders", "expiration", "payments")
     },
+    "ticketing-nats": {
+        name: f"nats-{name}-stand-in"
+        for name in ("admin", "auth", "tickets", "orders", "expiration", "payments")
+    },
 }
 
 # Runs in a clean process: for each (service, env), exactly `env` is the environment and

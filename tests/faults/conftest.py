@@ -14,7 +14,7 @@ from ticketing.runtime.postgres import EmbeddedPostgres
 def own_nats(tmp_path: Path) -> Iterator[Nats]:
     server = EmbeddedNats(tmp_path / "nats")
     try:
-        yield Nats(server.start(), server)
+        yield Nats.embedded(server)
     finally:
         server.stop()
 

@@ -1,5 +1,6 @@
 """Orders test data: replica rows, ticket events and a bus handle."""
 
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 from sqlalchemy import select
@@ -8,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.common.bus_support import publish_event, published_data
 from tests.support import eventually
 from ticketing.common.bus.connection import BusNames
-from ticketing.common.events import Envelope, Event, Subject, TicketCreated, TicketUpdated
+from ticketing.common.events import (
+    Envelope,
+    Event,
+    PaymentCreated,
+    Subject,
+    TicketCreated,
+    TicketUpdated,
+)
 from ticketing.orders.models import Order, Ticket
 
 
@@ -50,6 +58,17 @@ def ticket_updated(source: TicketCreated, version: int, **overrides) -> TicketUp
         "status": "available",
     } | overrides
     return TicketUpdated(**values)
+
+
+def payment_for(order: dict, **overrides) -> PaymentCreated:
+    """What payments publishes once it has charged `order` (an API answer) in full."""
+    fields = {
+        "id": uuid4(),
+        "order_id": order["id"],
+        "stripe_id": "ch_1",
+        "amount": round(Decimal(str(order["ticket"]["price"])) * 100),
+    }
+    return PaymentCreated(**{**fields, **overrides})
 
 
 async def replica(sessions: async_sessionmaker[AsyncSession], ticket_id: UUID) -> Ticket | None:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from tests.orders.builders import (
     make_ticket,
     order_row,
+    payment_for,
     replica,
     ticket_created,
     ticket_updated,
@@ -15,7 +16,6 @@ from tests.support import eventually, running
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import (
     ExpirationComplete,
-    PaymentCreated,
     Subject,
     TicketDeleted,
 )
@@ -168,7 +168,7 @@ async def test_an_expired_order_is_cancelled_and_order_cancelled_published(
 
 async def test_an_expiry_after_payment_leaves_the_order_complete(client, app, sessions, bus, buyer):
     placed = await place_order(client, sessions, buyer)
-    await bus.publish(PaymentCreated(id=uuid4(), order_id=placed["id"], stripe_id="ch_1"))
+    await bus.publish(payment_for(placed))
     await bus.wait_for(Subject.ORDER_COMPLETED)
     await bus.publish(ExpirationComplete(order_id=placed["id"]))
     await eventually(lambda: handled(app, Subject.EXPIRATION_COMPLETE) == 1)
@@ -195,7 +195,7 @@ async def test_a_payment_completes_the_order_and_publishes_order_completed(
     client, sessions, bus, buyer
 ):
     placed = await place_order(client, sessions, buyer)
-    await bus.publish(PaymentCreated(id=uuid4(), order_id=placed["id"], stripe_id="ch_1"))
+    await bus.publish(payment_for(placed))
     published = await bus.wait_for(Subject.ORDER_COMPLETED)
     assert published == [
         {"id": placed["id"], "version": 1, "ticket": {"id": placed["ticket"]["id"]}}
@@ -209,8 +209,31 @@ async def test_a_payment_for_a_cancelled_order_leaves_it_cancelled(
 ):
     placed = await place_order(client, sessions, buyer)
     await client.delete(f"/api/orders/{placed['id']}", headers=buyer.headers)
-    await bus.publish(PaymentCreated(id=uuid4(), order_id=placed["id"], stripe_id="ch_1"))
+    await bus.publish(payment_for(placed))
     await eventually(lambda: handled(app, Subject.PAYMENT_CREATED) == 1)
     row = await order_row(sessions, placed["id"])
     assert (row.status, row.version) == ("cancelled", 1)
+    assert await staged(sessions, Subject.ORDER_COMPLETED) == []
+
+
+async def test_a_payment_for_another_sum_than_the_price_changes_nothing(
+    client, app, sessions, bus, buyer
+):
+    """A forged payment.created (here published as admin, past the bus's permissions)."""
+    placed = await place_order(client, sessions, buyer)
+    await bus.publish(payment_for(placed, amount=1))
+    await eventually(lambda: handled(app, Subject.PAYMENT_CREATED) == 1)
+    row = await order_row(sessions, placed["id"])
+    assert (row.status, row.version) == ("created", 0)
+    assert await staged(sessions, Subject.ORDER_COMPLETED) == []
+    assert app.state.bus.listener.dead_letters == 0  # refused once, not retried
+
+
+async def test_a_payment_for_an_order_never_placed_changes_nothing(
+    client, app, sessions, bus, buyer
+):
+    placed = await place_order(client, sessions, buyer)
+    await bus.publish(payment_for(placed, order_id=uuid4()))
+    await eventually(lambda: handled(app, Subject.PAYMENT_CREATED) == 1)
+    assert (await order_row(sessions, placed["id"])).status == "created"
     assert await staged(sessions, Subject.ORDER_COMPLETED) == []

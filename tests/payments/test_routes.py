@@ -28,7 +28,12 @@ async def test_the_buyer_pays_the_price_in_cents_and_payment_created_is_publishe
     [charge] = provider.charges.values()
     assert (charge.amount_cents, charge.currency, charge.token) == (1550, "usd", "tok_visa")
     [event] = await bus.wait_for(Subject.PAYMENT_CREATED)
-    assert event == {"id": payment_id, "orderId": str(order.id), "stripeId": charge.id}
+    assert event == {
+        "id": payment_id,
+        "orderId": str(order.id),
+        "stripeId": charge.id,
+        "amount": 1550,  # what was charged, which orders checks against the price
+    }
     [payment] = await payments_for(sessions, order.id)
     assert (payment.provider_id, payment.amount_cents, payment.refunded_at) == (
         charge.id,

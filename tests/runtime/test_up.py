@@ -1,13 +1,16 @@
 """`ticketing up` as a newcomer runs it: starts, serves through the gateway, stops clean."""
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from stat import S_IMODE
 
 import httpx
+import nats
 import pytest
 
 from tests.runtime.up_support import ticketing_up
@@ -68,6 +71,68 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+def _environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def _sign_up(client: httpx.Client, name: str) -> None:
+    body = {"email": f"{name}@example.com", "password": "password123"}
+    assert client.post("/api/users/signup", json=body).status_code == 201
+
+
+def _buy_a_ticket(url: str) -> None:
+    """Every hop of a purchase crosses the bus, each service as its own user."""
+    with (
+        httpx.Client(base_url=url, timeout=10) as seller,
+        httpx.Client(base_url=url, timeout=10) as buyer,
+    ):
+        _sign_up(seller, "seller")
+        _sign_up(buyer, "buyer")
+        ticket = seller.post("/api/tickets", json={"title": "Show", "price": 20}).json()
+
+        def replicated() -> httpx.Response:
+            response = buyer.post("/api/orders", json={"ticketId": ticket["id"]})
+            assert response.status_code != 404, response.text
+            return response
+
+        order = _eventually(replicated).json()
+
+        def paid() -> bool:  # once payments has the order
+            body = {"token": "tok_visa", "orderId": order["id"]}
+            response = buyer.post("/api/payments", json=body)
+            assert response.status_code == 201, response.text
+            return True
+
+        _eventually(paid)
+
+        def sold() -> bool:
+            status = seller.get(f"/api/tickets/{ticket['id']}").json()["status"]
+            assert status == "sold", status
+            return buyer.get(f"/api/orders/{order['id']}").json()["status"] == "complete"
+
+        _eventually(sold)
+
+
+def _eventually(check, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if result := check():
+                return result
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{check.__name__} never held")
+        time.sleep(0.1)
+
+
+async def _anonymous_refused(url: str) -> None:
+    with pytest.raises(Exception, match="Authorization Violation"):
+        await nats.connect(url, allow_reconnect=False, connect_timeout=2)
+
+
 def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir):
     with ticketing_up(data_dir) as up:
         with httpx.Client(base_url=up.url, timeout=10) as client:
@@ -76,6 +141,15 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
             current = client.get("/api/users/currentuser").json()["currentUser"]
             assert current["email"] == "newcomer@example.com"
             assert client.get("/api/nowhere").status_code == 404
+        _buy_a_ticket(up.url)
+        for process in up.state["processes"]:
+            env = _environment(process["pid"])
+            if process["label"] != "web":  # web has no bus
+                assert env["NATS_USER"] == process["label"]
+                assert "@" not in env["NATS_URL"]  # not the admin's URL
+        asyncio.run(_anonymous_refused(env["NATS_URL"]))
+        for secret in ("state.json", "nats/passwords.json", "nats/nats.conf"):
+            assert S_IMODE((data_dir / secret).stat().st_mode) == 0o600, secret
         status = subprocess.run(
             [sys.executable, "-m", "ticketing.cli", "status", "--data-dir", str(data_dir)],
             capture_output=True,
@@ -85,6 +159,7 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         assert status.returncode == 0, status.stderr
         assert "auth" in status.stdout and "ready" in status.stdout
         assert "outbox backlog:" in status.stdout
+        assert "orders-payment-created" in status.stdout  # consumers, read as admin
         started = _descendants(up.process.pid) | _processes_mentioning(str(data_dir))
         assert started, "up started no processes"
         for process in up.state["processes"]:  # only the gateway faces the network

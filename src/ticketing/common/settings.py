@@ -13,6 +13,10 @@ class ServiceSettings(BaseSettings):
 
     database_url: str
     nats_url: str
+    # The service's own bus user (`ticketing nats-config`); empty when NATS_URL carries
+    # `user:password@` itself.
+    nats_user: str = ""
+    nats_password: SecretStr = SecretStr("")
     jwt_key: SecretStr
     bus_prefix: str = ""
     cookie_secure: bool = True

@@ -35,7 +35,7 @@ async def on_expiration_complete(db: AsyncSession, event: ExpirationComplete) ->
 
 
 async def on_payment_created(db: AsyncSession, event: PaymentCreated) -> None:
-    await service.complete_order(db, event.order_id)
+    await service.complete_order(db, event)
 
 
 SUBSCRIPTIONS = {

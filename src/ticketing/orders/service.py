@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from ticketing.common.bus import outbox
 from ticketing.common.bus.versions import require_next_version
 from ticketing.common.errors import BadRequest
-from ticketing.common.events import TicketCreated, TicketUpdated
+from ticketing.common.events import PaymentCreated, TicketCreated, TicketUpdated
 from ticketing.common.metrics import business
 from ticketing.common.paging import encode_cursor
 from ticketing.orders import domain
@@ -118,10 +118,22 @@ async def expire_order(db: AsyncSession, order_id: UUID) -> None:
         log.warning("expiration.complete for unknown order %s; ignored", order_id)
 
 
-async def complete_order(db: AsyncSession, order_id: UUID) -> None:
-    order = await _locked(db, order_id)
-    if order is None:
-        log.warning("payment.created for unknown order %s; ignored", order_id)
+async def complete_order(db: AsyncSession, payment: PaymentCreated) -> None:
+    """A refused payment is logged and acknowledged, not retried into a dead letter: no
+    later delivery of the same event can make it right. A cancelled order stays cancelled
+    (domain.complete); payments refunds a charge that came late."""
+    order = await _locked(db, payment.order_id)
+    price = None
+    if order is not None:
+        price = await db.scalar(select(Ticket.price_cents).where(Ticket.id == order.ticket_id))
+    if refusal := domain.payment_refusal(order, price, payment.amount):
+        log.error(
+            "payment.created refused: %s (order %s, payment %s)",
+            refusal,
+            payment.order_id,
+            payment.id,
+        )
+        business("orders", "payment_refused")
         return
     if domain.complete(order):
         await outbox.stage(db, domain.order_completed(order))

@@ -83,7 +83,13 @@ async def settle(db: AsyncSession, attempt_id: UUID, charge_id: str) -> Payment:
     else:
         await db.flush()
         await outbox.stage(
-            db, PaymentCreated(id=payment.id, order_id=order.id, stripe_id=charge_id)
+            db,
+            PaymentCreated(
+                id=payment.id,
+                order_id=order.id,
+                stripe_id=charge_id,
+                amount=payment.amount_cents,
+            ),
         )
         business("payments", "payment_succeeded")
     return payment

@@ -23,6 +23,7 @@ import httpx
 import uvicorn
 
 from ticketing.runtime import provision
+from ticketing.runtime.files import write_owner_only
 from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_is_free
@@ -129,7 +130,7 @@ class System:
         passwords = database_passwords(options)
         async with contextlib.aclosing(self._provision(admin_url, passwords)) as migrated:
             for spec in options.services:
-                service_env = dict(env)
+                service_env = dict(env) | self._bus_user(spec)
                 if spec.database:
                     name = database_name(spec)
                     if await anext(migrated, None) != name:  # they come in the order asked
@@ -140,7 +141,7 @@ class System:
                 pass
         await self._wait_ready()
         await self._start_gateway()
-        self._write_state(admin_url, nats_url)
+        self._write_state(admin_url, self.nats.admin_url if self.nats else nats_url)
         url = f"http://{options.host}:{options.port}"
         elapsed = time.monotonic() - started
         say(f"Ticketing is up at {url} (started in {elapsed:.1f}s); Ctrl-C stops it")
@@ -189,6 +190,14 @@ class System:
             nats_url = self.nats.start()
         return plain_url(admin_url), nats_url
 
+    def _bus_user(self, spec: ServiceSpec) -> dict[str, str]:
+        """The service's own NATS user on the embedded server; a NATS_URL given from
+        outside is passed on as it is, with whatever user it names."""
+        if self.nats is None or spec.name not in self.nats.passwords:
+            return {}
+        user, password = self.nats.credentials(spec.name)
+        return {"NATS_USER": user, "NATS_PASSWORD": password}
+
     def _base_env(self, nats_url: str) -> dict[str, str]:
         # METRICS_PORT: one port for every process would clash; the gateway keeps /metrics in.
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "METRICS_PORT")}
@@ -228,7 +237,8 @@ class System:
             child.url = f"http://127.0.0.1:{port}"
 
     def _write_state(self, admin_url: str, nats_url: str) -> None:
-        """What `ticketing status` reads to find the running system."""
+        """What `ticketing status` reads to find the running system. Owner-only: it holds
+        the admin URLs of PostgreSQL and NATS."""
         state = {
             "pid": os.getpid(),
             "gateway": f"http://{self.options.host}:{self.options.port}",
@@ -242,8 +252,7 @@ class System:
             "processes": [{"label": c.label, "url": c.url, "pid": c.pid} for c in self.children],
         }
         path = self.options.data_dir / "state.json"
-        path.write_text(json.dumps(state, indent=2))
-        path.chmod(0o600)
+        write_owner_only(path, json.dumps(state, indent=2))
 
     async def _wait_ready(self, within: float = 60) -> None:
         deadline = time.monotonic() + within

@@ -43,7 +43,9 @@ def cancel_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def connect(url: str, *, name: str) -> Client:
+async def connect(url: str, *, name: str, user: str = "", password: str = "") -> Client:
+    """As `user` when given; otherwise as whoever the URL names (`nats://user:pw@host`)."""
+
     async def on_error(error: Exception) -> None:
         log.warning("nats: %s", error)
 
@@ -56,6 +58,8 @@ async def connect(url: str, *, name: str) -> Client:
     return await nats.connect(
         url,
         name=name,
+        user=user or None,
+        password=password or None,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         connect_timeout=2,

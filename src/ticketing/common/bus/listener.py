@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ticketing.common import correlation, faults, metrics
 from ticketing.common.bus.connection import BusNames, cancel_requested
+from ticketing.common.bus.permissions import durable_name
 from ticketing.common.bus.tables import processed_events
 from ticketing.common.bus.versions import StaleEvent, VersionGap
 from ticketing.common.db import unreachable
@@ -53,10 +54,6 @@ def _try_decode(msg) -> tuple[Envelope, Event] | None:
 
 def _delivery(msg) -> int:
     return msg.metadata.num_delivered if msg.metadata else 1
-
-
-def durable_name(service: str, subject: Subject) -> str:
-    return f"{service}-{subject.replace('.', '-')}"
 
 
 class Listener:

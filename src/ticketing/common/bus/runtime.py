@@ -89,7 +89,12 @@ class BusRuntime:
         delay = 0.2
         while True:
             try:
-                return await connect(self.settings.nats_url, name=self.service)
+                return await connect(
+                    self.settings.nats_url,
+                    name=self.service,
+                    user=self.settings.nats_user,
+                    password=self.settings.nats_password.get_secret_value(),
+                )
             except Exception as error:
                 log.warning("%s: NATS not reachable (%s); retrying", self.service, error)
                 await asyncio.sleep(delay)

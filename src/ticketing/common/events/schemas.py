@@ -107,10 +107,13 @@ class ExpirationComplete(Event):
 
 
 class PaymentCreated(Event):
+    """`amount` is what was charged: orders completes an order only if it is the price."""
+
     subject = Subject.PAYMENT_CREATED
     id: UUID
     order_id: UUID
     stripe_id: str
+    amount: Cents = Field(gt=0)
 
     @property
     def ordering_key(self) -> str:

@@ -1,0 +1,195 @@
+"""The bus admits only known services, each to its own subjects and consumers.
+
+Against the embedded server the fixtures start with the config generated from
+ticketing.common.bus.permissions (a NATS_URL given from outside skips these).
+"""
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import nats as nats_client
+import pytest
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from tests.common.bus_support import jetstream, publish_event
+from tests.support import bus_prefix, eventually
+from ticketing.common.bus.connection import BusNames, ensure_stream
+from ticketing.common.bus.permissions import (
+    CONSUMES,
+    FOLLOWS_REVOCATIONS,
+    PUBLISHES,
+    durable_name,
+)
+from ticketing.common.events import SessionRevoked, Subject
+from ticketing.expiration import listeners as expiration
+from ticketing.orders import listeners as orders
+from ticketing.payments import listeners as payments
+from ticketing.tickets import listeners as tickets
+
+LISTENERS = {
+    "tickets": tickets.SUBSCRIPTIONS,
+    "orders": orders.SUBSCRIPTIONS,
+    "expiration": expiration.SUBSCRIPTIONS,
+    "payments": payments.subscriptions(provider=None),
+}
+
+
+def test_each_service_listens_to_exactly_what_the_table_lets_it_consume():
+    for service, subjects in CONSUMES.items():
+        assert set(LISTENERS.get(service, {})) == subjects, service
+
+
+def test_every_subject_has_exactly_one_publisher():
+    published = [subject for subjects in PUBLISHES.values() for subject in subjects]
+    assert sorted(published) == sorted(Subject)
+    assert set(CONSUMES) == set(PUBLISHES) >= FOLLOWS_REVOCATIONS
+
+
+@asynccontextmanager
+async def connected_as(nats_fixture, user: str):
+    """A connection as `user`, and the errors the server sent it (permission violations)."""
+    name, password = nats_fixture.credentials(user)
+    errors: list[str] = []
+
+    async def collect(error: Exception) -> None:
+        errors.append(str(error).lower())
+
+    nc = await nats_client.connect(
+        nats_fixture.server.url, user=name, password=password, error_cb=collect
+    )
+    try:
+        yield nc, errors
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+async def names(nats) -> BusNames:
+    names = BusNames(bus_prefix())
+    async with jetstream(nats.url, names):  # provisioned as admin
+        pass
+    return names
+
+
+async def violation(errors: list[str], subject: str) -> None:
+    async def seen():
+        return any("permissions violation" in e and subject.lower() in e for e in errors)
+
+    await eventually(seen)
+
+
+async def test_an_anonymous_client_is_refused(nats):
+    nats.credentials("admin")  # skips for a NATS_URL given from outside
+    with pytest.raises(Exception, match="Authorization Violation"):
+        await nats_client.connect(nats.server.url, allow_reconnect=False, connect_timeout=2)
+
+
+async def test_a_wrong_password_is_refused(nats):
+    with pytest.raises(Exception, match="Authorization Violation"):
+        await nats_client.connect(
+            nats.server.url,
+            user=nats.credentials("payments")[0],
+            password="not-the-password",
+            allow_reconnect=False,
+            connect_timeout=2,
+        )
+
+
+async def test_a_service_publishes_its_own_subjects_but_cannot_forge_anothers(nats, names):
+    async with connected_as(nats, "tickets") as (nc, errors):
+        js = nc.jetstream()
+        await ensure_stream(js, names)  # what every service does at start
+        ack = await js.publish(names.subject(Subject.TICKET_CREATED), b"{}", stream=names.stream)
+        assert ack.seq > 0
+        forged = names.subject(Subject.PAYMENT_CREATED)
+        with pytest.raises(NatsTimeout):  # the server drops it: no stream ack ever comes
+            await js.publish(forged, b"{}", stream=names.stream, timeout=1)
+        await violation(errors, forged)
+    async with jetstream(nats.url, names) as admin:
+        info = await admin.stream_info(names.stream, subjects_filter=">")
+        assert info.state.subjects == {names.subject(Subject.TICKET_CREATED): 1}
+
+
+async def test_a_service_cannot_read_through_another_services_consumer(nats, names):
+    async with connected_as(nats, "tickets") as (nc, errors):
+        js = nc.jetstream(timeout=1)
+        theirs = durable_name("orders", Subject.PAYMENT_CREATED)
+        with pytest.raises(NatsTimeout):
+            await js.pull_subscribe(
+                names.subject(Subject.PAYMENT_CREATED), durable=theirs, stream=names.stream
+            )
+        await violation(errors, f"$JS.API.CONSUMER.INFO.{names.stream}.{theirs}")
+
+
+async def test_a_services_own_durable_cannot_be_pointed_at_another_subject(nats, names):
+    async with connected_as(nats, "tickets") as (nc, errors):
+        js = nc.jetstream(timeout=1)
+        own = durable_name("tickets", Subject.ORDER_CREATED)
+        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT)
+        with pytest.raises(NatsTimeout):
+            await js.pull_subscribe(
+                names.subject(Subject.PAYMENT_CREATED),
+                durable=own,
+                stream=names.stream,
+                config=config,
+            )
+        await violation(errors, f"$JS.API.CONSUMER.CREATE.{names.stream}.{own}.")
+
+
+async def test_an_ephemeral_consumer_cannot_take_a_durable_name(nats, names):
+    """The one consumer-creating subject not tied to a name refuses durables server-side."""
+    async with connected_as(nats, "orders") as (nc, _):
+        request = {
+            "stream_name": names.stream,
+            "config": {
+                "durable_name": durable_name("tickets", Subject.ORDER_CREATED),
+                "ack_policy": "explicit",
+                "filter_subject": names.subject(Subject.ORDER_CREATED),
+            },
+        }
+        reply = await nc.request(
+            f"$JS.API.CONSUMER.CREATE.{names.stream}", json.dumps(request).encode(), timeout=2
+        )
+        assert "error" in json.loads(reply.data)
+
+
+async def test_a_service_follows_session_revoked_with_an_ordered_consumer(nats, names):
+    revoked = SessionRevoked(
+        session_id="00000000-0000-4000-8000-000000000001",
+        user_id="00000000-0000-4000-8000-000000000002",
+        expires_at=datetime.now(UTC),
+    )
+    async with connected_as(nats, "orders") as (nc, errors):
+        arrived: asyncio.Queue = asyncio.Queue()
+
+        async def keep(msg) -> None:
+            await arrived.put(json.loads(msg.data))
+
+        sub = await nc.jetstream().subscribe(
+            names.subject(Subject.SESSION_REVOKED),
+            stream=names.stream,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.BY_START_TIME,
+            config=ConsumerConfig(opt_start_time=datetime.now(UTC).isoformat()),
+            cb=keep,
+        )
+        async with jetstream(nats.url, names) as admin:
+            await publish_event(admin, names, revoked)
+        message = await asyncio.wait_for(arrived.get(), timeout=5)
+        assert message["data"]["sessionId"] == str(revoked.session_id)
+        await sub.unsubscribe()
+        assert errors == []
+
+
+async def test_a_service_without_sessions_cannot_create_consumers_of_its_own(nats, names):
+    async with connected_as(nats, "expiration") as (nc, errors):
+        with pytest.raises(NatsTimeout):
+            await nc.jetstream(timeout=1).subscribe(
+                names.subject(Subject.SESSION_REVOKED),
+                stream=names.stream,
+                ordered_consumer=True,
+            )
+        await violation(errors, f"$JS.API.CONSUMER.CREATE.{names.stream}")

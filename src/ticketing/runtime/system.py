@@ -11,7 +11,6 @@ import gc
 import json
 import logging
 import os
-import secrets
 import signal
 import sys
 import time
@@ -92,15 +91,29 @@ def embedded_postgres(data_dir: Path, options: Options) -> EmbeddedPostgres:
     )
 
 
-def jwt_key(data_dir: Path) -> str:
-    """Kept across runs so sessions survive a restart; JWT_KEY in the environment wins."""
-    if key := os.environ.get("JWT_KEY"):
-        return key
-    path = data_dir / "jwt_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+PRIVATE_KEY_FILE, PUBLIC_KEY_FILE = "jwt_private_key.pem", "jwt_public_key.pem"
+
+
+def session_keys(data_dir: Path) -> tuple[str, str]:
+    """(private, public) Ed25519 PEMs, kept across runs so sessions survive a restart;
+    JWT_PRIVATE_KEY and JWT_PUBLIC_KEY in the environment win. Only auth's process is
+    handed the private one, and its file is readable by its owner alone."""
+    private, public = os.environ.get("JWT_PRIVATE_KEY"), os.environ.get("JWT_PUBLIC_KEY")
+    if private and public:
+        return private, public
+    private_path, public_path = data_dir / PRIVATE_KEY_FILE, data_dir / PUBLIC_KEY_FILE
+    if not (private_path.exists() and public_path.exists()):
+        from ticketing.common.keys import generate_key_pair  # cryptography: only when needed
+
+        private, public = generate_key_pair()
+        private_path.unlink(missing_ok=True)
+        # Created 0600, never world-readable even for a moment.
+        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(private)
+        public_path.write_text(public)
+    private_path.chmod(0o600)
+    return private_path.read_text(), public_path.read_text()
 
 
 class System:
@@ -111,6 +124,7 @@ class System:
         self.children: list[Child] = []
         self.upstreams: dict[str, list[str]] = {}
         self.gateway: uvicorn.Server | None = None
+        self._private_key = ""
 
     async def start(self) -> str:
         options = self.options
@@ -128,6 +142,8 @@ class System:
                     if await anext(migrated, None) != name:  # they come in the order asked
                         raise SystemExit(f"migrating {name} did not finish")
                     service_env["DATABASE_URL"] = database_url(admin_url, name)
+                if spec.name == "auth":  # auth alone signs sessions
+                    service_env["JWT_PRIVATE_KEY"] = self._private_key
                 await self._spawn(spec, service_env)
             async for _ in migrated:  # nothing more: wait for the child's exit status
                 pass
@@ -179,10 +195,13 @@ class System:
         return plain_url(admin_url), nats_url
 
     def _base_env(self, nats_url: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        private, public = session_keys(self.options.data_dir)
+        self._private_key = private
+        unshared = {"DATABASE_URL", "JWT_PRIVATE_KEY"}
+        env = {k: v for k, v in os.environ.items() if k not in unshared}
         env.update(
             NATS_URL=nats_url,
-            JWT_KEY=jwt_key(self.options.data_dir),
+            JWT_PUBLIC_KEY=public,
             COOKIE_SECURE=os.environ.get("COOKIE_SECURE", "false"),
             PYTHONUNBUFFERED="1",
         )

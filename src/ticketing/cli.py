@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="migrate one service's database and exit")
     migrate.add_argument("service")
+
+    commands.add_parser("keys", help="print a new session key pair as two .env lines")
     return parser
 
 
@@ -55,6 +57,11 @@ def main(argv: list[str] | None = None) -> None:
         from ticketing.runtime.status import main as status
 
         status(args.data_dir)
+        return
+    if args.command == "keys":
+        from ticketing.common.keys import env_lines, generate_key_pair
+
+        print(env_lines(*generate_key_pair()))
         return
     if args.command == "migrate":
         from ticketing.runtime.serve import migrate_only

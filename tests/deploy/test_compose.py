@@ -11,15 +11,17 @@ import yaml
 from tests.deploy import tools
 from tests.deploy.manifests import DEPLOY, ROOT, SERVICES, WITH_DATABASE
 from tests.deploy.test_settings import settings_for
+from tests.support import JWT_PRIVATE_KEY, JWT_PUBLIC_KEY
+from ticketing.common.keys import env_lines
 
 COMPOSE = DEPLOY / "compose.yaml"
-JWT_KEY = "compose-test-key-0123456789abcdef0123456789"
+KEYS = env_lines(JWT_PRIVATE_KEY, JWT_PUBLIC_KEY)
 BACKING = {"postgres", "nats", "nginx"}
 
 
 def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
     """`compose config` with exactly `env_file` and no compose variables from our own
-    environment, so a developer's deploy/.env or exported JWT_KEY changes nothing."""
+    environment, so a developer's deploy/.env or exported keys change nothing."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "TMPDIR")}
     command = [*tools.compose(), "--env-file", str(env_file), "-f", str(COMPOSE)]
     return subprocess.run(
@@ -34,7 +36,7 @@ def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> dict:
     env_file = tmp_path_factory.mktemp("compose") / ".env"
-    env_file.write_text(f"JWT_KEY={JWT_KEY}\nPOSTGRES_PASSWORD=pw\n")
+    env_file.write_text(f"{KEYS}\nPOSTGRES_PASSWORD=pw\n")
     done = compose_config(env_file)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -46,12 +48,11 @@ def test_compose_file_is_yaml_with_every_service():
     assert set(services) == set(SERVICES) | BACKING
 
 
-@pytest.mark.parametrize("variable", ["JWT_KEY", "POSTGRES_PASSWORD"])
+@pytest.mark.parametrize("variable", ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "POSTGRES_PASSWORD"])
 def test_a_missing_secret_stops_compose_and_names_it(tmp_path, variable):
     env_file = tmp_path / ".env"
-    others = {"JWT_KEY": JWT_KEY, "POSTGRES_PASSWORD": "pw"}
-    del others[variable]
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in others.items()))
+    lines = [*KEYS.splitlines(), "POSTGRES_PASSWORD=pw"]
+    env_file.write_text("".join(f"{line}\n" for line in lines if not line.startswith(variable)))
     done = compose_config(env_file)
     assert done.returncode != 0
     assert f"set {variable}" in done.stderr
@@ -66,16 +67,17 @@ def test_every_service_runs_the_one_image_with_its_name_as_the_command(config):
         assert service["command"] == [name]
 
 
-def test_each_service_gets_its_own_database_and_the_shared_secret(config):
+def test_each_service_gets_its_own_database_the_public_key_and_only_auth_the_private(config):
     for name in WITH_DATABASE:
         env = config["services"][name]["environment"]
         assert env["DATABASE_URL"] == f"postgresql://ticketing:pw@postgres:5432/{name}"
-        assert env["JWT_KEY"] == JWT_KEY
+        assert env["JWT_PUBLIC_KEY"] == JWT_PUBLIC_KEY.strip().replace("\n", "\\n")
+        assert ("JWT_PRIVATE_KEY" in env) == (name == "auth"), name
         assert env["NATS_URL"] == "nats://nats:4222"
         assert {"postgres", "nats"} <= set(config["services"][name]["depends_on"])
     web = config["services"]["web"]["environment"]
     assert web["API_BASE_URL"] == "http://nginx:80"
-    assert not {"DATABASE_URL", "JWT_KEY"} & set(web)
+    assert not {"DATABASE_URL", "JWT_PUBLIC_KEY", "JWT_PRIVATE_KEY"} & set(web)
 
 
 def test_the_environment_compose_gives_is_accepted_by_each_service(config):

@@ -36,3 +36,13 @@ def private_key(pem: str) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("not an Ed25519 private key")
     return key
+
+
+def env_lines(private_pem: str, public_pem: str) -> str:
+    """JWT_PRIVATE_KEY and JWT_PUBLIC_KEY as one line each, line breaks written as \\n
+    (settings turn them back), for a .env file, `docker --env-file` or a Secret literal."""
+
+    def one_line(pem: str) -> str:
+        return pem.strip().replace("\n", "\\n")
+
+    return f"JWT_PRIVATE_KEY={one_line(private_pem)}\nJWT_PUBLIC_KEY={one_line(public_pem)}"

@@ -6,6 +6,14 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class DatabaseSettings(BaseSettings):
+    """All `ticketing migrate` reads: a migration needs no key."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str
+
+
 class ServiceSettings(BaseSettings):
     """A missing required variable stops start-up with its name in the message."""
 

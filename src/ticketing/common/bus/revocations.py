@@ -39,14 +39,19 @@ class RevocationFeed:
 
     async def start(self) -> None:
         """Subscribe, then return once every revocation already in the stream is applied."""
+        config = ConsumerConfig(opt_start_time=datetime.now(UTC) - self._replay)
         self._subscription = await self._js.subscribe(
             self._names.subject(Subject.SESSION_REVOKED),
             stream=self._names.stream,
             cb=self._on_message,
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.BY_START_TIME,
-            config=ConsumerConfig(opt_start_time=datetime.now(UTC) - self._replay),
+            config=config,
         )
+        # nats-py recreates a lost ordered consumer (after a NATS restart, say) from this
+        # same config object, switched to "from the next stream sequence"; the server
+        # refuses that while a start time is also set, and the feed would go silent.
+        config.opt_start_time = None
         while True:  # the server's count of pending messages is the only end marker
             if await self._caught_up():
                 break

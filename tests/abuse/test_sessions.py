@@ -12,12 +12,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import httpx
 import jwt
 
 from tests.support import (
     AUTH_KEYS,
     JWT_PRIVATE_KEY,
     JWT_PUBLIC_KEY,
+    KEYS,
+    bus_prefix,
     eventually,
     mint_token,
     running,
@@ -29,6 +32,7 @@ from ticketing.common.auth import COOKIE
 from ticketing.common.keys import generate_key_pair, private_key
 from ticketing.common.settings import ServiceSettings
 from ticketing.tickets.app import create_app as tickets_app
+from ticketing.tickets.settings import TicketsSettings
 
 SERVICES = ["auth", "tickets", "orders", "payments"]
 # One signed-in call per service that reads the cookie (payments: an unknown order is 404
@@ -139,8 +143,6 @@ async def _refused_by_tickets(transport, cookie: str) -> bool:
 
 
 def _client(transport, cookie: str):
-    import httpx
-
     return httpx.AsyncClient(
         transport=transport, base_url="http://ticketing", cookies={COOKIE: cookie}
     )
@@ -288,3 +290,22 @@ async def test_an_expired_token_reads_as_signed_out_in_every_service(postgres, n
         stale = _holding(system, mint_token(ttl=-1))
         assert await _current(stale) is None
         assert await _statuses(stale) == [401, 401, 401]
+
+
+async def test_a_service_is_not_ready_before_it_has_replayed_the_revocations(postgres, nats):
+    settings = TicketsSettings(
+        database_url=await postgres.fresh_database("tickets"),
+        nats_url=nats.url,
+        **KEYS,
+        bus_prefix=bus_prefix(),
+    )
+    app = tickets_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tickets") as early:
+        not_yet = await early.get("/readyz")  # no lifespan yet: nothing replayed
+    assert not_yet.status_code == 503
+    assert not_yet.json()["revocations"] == "down"
+    async with running(app, base_url="http://tickets") as started:
+        ready = await started.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["revocations"] == "ok"

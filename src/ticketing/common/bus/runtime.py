@@ -64,8 +64,6 @@ class BusRuntime:
             except Exception as error:
                 log.warning("%s: stream not ready: %s", self.service, error)
                 await asyncio.sleep(1)
-        if self.revoked is not None:
-            await self._follow_revocations(js)
         if self._with_relay:
             self.relay = OutboxRelay(
                 self._sessionmaker,
@@ -90,6 +88,8 @@ class BusRuntime:
             self._tasks.append(
                 asyncio.create_task(self.listener.run(), name=f"{self.service}-listen")
             )
+        if self.revoked is not None:  # last: relay and listeners never wait for it
+            await self._follow_revocations(js)
         self.ready.set()
 
     async def _follow_revocations(self, js) -> None:

@@ -309,3 +309,13 @@ async def test_a_service_is_not_ready_before_it_has_replayed_the_revocations(pos
         ready = await started.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["revocations"] == "ok"
+
+
+def test_no_route_deletes_an_account_so_no_session_outlives_its_user():
+    """Deleting an account would have to revoke its sessions (sign out everywhere) first."""
+    settings = AuthSettings(
+        database_url="postgresql://unused/unused", nats_url="nats://unused", **AUTH_KEYS
+    )
+    paths = auth_app(settings).openapi()["paths"]
+    methods = {method for operations in paths.values() for method in operations}
+    assert methods <= {"get", "post"}, methods

@@ -55,8 +55,9 @@ class Running:
         url = make_url(self.dsn("auth")).set(database=database)
         return url.render_as_string(hide_password=False)
 
-    def jwt_key(self) -> str:
-        return (self.data_dir / "jwt_key").read_text().strip()
+    def jwt_private_key(self) -> str:
+        """The key `ticketing up` made for auth, to mint a session for a bench user."""
+        return (self.data_dir / "jwt_private_key.pem").read_text()
 
     async def db(self, service: str) -> asyncpg.Pool:
         """A small pool on a service's database, for checks and timestamps only."""
@@ -78,7 +79,7 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "NATS_URL", "BUS_PREFIX", "JWT_KEY")
+        if k not in ("DATABASE_URL", "NATS_URL", "BUS_PREFIX", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY")
     }
     env.update(extra)
     return env

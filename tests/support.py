@@ -5,15 +5,20 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
 from fastapi import FastAPI
 
 from ticketing.common.auth import COOKIE, UserPayload, issue_token
+from ticketing.common.keys import generate_key_pair
 from ticketing.common.settings import ServiceSettings
 
-JWT_KEY = "test-jwt-key-not-secret-0123456789abcdef"
+# One key pair per test run: auth signs with the private half, every service verifies.
+JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = generate_key_pair()
+KEYS = {"jwt_public_key": JWT_PUBLIC_KEY}
+AUTH_KEYS = {**KEYS, "jwt_private_key": JWT_PRIVATE_KEY}
 
 
 async def eventually(
@@ -40,11 +45,32 @@ def bus_prefix() -> str:
     return f"t{uuid4().hex[:10]}"
 
 
+def mint_token(
+    user_id: UUID | None = None,
+    email: str | None = None,
+    *,
+    session_id: UUID | None = None,
+    ttl: float = 3600,
+    now: datetime | None = None,
+    private_key: str = JWT_PRIVATE_KEY,
+) -> str:
+    """A token as auth would sign it, for a session auth never stored: the other services
+    accept it (they only hear of revocations), auth's own currentuser does not."""
+    now = now or datetime.now(UTC)
+    user = UserPayload(id=user_id or uuid4(), email=email or f"{uuid4().hex[:8]}@test.io")
+    return issue_token(
+        user,
+        session_id or uuid4(),
+        private_key,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+
+
 def cookie_for(
     settings: ServiceSettings, user_id: UUID | None = None, email: str | None = None
 ) -> dict[str, str]:
-    user = UserPayload(id=user_id or uuid4(), email=email or f"{uuid4().hex[:8]}@test.io")
-    return {COOKIE: issue_token(user, settings)}
+    return {COOKIE: mint_token(user_id, email, ttl=settings.session_ttl_seconds)}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 from fastapi import FastAPI
 
-from tests.support import JWT_KEY, bus_prefix
+from tests.support import AUTH_KEYS, bus_prefix
 from ticketing.runtime.gateway import Routes
 from ticketing.runtime.services import SERVICES
 
@@ -66,7 +66,7 @@ async def running_system(
             settings_cls = _settings_class(spec.name)
             fields = {
                 "nats_url": nats.url,
-                "jwt_key": JWT_KEY,
+                **AUTH_KEYS,  # filtered below: only auth's settings take the private key
                 "bus_prefix": system.prefix,
                 "cookie_secure": False,
             }

@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         "nats-config",
         help="print the NATS server's users and permissions (passwords as $NATS_PASSWORD_<USER>)",
     )
+    commands.add_parser("keys", help="print a new session key pair as two .env lines")
     return parser
 
 
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> None:
         from ticketing.runtime.nats import container_config
 
         print(container_config(), end="")
+    if args.command == "keys":
+        from ticketing.common.keys import env_lines, generate_key_pair
+
+        print(env_lines(*generate_key_pair()))
         return
     if args.command == "migrate":
         from ticketing.runtime.serve import migrate_only

@@ -1,6 +1,6 @@
 """Authorization matrix: every route, called by an anonymous visitor, a cookie from another
-deployment (another JWT_KEY), another signed-in user and the owner, answers the status
-DESIGN.md documents; nothing another user owns shows in any answer."""
+deployment (signed with another Ed25519 key), another signed-in user and the owner, answers
+the status DESIGN.md documents; nothing another user owns shows in any answer."""
 
 from uuid import UUID, uuid4
 
@@ -9,10 +9,10 @@ import pytest
 from tests.faults.support import rows
 from tests.flows.conftest import signed_up
 from tests.journeys import listed_ticket, order_when_replicated
-from tests.support import eventually
+from tests.support import eventually, mint_token
 from tests.system import running_system
-from ticketing.common.auth import COOKIE, UserPayload, issue_token
-from ticketing.common.settings import ServiceSettings
+from ticketing.common.auth import COOKIE
+from ticketing.common.keys import generate_key_pair
 
 ANONYMOUS, FORGED, OTHER, OWNER = "anonymous", "forged", "other", "owner"
 ORDER_OF_CALLS = (ANONYMOUS, FORGED, OTHER, OWNER)  # the owner last: its call may change things
@@ -74,13 +74,9 @@ async def world(postgres, nats):
 
         await eventually(payments_knows_o2, timeout=10)
         ids = {"t1": tickets[0], "t2": tickets[1], "t5": tickets[5], "o1": o1, "o2": o2}
-        another_key = ServiceSettings(
-            database_url="postgresql://unused/unused",
-            nats_url="nats://unused",
-            jwt_key="another-deployment-key-0123456789abcdef",
-        )
+        another_key, _ = generate_key_pair()
         me = (await buyer.get("/api/users/currentuser")).json()["currentUser"]
-        forged_cookie = issue_token(UserPayload(id=me["id"], email=me["email"]), another_key)
+        forged_cookie = mint_token(UUID(me["id"]), me["email"], private_key=another_key)
         yield {
             "callers": {
                 ANONYMOUS: system.client(),

@@ -16,7 +16,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.support import JWT_KEY, bus_prefix, cookie_for
+from tests.support import AUTH_KEYS, KEYS, bus_prefix, cookie_for
 from ticketing.auth.app import create_app as auth_app
 from ticketing.auth.settings import AuthSettings
 from ticketing.orders.app import create_app as orders_app
@@ -68,7 +68,7 @@ async def app(request, postgres, nats):
     settings = settings_class(
         database_url=await postgres.fresh_database(request.param),
         nats_url=nats.url,
-        jwt_key=JWT_KEY,
+        **AUTH_KEYS,  # a settings class ignores fields it lacks: only auth takes the private key
         bus_prefix=bus_prefix(),
         cookie_secure=False,
         api_docs=True,  # the document schemathesis reads
@@ -121,7 +121,7 @@ def test_the_api_keeps_its_documented_promises_under_generated_input(app):
 
 def test_errors_are_documented_in_the_common_shape_and_422_is_gone():
     settings = TicketsSettings(
-        database_url="postgresql://unused/unused", nats_url="nats://unused", jwt_key=JWT_KEY
+        database_url="postgresql://unused/unused", nats_url="nats://unused", **KEYS
     )
     document = tickets_app(settings).openapi()
     create = document["paths"]["/api/tickets"]["post"]["responses"]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.faults.processes import supervised
-from tests.support import JWT_KEY, bus_prefix, running
+from tests.support import AUTH_KEYS, bus_prefix, running
 from ticketing.auth.app import create_app
 from ticketing.auth.settings import AuthSettings
 from ticketing.runtime.gateway import create_gateway
@@ -58,7 +58,7 @@ async def auth(postgres, nats):
     settings = AuthSettings(
         database_url=await postgres.fresh_database("auth"),
         nats_url=nats.url,
-        jwt_key=JWT_KEY,
+        **AUTH_KEYS,
         cookie_secure=False,
         signin_max_failures_per_account=3,
     )

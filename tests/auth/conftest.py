@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.support import JWT_KEY, running
+from tests.support import AUTH_KEYS, running
 from ticketing.auth.app import create_app
 from ticketing.auth.settings import AuthSettings
 
@@ -13,7 +13,7 @@ async def settings(postgres, nats) -> AuthSettings:
     return AuthSettings(
         database_url=await postgres.fresh_database("auth"),
         nats_url=nats.url,
-        jwt_key=JWT_KEY,
+        **AUTH_KEYS,
         cookie_secure=False,
         signin_max_failures_per_account=3,
         signin_max_failures_per_address=6,

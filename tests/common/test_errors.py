@@ -119,12 +119,12 @@ async def test_wrong_method_is_405_in_the_common_shape(client):
 
 
 async def test_an_oversized_body_is_refused_before_parsing(postgres, nats):
-    from tests.support import JWT_KEY, running
+    from tests.support import AUTH_KEYS, running
     from ticketing.auth.app import create_app
     from ticketing.auth.settings import AuthSettings
 
     settings = AuthSettings(
-        database_url=await postgres.fresh_database("auth"), nats_url=nats.url, jwt_key=JWT_KEY
+        database_url=await postgres.fresh_database("auth"), nats_url=nats.url, **AUTH_KEYS
     )
 
     async def chunks():
@@ -146,12 +146,12 @@ async def test_an_oversized_body_is_refused_before_parsing(postgres, nats):
 
 
 async def test_metrics_count_requests_by_route_template(postgres, nats):
-    from tests.support import JWT_KEY, running
+    from tests.support import AUTH_KEYS, running
     from ticketing.auth.app import create_app
     from ticketing.auth.settings import AuthSettings
 
     settings = AuthSettings(
-        database_url=await postgres.fresh_database("auth"), nats_url=nats.url, jwt_key=JWT_KEY
+        database_url=await postgres.fresh_database("auth"), nats_url=nats.url, **AUTH_KEYS
     )
     async with running(create_app(settings)) as client:
         await client.get("/api/users/currentuser")

@@ -12,22 +12,24 @@ import yaml
 from tests.deploy import tools
 from tests.deploy.manifests import DEPLOY, ROOT, SERVICES, WITH_DATABASE
 from tests.deploy.test_settings import settings_for
+from tests.support import JWT_PRIVATE_KEY, JWT_PUBLIC_KEY
+from ticketing.common.keys import env_lines
 from ticketing.runtime.nats import USERS, container_config, password_variable
 
 COMPOSE = DEPLOY / "compose.yaml"
-JWT_KEY = "compose-test-key-0123456789abcdef0123456789"
+KEYS = env_lines(JWT_PRIVATE_KEY, JWT_PUBLIC_KEY)
 BACKING = {"postgres", "nats", "nginx"}
 # The superuser's password, each service role's and each bus user's, as deploy/.env gives them.
 PASSWORDS = {"POSTGRES_PASSWORD": "pw"} | {
     f"{name.upper()}_DB_PASSWORD": f"{name}-pw" for name in WITH_DATABASE
 }
 NATS_PASSWORDS = {password_variable(user): f"nats-{user}-pw" for user in USERS}
-REQUIRED = {"JWT_KEY": JWT_KEY, **PASSWORDS, **NATS_PASSWORDS}
+REQUIRED = dict(line.split("=", 1) for line in KEYS.splitlines()) | PASSWORDS | NATS_PASSWORDS
 
 
 def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
     """`compose config` with exactly `env_file` and no compose variables from our own
-    environment, so a developer's deploy/.env or exported JWT_KEY changes nothing."""
+    environment, so a developer's deploy/.env or exported keys change nothing."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "TMPDIR")}
     command = [*tools.compose(), "--env-file", str(env_file), "-f", str(COMPOSE)]
     return subprocess.run(
@@ -54,7 +56,9 @@ def test_compose_file_is_yaml_with_every_service():
     assert set(services) == set(SERVICES) | BACKING
 
 
-@pytest.mark.parametrize("variable", ["JWT_KEY", *PASSWORDS, "NATS_PASSWORD_ORDERS"])
+@pytest.mark.parametrize(
+    "variable", ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", *PASSWORDS, "NATS_PASSWORD_ORDERS"]
+)
 def test_a_missing_secret_stops_compose_and_names_it(tmp_path, variable):
     env_file = tmp_path / ".env"
     others = dict(REQUIRED)
@@ -74,19 +78,26 @@ def test_every_service_runs_the_one_image_with_its_name_as_the_command(config):
         assert service["command"] == [name]
 
 
-def test_each_service_gets_its_own_database_and_the_shared_secret(config):
+def test_each_service_gets_its_own_database_the_public_key_and_only_auth_the_private(config):
     for name in WITH_DATABASE:
         env = config["services"][name]["environment"]
         role_password = PASSWORDS[f"{name.upper()}_DB_PASSWORD"]
         assert env["DATABASE_URL"] == f"postgresql://{name}:{role_password}@postgres:5432/{name}"
         assert "POSTGRES_PASSWORD" not in env
-        assert env["JWT_KEY"] == JWT_KEY
+        assert env["JWT_PUBLIC_KEY"] == JWT_PUBLIC_KEY.strip().replace("\n", "\\n")
+        assert ("JWT_PRIVATE_KEY" in env) == (name == "auth"), name
         assert env["NATS_URL"] == "nats://nats:4222"
         assert (env["NATS_USER"], env["NATS_PASSWORD"]) == (name, f"nats-{name}-pw")
         assert {"postgres", "nats"} <= set(config["services"][name]["depends_on"])
     web = config["services"]["web"]["environment"]
     assert web["API_BASE_URL"] == "http://nginx:80"
-    assert not {"DATABASE_URL", "JWT_KEY", "NATS_USER", "NATS_PASSWORD"} & set(web)
+    assert not {
+        "DATABASE_URL",
+        "JWT_PUBLIC_KEY",
+        "JWT_PRIVATE_KEY",
+        "NATS_USER",
+        "NATS_PASSWORD",
+    } & set(web)
 
 
 def test_the_environment_compose_gives_is_accepted_by_each_service(config):

@@ -165,11 +165,12 @@ def test_secrets_come_from_secrets_and_the_rest_from_the_configmap(overlay):
         if name in WITH_DATABASE:
             assert refs["DATABASE_URL"]["key"] == name, "each service its own database"
             assert refs["DATABASE_URL"]["name"].startswith("ticketing-databases")
-            assert refs["JWT_KEY"]["name"].startswith("ticketing-secrets")
+            assert refs["JWT_PUBLIC_KEY"]["name"].startswith("ticketing-secrets")
         else:
-            assert refs == {}, "web has no database, no bus and no signing key"
+            assert refs == {}, "web has no database, no bus and verifies no session"
     config = _configmap(overlay)
-    assert not {"JWT_KEY", "STRIPE_SECRET_KEY", "DATABASE_URL"} & set(config)
+    secret = {"JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "STRIPE_SECRET_KEY", "DATABASE_URL"}
+    assert not secret & set(config)
     assert config["NATS_URL"] == "nats://nats:4222"
 
 
@@ -216,6 +217,22 @@ def test_dev_gives_each_nats_user_its_own_password():
     passwords = config_data("dev", "ticketing-nats")
     assert set(passwords) == set(USERS)
     assert len(set(passwords.values())) == len(USERS)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_auth_can_sign_sessions_and_the_migration_job_holds_no_key(overlay):
+    """A workload holding the signing key could mint a session for anyone."""
+    for name, workload in [*of_kind(overlay, "Deployment").items(), ("migrate", _job(overlay))]:
+        for container in containers(workload):
+            env = {v["name"]: v.get("valueFrom", {}) for v in container.get("env", [])}
+            signs = "JWT_PRIVATE_KEY" in env or any(
+                ref.get("secretKeyRef", {}).get("name") == "ticketing-signing-key"
+                for ref in env.values()
+            )
+            assert not any("secretRef" in s for s in container.get("envFrom", [])), name
+            assert signs == (name == "auth"), f"{name} {container['name']}"
+            if name == "migrate":
+                assert set(env) == {"DATABASE_URL"}, f"the Job's {container['name']}: {set(env)}"
 
 
 def test_only_payments_sees_the_stripe_secret():
@@ -317,7 +334,7 @@ def test_every_generated_reference_resolves(overlay):
     """A misspelt ConfigMap or Secret name would only show as a pod stuck at start."""
     rendered = {(d["kind"], d["metadata"]["name"]) for d in render(overlay)}
     operator_secrets = (
-        {"ticketing-secrets", "ticketing-databases", "ticketing-nats"}
+        {"ticketing-secrets", "ticketing-signing-key", "ticketing-databases", "ticketing-nats"}
         if overlay == "prod"
         else set()
     )

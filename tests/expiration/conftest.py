@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from tests.common.bus_support import jetstream
 from tests.expiration.bus import Completions
-from tests.support import JWT_KEY, bus_prefix, running
+from tests.support import KEYS, bus_prefix, running
 from ticketing.common.bus.connection import BusNames
 from ticketing.expiration.app import create_app
 from ticketing.expiration.settings import ExpirationSettings
@@ -24,7 +24,7 @@ async def settings(postgres, nats) -> ExpirationSettings:
     return ExpirationSettings(
         database_url=await postgres.fresh_database("expiration"),
         nats_url=nats.url,
-        jwt_key=JWT_KEY,
+        **KEYS,
         bus_prefix=bus_prefix(),
         timer_max_sleep_seconds=30,
     )

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import JWT_KEY, eventually
+from tests.support import JWT_PRIVATE_KEY, JWT_PUBLIC_KEY, eventually
 from ticketing.runtime.ports import free_port
 from ticketing.runtime.supervisor import Child
 
@@ -21,7 +21,9 @@ async def supervised(service: str, **env: str) -> AsyncIterator[Child]:
     argv = [sys.executable, "-m", "ticketing.cli", "serve", service]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
     base = {k: v for k, v in os.environ.items() if not k.startswith("TICKETING_")}
-    settings = {"JWT_KEY": JWT_KEY, "COOKIE_SECURE": "false", "LOG_FORMAT": "text"}
+    settings = {"JWT_PUBLIC_KEY": JWT_PUBLIC_KEY, "COOKIE_SECURE": "false", "LOG_FORMAT": "text"}
+    if service == "auth":
+        settings["JWT_PRIVATE_KEY"] = JWT_PRIVATE_KEY
     child = Child(service, argv, {**base, **settings, "PYTHONUNBUFFERED": "1", **env})
     child.url = f"http://127.0.0.1:{port}"
     await child.start()

@@ -29,7 +29,7 @@ async def test_a_timer_already_due_when_stored_fires_at_once(postgres, nats):
             ExpirationSettings(
                 database_url=await postgres.fresh_database("expiration"),
                 nats_url=nats.url,
-                jwt_key=settings.jwt_key,
+                jwt_public_key=settings.jwt_public_key,
                 bus_prefix=system.prefix,
                 timer_max_sleep_seconds=60,  # so only "due now" can explain a prompt firing
             )

@@ -7,6 +7,7 @@ order made in the dark still reaches tickets, expiration and payments, each exac
 
 import asyncio
 import time
+from uuid import uuid4
 
 import pytest
 
@@ -69,3 +70,34 @@ async def test_orders_made_while_nats_is_down_reach_every_service_once_it_is_bac
         assert max(latencies) < 2.0, f"a request waited on the bus: {max(latencies):.2f}s"
         await reached_every_service(system, placed, timeout=30)
         await outboxes_drained(system, timeout=10)
+
+
+async def test_a_sign_out_after_nats_restarted_still_reaches_every_service(postgres, own_nats):
+    """Each process follows session.revoked with an ephemeral consumer, which a NATS restart
+    loses; the client must recreate it, or sign-outs would stop reaching that process."""
+    services = ["auth", "tickets", "orders", "payments"]
+    async with running_system(postgres, own_nats, services=services) as system:
+        buyer = await signed_up(system, "buyer")
+        copy = system.client(cookies={"session": buyer.cookies["session"]})
+        assert (await copy.get("/api/orders")).status_code == 200
+        own_nats.server.stop()
+        own_nats.server.start()
+
+        async def reconnected() -> bool:
+            return all(app.state.bus.connected for app in system.apps.values())
+
+        await eventually(reconnected, timeout=30)
+        assert (await buyer.post("/api/users/signout")).status_code == 200
+
+        async def refused() -> bool:
+            answers = [
+                (await copy.request(method, path, json=body)).status_code
+                for method, path, body in [
+                    ("GET", "/api/orders", None),
+                    ("POST", "/api/tickets", {"title": "After", "price": 5}),
+                    ("POST", "/api/payments", {"token": "tok_visa", "orderId": str(uuid4())}),
+                ]
+            ]
+            return answers == [401, 401, 401]
+
+        await eventually(refused, timeout=30)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.common.bus_support import jetstream
 from tests.orders.builders import EventBus
-from tests.support import JWT_KEY, Person, bus_prefix, person, running
+from tests.support import KEYS, Person, bus_prefix, person, running
 from ticketing.common.bus.connection import BusNames
 from ticketing.orders.app import create_app
 from ticketing.orders.settings import OrdersSettings
@@ -18,7 +18,7 @@ async def settings(postgres, nats) -> OrdersSettings:
     return OrdersSettings(
         database_url=await postgres.fresh_database("orders"),
         nats_url=nats.url,
-        jwt_key=JWT_KEY,
+        **KEYS,
         bus_prefix=bus_prefix(),
         cookie_secure=False,
         outbox_poll_seconds=0.5,

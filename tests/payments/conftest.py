@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from tests.payments.builders import EventBus
-from tests.support import JWT_KEY, Person, bus_prefix, person, running
+from tests.support import KEYS, Person, bus_prefix, person, running
 from ticketing.payments.app import create_app
 from ticketing.payments.providers import PaymentProvider, SandboxProvider
 from ticketing.payments.settings import PaymentsSettings
@@ -21,7 +21,7 @@ async def settings(postgres, nats, overrides) -> PaymentsSettings:
     return PaymentsSettings(
         database_url=await postgres.fresh_database("payments"),
         nats_url=nats.url,
-        jwt_key=JWT_KEY,
+        **KEYS,
         bus_prefix=bus_prefix(),
         cookie_secure=False,
         payment_provider="sandbox",

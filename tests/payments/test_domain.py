@@ -6,13 +6,13 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
-from tests.support import JWT_KEY
+from tests.support import KEYS
 from ticketing.common.bus.versions import StaleEvent, VersionGap
 from ticketing.common.errors import BadRequest, NotAuthorized, NotFound
 from ticketing.payments import domain
 from ticketing.payments.settings import PaymentsSettings
 
-BASE = {"database_url": "postgresql://x@localhost/db", "nats_url": "nats://x", "jwt_key": JWT_KEY}
+BASE = {"database_url": "postgresql://x@localhost/db", "nats_url": "nats://x", **KEYS}
 
 
 def an_order(**overrides):

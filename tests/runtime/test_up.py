@@ -174,12 +174,36 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
     assert left == set(), f"processes left behind: {left}"
 
 
-def test_a_second_up_keeps_the_users_of_the_first(data_dir):
+def test_a_second_up_keeps_the_users_and_sessions_of_the_first(data_dir):
     body = {"email": "kept@example.com", "password": "password123"}
     with ticketing_up(data_dir) as up, httpx.Client(base_url=up.url, timeout=10) as client:
         assert client.post("/api/users/signup", json=body).status_code == 201
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
     with ticketing_up(data_dir) as up, httpx.Client(base_url=up.url, timeout=10) as client:
         assert client.post("/api/users/signin", json=body).status_code == 200
+        client.cookies.clear()
+        kept = client.get("/api/users/currentuser", headers={"Cookie": cookie})
+        kept = kept.json()["currentUser"]
+        assert kept["email"] == body["email"]
+
+
+def test_up_keeps_the_signing_key_private_and_hands_it_to_auth_alone(data_dir):
+    with ticketing_up(data_dir) as up:
+        assert (data_dir / "jwt_private_key.pem").stat().st_mode & 0o777 == 0o600
+        holders = set()
+        for pid in _descendants(up.process.pid):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in cmdline:
+                service = cmdline[cmdline.index(b"serve") + 1].decode()
+                keys = {line.split(b"=", 1)[0] for line in environ}
+                assert b"JWT_PUBLIC_KEY" in keys, service
+                if b"JWT_PRIVATE_KEY" in keys:
+                    holders.add(service)
+        assert holders == {"auth"}
 
 
 def test_up_on_a_taken_port_says_so_plainly(data_dir):

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.support import JWT_KEY, Person, bus_prefix, person, running
+from tests.support import KEYS, Person, bus_prefix, person, running
 from ticketing.tickets.app import create_app
 from ticketing.tickets.settings import TicketsSettings
 
@@ -17,7 +17,7 @@ async def settings(postgres, nats) -> TicketsSettings:
     return TicketsSettings(
         database_url=await postgres.fresh_database("tickets"),
         nats_url=nats.url,
-        jwt_key=JWT_KEY,
+        **KEYS,
         cookie_secure=False,
         bus_prefix=bus_prefix(),
         outbox_poll_seconds=0.5,

@@ -1,11 +1,14 @@
 """Pages over HTTP, as a browser without JavaScript gets them: signed in and signed out."""
 
 import re
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import httpx
+import jwt
 import pytest
 
-from tests.support import running
+from tests.support import JWT_PUBLIC_KEY, mint_token, running
 from tests.web.conftest import CSRF_KEY
 from tests.web.visitor import PASSWORD, Visitor, page
 from ticketing.runtime.ports import free_port
@@ -113,6 +116,33 @@ async def test_signing_out_clears_the_session(visitor):
     shown = page(await visitor.get("/auth/signin"))
     assert "Sign in" in shown.links()
     assert visitor.email not in shown.text
+
+
+async def test_signing_out_through_the_pages_ends_the_session_not_just_the_cookie(visitor, system):
+    await visitor.sign_up()
+    kept = visitor.http.cookies["session"]
+    await visitor.post("/auth/signout")
+    async with system.client(headers={"Cookie": f"session={kept}"}) as copy:
+        current = (await copy.get("/api/users/currentuser")).json()
+    assert current == {"currentUser": None}
+
+
+async def test_a_page_passes_on_the_renewed_cookie_auth_gives_a_token_past_half_its_life(
+    visitor, system
+):
+    await visitor.sign_up()
+    claims = jwt.decode(visitor.http.cookies["session"], JWT_PUBLIC_KEY, algorithms=["EdDSA"])
+    ttl = system.settings["auth"].session_ttl_seconds
+    then = datetime.now(UTC) - timedelta(seconds=ttl * 0.6)
+    old = mint_token(
+        UUID(claims["sub"]), visitor.email, session_id=UUID(claims["sid"]), ttl=ttl, now=then
+    )
+    async with system.client(headers={"Cookie": f"session={old}"}) as browser:
+        response = await browser.get("/tickets/new")
+    assert visitor.email in response.text
+    renewed = jwt.decode(response.cookies["session"], JWT_PUBLIC_KEY, algorithms=["EdDSA"])
+    assert renewed["sid"] == claims["sid"]
+    assert renewed["exp"] > claims["exp"] - ttl * 0.6
 
 
 async def test_a_get_of_the_sign_out_page_does_not_sign_out(visitor):

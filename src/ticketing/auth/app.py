@@ -9,6 +9,8 @@ from ticketing.common.app import service_app
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
-    app = service_app("auth", settings, uses_bus=False)
+    # The bus only to relay session.revoked from the outbox; auth checks sessions in its
+    # own table, so it needs no revocation feed.
+    app = service_app("auth", settings)
     app.include_router(routes.router, prefix="/api/users")
     return app

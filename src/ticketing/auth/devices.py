@@ -22,9 +22,9 @@ MAX_AGE = 365 * 24 * 3600
 def _key(settings: AuthSettings) -> bytes:
     if settings.device_key is not None:
         return settings.device_key.get_secret_value().encode()
-    # Derived, so no deployment needs another secret; a separate key, so a device cookie
-    # is never something the token key signed.
-    signing = settings.jwt_key.get_secret_value().encode()
+    # Derived from the private key only auth holds, so no deployment needs another secret;
+    # a separate key, so a device cookie is never something the token key signed.
+    signing = settings.jwt_private_key.get_secret_value().encode()
     return hmac.new(signing, b"ticketing auth: device cookie", hashlib.sha256).digest()
 
 

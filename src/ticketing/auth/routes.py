@@ -1,10 +1,20 @@
 """Auth's HTTP API: /api/users/*."""
 
-from fastapi import APIRouter, Request, Response
+from datetime import UTC, datetime
 
-from ticketing.auth import devices, service
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketing.auth import devices, service, sessions
 from ticketing.auth.schemas import CurrentUserOut, SigninIn, SignupIn, UserOut
-from ticketing.common.auth import CurrentUser, UserPayload, clear_session, set_session
+from ticketing.common.auth import (
+    COOKIE,
+    SessionToken,
+    UserPayload,
+    clear_session,
+    read_token,
+    set_session_cookie,
+)
 from ticketing.common.db import Db
 from ticketing.common.errors import BadRequest
 from ticketing.common.openapi import error_responses
@@ -15,9 +25,12 @@ router = APIRouter()
 @router.post("/signup", status_code=201)
 async def signup(body: SignupIn, request: Request, response: Response, db: Db) -> UserOut:
     """Create an account and sign in to it."""
+    settings = request.app.state.settings
     async with db.begin():
         user = await service.sign_up(db, body.email, body.password)
-    set_session(response, UserPayload(id=user.id, email=user.email), request.app.state.settings)
+        payload = UserPayload(id=user.id, email=user.email)
+        issued = await sessions.start(db, payload, settings)
+    _set_cookie(response, issued, settings)
     return UserOut(id=user.id, email=user.email)
 
 
@@ -32,21 +45,59 @@ async def signin(body: SigninIn, request: Request, response: Response, db: Db) -
         user = await service.sign_in(
             db, body.email, body.password, address=address, device=device, settings=settings
         )
+        if user is not None:
+            payload = UserPayload(id=user.id, email=user.email)
+            issued = await sessions.start(db, payload, settings)
     if user is None:
         raise BadRequest("Invalid credentials")
-    set_session(response, UserPayload(id=user.id, email=user.email), settings)
+    _set_cookie(response, issued, settings)
     devices.remember(response, user.email, device, settings)
     return UserOut(id=user.id, email=user.email)
 
 
 @router.post("/signout")
-async def signout(request: Request, response: Response) -> dict:
-    """Sign out: the session cookie is cleared."""
-    clear_session(response, request.app.state.settings)
+async def signout(request: Request, response: Response, db: Db, everywhere: bool = False) -> dict:
+    """Sign out: this session ends in every service, or with `everywhere=true` every
+    session of this user; the cookie is cleared."""
+    settings = request.app.state.settings
+    token = _token(request)
+    if token is not None:
+        async with db.begin():
+            if await sessions.live(db, token, datetime.now(UTC)) is not None:
+                await sessions.revoke(db, token, everywhere=everywhere)
+    clear_session(response, settings)
     return {}
 
 
 @router.get("/currentuser")
-async def currentuser(user: CurrentUser) -> CurrentUserOut:
-    """Who is signed in, or null."""
+async def currentuser(request: Request, response: Response, db: Db) -> CurrentUserOut:
+    """Who is signed in, or null; a session past half its life gets a fresh cookie."""
+    user = await _signed_in(request, response, db)
     return CurrentUserOut(currentUser=UserOut(id=user.id, email=user.email) if user else None)
+
+
+async def _signed_in(request: Request, response: Response, db: AsyncSession) -> UserPayload | None:
+    """Auth owns the sessions, so it asks its table, not the revocation feed: a signed-out
+    session reads as null here at once."""
+    token = _token(request)
+    if token is None:
+        return None
+    settings = request.app.state.settings
+    now = datetime.now(UTC)
+    async with db.begin():
+        session = await sessions.live(db, token, now)
+        if session is None:
+            return None
+        issued = await sessions.renew(db, session, token, settings, now)
+    if issued is not None:
+        _set_cookie(response, issued, settings)
+    return token.user
+
+
+def _token(request: Request) -> SessionToken | None:
+    raw = request.cookies.get(COOKIE)
+    return read_token(raw, request.app.state.settings) if raw else None
+
+
+def _set_cookie(response: Response, issued: sessions.Issued, settings) -> None:
+    set_session_cookie(response, issued.token, max_age=issued.max_age, settings=settings)

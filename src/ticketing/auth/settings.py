@@ -1,8 +1,10 @@
-"""Auth's own settings: how hard sign-in throttling bites, and the device cookie's key."""
+"""Auth's own settings: how hard sign-in throttling bites, the key that signs sessions,
+and the device cookie's key."""
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from ticketing.common.settings import ServiceSettings
+from ticketing.common.keys import private_key, public_key
+from ticketing.common.settings import ServiceSettings, pem_text
 
 
 class AuthSettings(ServiceSettings):
@@ -25,3 +27,26 @@ class AuthSettings(ServiceSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("DEVICE_KEY must be at least 32 characters")
         return value
+
+    jwt_private_key: SecretStr  # Ed25519, PEM: auth alone signs session tokens
+
+    @field_validator("jwt_private_key")
+    @classmethod
+    def _ed25519_private(cls, value: SecretStr) -> SecretStr:
+        pem = pem_text(value.get_secret_value())
+        try:
+            private_key(pem)
+        except (ValueError, TypeError):
+            raise ValueError(
+                "JWT_PRIVATE_KEY must be an unencrypted Ed25519 private key in PEM form "
+                "(-----BEGIN PRIVATE KEY-----)"
+            ) from None
+        return SecretStr(pem)
+
+    @model_validator(mode="after")
+    def _keys_are_a_pair(self) -> "AuthSettings":
+        """Tokens signed with a key the services don't trust would sign nobody in."""
+        signing = private_key(self.jwt_private_key.get_secret_value())
+        if signing.public_key() != public_key(self.jwt_public_key):
+            raise ValueError("JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are not one key pair")
+        return self

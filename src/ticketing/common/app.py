@@ -58,9 +58,12 @@ def service_app(
     subscriptions: "Subscriptions | None" = None,
     uses_database: bool = True,
     uses_bus: bool = True,
+    follows_revocations: bool = False,
     background=None,
 ) -> FastAPI:
     """`background(app)` may return an async context manager for the service's own tasks.
+    `follows_revocations`: the service reads session cookies, so it keeps the list of
+    signed-out sessions from the bus (common/bus/revocations.py) and refuses them.
 
     The database and bus stacks (SQLAlchemy, asyncpg, nats: ~25 MB resident) are imported
     only by a service that uses them, so the web client, which has neither, never loads them.
@@ -82,7 +85,12 @@ def service_app(
             from ticketing.common.bus.runtime import BusRuntime
 
             bus = BusRuntime(
-                name, settings, app.state.sessionmaker, subscriptions or {}, relay=uses_database
+                name,
+                settings,
+                app.state.sessionmaker,
+                subscriptions or {},
+                relay=uses_database,
+                revoked=app.state.revoked_sessions,
             )
             bus.start()
         app.state.bus = bus
@@ -109,6 +117,11 @@ def service_app(
     )
     app.state.settings = settings
     app.state.service = name
+    app.state.revoked_sessions = None
+    if follows_revocations and uses_bus:
+        from ticketing.common.revocations import RevokedSessions
+
+        app.state.revoked_sessions = RevokedSessions()
     install_error_handlers(app, database=uses_database)
     document_errors(app)
     app.add_middleware(BodyLimit)

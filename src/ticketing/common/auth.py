@@ -1,8 +1,11 @@
-"""The session cookie: a signed JWT every service verifies on its own, without calling auth."""
+"""The session cookie: a JWT auth alone signs (Ed25519) and every service verifies with the
+public key, without calling auth; a signed-out session's id is refused from the revocation
+feed."""
 
 import functools
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -11,10 +14,12 @@ from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
 from ticketing.common.errors import NotAuthorized
+from ticketing.common.keys import private_key, public_key
+from ticketing.common.revocations import RevokedSessions
 from ticketing.common.settings import ServiceSettings
 
 COOKIE = "session"
-ALGORITHM = "HS256"
+ALGORITHM = "EdDSA"
 
 
 class UserPayload(BaseModel):
@@ -22,48 +27,72 @@ class UserPayload(BaseModel):
     email: str
 
 
+@dataclass(frozen=True)
+class SessionToken:
+    user: UserPayload
+    session_id: UUID
+    issued_at: float
+    expires_at: float
+
+    def past_half_life(self, now: float) -> bool:
+        return now >= self.issued_at + (self.expires_at - self.issued_at) / 2
+
+
 def issue_token(
-    user: UserPayload, settings: ServiceSettings, *, now: datetime | None = None
+    user: UserPayload,
+    session_id: UUID,
+    signing_key: str,
+    *,
+    issued_at: datetime,
+    expires_at: datetime,
 ) -> str:
-    now = now or datetime.now(UTC)
+    """Only auth holds `signing_key` (JWT_PRIVATE_KEY); tests hold their own pair."""
     claims = {
         "sub": str(user.id),
         "email": user.email,
-        "iat": now,
-        "exp": now + timedelta(seconds=settings.session_ttl_seconds),
+        "sid": str(session_id),
+        "iat": issued_at,
+        "exp": expires_at,
     }
-    return jwt.encode(claims, settings.jwt_key.get_secret_value(), algorithm=ALGORITHM)
+    return jwt.encode(claims, private_key(signing_key), algorithm=ALGORITHM)
 
 
-def read_token(token: str, settings: ServiceSettings) -> UserPayload | None:
-    """Anything but a well-signed, unexpired HS256 token reads as signed out."""
+def read_token(token: str, settings: ServiceSettings) -> SessionToken | None:
+    """Anything but a well-signed (Ed25519 only), unexpired token with a session id reads
+    as signed out. Whether the session was revoked is the caller's question."""
     try:
-        user, issued, expires = _signed_claims(token, settings.jwt_key.get_secret_value())
+        session = _signed_claims(token, settings.jwt_public_key)
     except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None
-    return user if issued <= time.time() < expires else None
+    return session if session.issued_at <= time.time() < session.expires_at else None
 
 
 @functools.lru_cache(maxsize=4096)
-def _signed_claims(token: str, key: str) -> tuple[UserPayload, float, float]:
+def _signed_claims(token: str, key: str) -> SessionToken:
     """Checking the signature was a tenth of a ticket-list request; a token's signature
-    and claims never change, so each is checked once. Only the clock is read per request,
-    by the caller. Failures raise, and exceptions are never cached."""
+    and claims never change, so each is checked once. Only the clock and the revocation
+    list are read per request, by the callers. Failures raise, and are never cached."""
     claims = jwt.decode(
         token,
-        key,
-        algorithms=[ALGORITHM],
-        options={"require": ["sub", "exp", "iat"], "verify_exp": False, "verify_iat": False},
+        public_key(key),
+        algorithms=[ALGORITHM],  # never the token's own say: no HS256-with-the-public-key
+        options={
+            "require": ["sub", "sid", "exp", "iat"],
+            "verify_exp": False,
+            "verify_iat": False,
+        },
     )
     user = UserPayload(id=UUID(claims["sub"]), email=claims["email"])
-    return user, float(claims["iat"]), float(claims["exp"])
+    return SessionToken(user, UUID(claims["sid"]), float(claims["iat"]), float(claims["exp"]))
 
 
-def set_session(response: Response, user: UserPayload, settings: ServiceSettings) -> None:
+def set_session_cookie(
+    response: Response, token: str, *, max_age: int, settings: ServiceSettings
+) -> None:
     response.set_cookie(
         COOKIE,
-        issue_token(user, settings),
-        max_age=settings.session_ttl_seconds,
+        token,
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=settings.cookie_secure,
@@ -77,12 +106,24 @@ def clear_session(response: Response, settings: ServiceSettings) -> None:
     )
 
 
-async def _current_user(request: Request) -> UserPayload | None:
-    # async, so FastAPI runs it on the loop instead of a threadpool hop per request
+def session_of(request: Request) -> SessionToken | None:
+    """The cookie's session, if well signed, unexpired and not known to be revoked."""
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    return read_token(token, request.app.state.settings)
+    session = read_token(token, request.app.state.settings)
+    if session is None:
+        return None
+    revoked: RevokedSessions | None = getattr(request.app.state, "revoked_sessions", None)
+    if revoked is not None and revoked.is_revoked(session.session_id):
+        return None
+    return session
+
+
+async def _current_user(request: Request) -> UserPayload | None:
+    # async, so FastAPI runs it on the loop instead of a threadpool hop per request
+    session = session_of(request)
+    return session.user if session else None
 
 
 async def _require_user(user: Annotated[UserPayload | None, Depends(_current_user)]) -> UserPayload:

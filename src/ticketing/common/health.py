@@ -1,4 +1,5 @@
-"""/healthz says the process is alive; /readyz that its database and the bus answer."""
+"""/healthz says the process is alive; /readyz that its database and the bus answer, and
+that it knows every session signed out so far."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -24,5 +25,7 @@ async def readyz(request: Request) -> JSONResponse:
             checks["database"] = "down"
     if getattr(state, "bus", None) is not None:
         checks["bus"] = "ok" if state.bus.connected else "down"
+    if getattr(state, "revoked_sessions", None) is not None:
+        checks["revocations"] = "ok" if state.revoked_sessions.caught_up.is_set() else "down"
     ready = all(value != "down" for value in checks.values())
     return JSONResponse(checks, status_code=200 if ready else 503)

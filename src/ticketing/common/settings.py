@@ -2,8 +2,16 @@
 
 import re
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """All `ticketing migrate` reads: a migration needs no key."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str
 
 
 class ServiceSettings(BaseSettings):
@@ -17,10 +25,14 @@ class ServiceSettings(BaseSettings):
     # `user:password@` itself.
     nats_user: str = ""
     nats_password: SecretStr = SecretStr("")
-    jwt_key: SecretStr
+    jwt_public_key: str  # Ed25519, PEM: verifies session tokens; only auth can sign them
     bus_prefix: str = ""
     cookie_secure: bool = True
-    session_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
+    # A session lives this long after its last renewal (auth renews a token past half its
+    # life), and never longer than the cap from sign-in, which is also how far back each
+    # process replays session.revoked at start.
+    session_ttl_seconds: int = Field(24 * 3600, gt=0)
+    session_max_age_seconds: int = Field(30 * 24 * 3600, gt=0)
     outbox_poll_seconds: float = Field(2.0, gt=0)
     listener_max_attempts: int = Field(5, ge=1)
     # How long a delivered message may stay unacked before JetStream hands it to another
@@ -43,14 +55,26 @@ class ServiceSettings(BaseSettings):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
         return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
-    @field_validator("jwt_key")
+    @field_validator("jwt_public_key")
     @classmethod
-    def _strong_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < 32:
+    def _ed25519_public(cls, value: str) -> str:
+        from ticketing.common.keys import public_key  # here: `serve` imports this module for web
+
+        value = pem_text(value)
+        try:
+            public_key(value)
+        except (ValueError, TypeError):
             raise ValueError(
-                "JWT_KEY must be at least 32 characters (HS256 needs a 256-bit secret)"
-            )
+                "JWT_PUBLIC_KEY must be an Ed25519 public key in PEM form "
+                "(-----BEGIN PUBLIC KEY-----)"
+            ) from None
         return value
+
+    @model_validator(mode="after")
+    def _ttl_within_cap(self) -> "ServiceSettings":
+        if self.session_ttl_seconds > self.session_max_age_seconds:
+            raise ValueError("SESSION_TTL_SECONDS may not exceed SESSION_MAX_AGE_SECONDS")
+        return self
 
     @field_validator("bus_prefix")
     @classmethod
@@ -58,6 +82,11 @@ class ServiceSettings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z0-9_-]*", value):
             raise ValueError("BUS_PREFIX may hold only letters, digits, '_' and '-'")
         return value
+
+
+def pem_text(value: str) -> str:
+    """A PEM from a one-line .env entry may carry its line breaks as literal \\n."""
+    return value.replace("\\n", "\n").strip() + "\n"
 
 
 def describe_missing(error: Exception) -> str:

@@ -9,6 +9,8 @@ from ticketing.orders.settings import OrdersSettings
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     settings = settings or OrdersSettings()
-    app = service_app("orders", settings, subscriptions=listeners.SUBSCRIPTIONS)
+    app = service_app(
+        "orders", settings, subscriptions=listeners.SUBSCRIPTIONS, follows_revocations=True
+    )
     app.include_router(routes.router, prefix="/api/orders")
     return app

@@ -18,6 +18,7 @@ def create_app(
         settings,
         subscriptions=listeners.subscriptions(provider),
         background=reconciler.background(provider, settings),
+        follows_revocations=True,
     )
     app.state.provider = provider
     app.include_router(routes.router, prefix="/api/payments")

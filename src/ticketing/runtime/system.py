@@ -99,15 +99,29 @@ def database_passwords(options: Options) -> dict[str, str]:
     return provision.role_passwords(options.data_dir / "database_roles.json", names)
 
 
-def jwt_key(data_dir: Path) -> str:
-    """Kept across runs so sessions survive a restart; JWT_KEY in the environment wins."""
-    if key := os.environ.get("JWT_KEY"):
-        return key
-    path = data_dir / "jwt_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+PRIVATE_KEY_FILE, PUBLIC_KEY_FILE = "jwt_private_key.pem", "jwt_public_key.pem"
+
+
+def session_keys(data_dir: Path) -> tuple[str, str]:
+    """(private, public) Ed25519 PEMs, kept across runs so sessions survive a restart;
+    JWT_PRIVATE_KEY and JWT_PUBLIC_KEY in the environment win. Only auth's process is
+    handed the private one, and its file is readable by its owner alone."""
+    private, public = os.environ.get("JWT_PRIVATE_KEY"), os.environ.get("JWT_PUBLIC_KEY")
+    if private and public:
+        return private, public
+    private_path, public_path = data_dir / PRIVATE_KEY_FILE, data_dir / PUBLIC_KEY_FILE
+    if not (private_path.exists() and public_path.exists()):
+        from ticketing.common.keys import generate_key_pair  # cryptography: only when needed
+
+        private, public = generate_key_pair()
+        private_path.unlink(missing_ok=True)
+        # Created 0600, never world-readable even for a moment.
+        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(private)
+        public_path.write_text(public)
+    private_path.chmod(0o600)
+    return private_path.read_text(), public_path.read_text()
 
 
 class System:
@@ -118,6 +132,10 @@ class System:
         self.children: list[Child] = []
         self.upstreams: dict[str, list[str]] = {}
         self.gateway: uvicorn.Server | None = None
+        self._private_key = ""
+        # Web shows it to the gateway with a browser's address; new each run, like the
+        # CSRF key (web replicas share both; a form left open across a restart is refused).
+        self._relay_key = secrets.token_hex(32)
 
     async def start(self) -> str:
         options = self.options
@@ -136,6 +154,10 @@ class System:
                     if await anext(migrated, None) != name:  # they come in the order asked
                         raise SystemExit(f"migrating {name} did not finish")
                     service_env["DATABASE_URL"] = role_url(admin_url, name, name, passwords[name])
+                if spec.name == "auth":  # auth alone signs sessions
+                    service_env["JWT_PRIVATE_KEY"] = self._private_key
+                if spec.name == "web":
+                    service_env |= self._web_keys()
                 await self._spawn(spec, service_env)
             async for _ in migrated:  # nothing more: wait for the child's exit status
                 pass
@@ -198,13 +220,21 @@ class System:
         user, password = self.nats.credentials(spec.name)
         return {"NATS_USER": user, "NATS_PASSWORD": password}
 
+    def _web_keys(self) -> dict[str, str]:
+        return {
+            "CSRF_KEY": os.environ.get("CSRF_KEY") or secrets.token_hex(32),
+            "RELAY_KEY": self._relay_key,
+        }
+
     def _base_env(self, nats_url: str) -> dict[str, str]:
+        private, public = session_keys(self.options.data_dir)
+        self._private_key = private
         # METRICS_PORT: one port for every process would clash; the gateway keeps /metrics in.
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "METRICS_PORT")}
+        unshared = {"DATABASE_URL", "JWT_PRIVATE_KEY", "METRICS_PORT", "CSRF_KEY", "RELAY_KEY"}
+        env = {k: v for k, v in os.environ.items() if k not in unshared}
         env.update(
             NATS_URL=nats_url,
-            JWT_KEY=jwt_key(self.options.data_dir),
-            CSRF_KEY=os.environ.get("CSRF_KEY") or secrets.token_hex(32),  # web replicas share it
+            JWT_PUBLIC_KEY=public,
             COOKIE_SECURE=os.environ.get("COOKIE_SECURE", "false"),
             PYTHONUNBUFFERED="1",
         )
@@ -267,7 +297,8 @@ class System:
                     await asyncio.sleep(0.1)
 
     async def _start_gateway(self) -> None:
-        config = server_config(create_gateway(self.upstreams), self.options.host, self.options.port)
+        gateway = create_gateway(self.upstreams, relay_key=self._relay_key)
+        config = server_config(gateway, self.options.host, self.options.port)
         self.gateway = uvicorn.Server(config)
         self.gateway.install_signal_handlers = lambda: None
         gc.freeze()  # as serve.py does: startup's objects out of the collector's way

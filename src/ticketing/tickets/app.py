@@ -9,6 +9,8 @@ from ticketing.tickets.settings import TicketsSettings
 
 def create_app(settings: TicketsSettings | None = None) -> FastAPI:
     settings = settings or TicketsSettings()
-    app = service_app("tickets", settings, subscriptions=listeners.SUBSCRIPTIONS)
+    app = service_app(
+        "tickets", settings, subscriptions=listeners.SUBSCRIPTIONS, follows_revocations=True
+    )
     app.include_router(routes.router, prefix="/api/tickets")
     return app

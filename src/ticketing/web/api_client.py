@@ -157,7 +157,8 @@ class Api:
         return response
 
     async def current_user(self) -> User | None:
-        body = (await self._call("GET", "/api/users/currentuser")).json()
+        """Relayed: auth renews a session past half its life in this answer's cookie."""
+        body = (await self._call("GET", "/api/users/currentuser", relay=True)).json()
         return User.model_validate(body["currentUser"]) if body.get("currentUser") else None
 
     async def sign_up(self, email: str, password: str) -> User:

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ticketing.common.bus.connection import BusNames, connect, ensure_stream
 from ticketing.common.bus.listener import Listener, Subscriptions
 from ticketing.common.bus.outbox import OutboxRelay
+from ticketing.common.bus.revocations import RevocationFeed
 from ticketing.common.db import plain_dsn
+from ticketing.common.revocations import RevokedSessions
 from ticketing.common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class BusRuntime:
         subscriptions: Subscriptions,
         *,
         relay: bool,
+        revoked: RevokedSessions | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -39,6 +42,8 @@ class BusRuntime:
         self.nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self.listener: Listener | None = None
+        self.revoked = revoked
+        self.feed: RevocationFeed | None = None
         self.ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
@@ -83,7 +88,27 @@ class BusRuntime:
             self._tasks.append(
                 asyncio.create_task(self.listener.run(), name=f"{self.service}-listen")
             )
+        if self.revoked is not None:  # last: relay and listeners never wait for it
+            await self._follow_revocations(js)
         self.ready.set()
+
+    async def _follow_revocations(self, js) -> None:
+        """Before `ready`: a token signed out before this process started is refused at once."""
+        while True:
+            feed = RevocationFeed(
+                js,
+                self.names,
+                self.revoked,
+                replay_seconds=self.settings.session_max_age_seconds,
+            )
+            try:
+                await feed.start()
+                self.feed = feed
+                return
+            except Exception as error:
+                log.warning("%s: revocation feed not ready: %s", self.service, error)
+                await feed.stop()
+                await asyncio.sleep(1)
 
     async def _connect(self) -> Client:
         delay = 0.2
@@ -106,6 +131,8 @@ class BusRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.feed is not None:
+            await self.feed.stop()
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.close()

@@ -24,7 +24,13 @@ PASSWORDS = {"POSTGRES_PASSWORD": "pw"} | {
     f"{name.upper()}_DB_PASSWORD": f"{name}-pw" for name in WITH_DATABASE
 }
 NATS_PASSWORDS = {password_variable(user): f"nats-{user}-pw" for user in USERS}
-REQUIRED = dict(line.split("=", 1) for line in KEYS.splitlines()) | PASSWORDS | NATS_PASSWORDS
+CSRF_KEY = "compose-csrf-key-0123456789abcdef0123456789"
+REQUIRED = (
+    dict(line.split("=", 1) for line in KEYS.splitlines())
+    | {"CSRF_KEY": CSRF_KEY}
+    | PASSWORDS
+    | NATS_PASSWORDS
+)
 
 
 def compose_config(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
@@ -57,7 +63,8 @@ def test_compose_file_is_yaml_with_every_service():
 
 
 @pytest.mark.parametrize(
-    "variable", ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", *PASSWORDS, "NATS_PASSWORD_ORDERS"]
+    "variable",
+    ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "CSRF_KEY", *PASSWORDS, "NATS_PASSWORD_ORDERS"],
 )
 def test_a_missing_secret_stops_compose_and_names_it(tmp_path, variable):
     env_file = tmp_path / ".env"

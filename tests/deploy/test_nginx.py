@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.deploy import tools
 from tests.deploy.manifests import DEPLOY, ROUTES
@@ -18,6 +19,8 @@ from tests.support import eventually
 from ticketing.runtime.gateway import Routes
 from ticketing.runtime.ports import free_port
 
+WEB_ADDRESS = "172.30.89.11"  # web's fixed address in compose.yaml, as nginx.conf names it
+WEB = "127.0.0.2"  # web's stand-in here: another loopback address than the visitors'
 PATHS = [
     "/",
     "/orders/new",
@@ -92,6 +95,7 @@ async def nginx(upstreams, tmp_path_factory) -> AsyncIterator[str]:
     port = free_port()
     config = (DEPLOY / "nginx.conf").read_text()
     config = _replace_once(config, "listen 80;", f"listen 127.0.0.1:{port};")
+    config = _replace_once(config, f"set_real_ip_from {WEB_ADDRESS};", f"set_real_ip_from {WEB};")
     for name, upstream_port in upstreams.items():
         config = _replace_once(config, f"server {name}:8000;", f"server 127.0.0.1:{upstream_port};")
     (folder / "nginx.conf").write_text(config)
@@ -147,6 +151,21 @@ async def test_nginx_replaces_the_address_a_client_claims(nginx):
         for path in ("/api/users/currentuser", "/"):
             seen = (await client.get(path, headers=claims)).json()
             assert seen["forwardedFor"] == "127.0.0.1", path
+
+
+async def test_nginx_believes_the_browser_address_web_names_and_nobody_elses(nginx):
+    """Web calls the API for a browser: auth's sign-in limits must count the browser."""
+    claims = {"x-forwarded-for": "203.0.113.7"}
+    web = httpx.AsyncHTTPTransport(local_address=WEB)
+    async with httpx.AsyncClient(base_url=nginx, transport=web) as client:
+        seen = (await client.get("/api/users/currentuser", headers=claims)).json()
+    assert seen["forwardedFor"] == "203.0.113.7"
+
+
+def test_the_address_nginx_believes_is_webs_in_compose():
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    address = compose["services"]["web"]["networks"]["default"]["ipv4_address"]
+    assert address == "${WEB_ADDRESS:-" + WEB_ADDRESS + "}"
 
 
 async def test_a_service_that_is_down_answers_503_in_the_common_error_shape(nginx):

@@ -16,6 +16,7 @@ OPERATOR_SECRETS = {
     "ticketing-secrets": {
         "JWT_PUBLIC_KEY": JWT_PUBLIC_KEY,
         "STRIPE_SECRET_KEY": "sk_live_stand_in",
+        "CSRF_KEY": "operator-csrf-key-0123456789abcdef0123456789",
     },
     "ticketing-signing-key": {"JWT_PRIVATE_KEY": JWT_PRIVATE_KEY},
     "ticketing-databases": {

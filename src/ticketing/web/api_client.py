@@ -103,12 +103,13 @@ def _forwarded_headers(request: Request) -> dict[str, str]:
         headers["cookie"] = sent
     if request_id := correlation.current():
         headers[correlation.HEADER] = request_id  # one id from the click to the last event
-    relay_key = request.app.state.settings.relay_key
-    if request.client and relay_key is not None:
-        # Auth throttles sign-in per address: it must see the browser's, not ours. The
-        # gateway believes a forwarded address only with its relay key.
+    if request.client:
+        # Auth throttles sign-in per address: it must see the browser's, not ours. Only an
+        # entrance that knows us believes it: the `ticketing up` gateway by the relay key,
+        # nginx by our address (set_real_ip_from).
         headers["x-forwarded-for"] = request.client.host
-        headers[RELAY_HEADER] = relay_key.get_secret_value()
+        if (relay_key := request.app.state.settings.relay_key) is not None:
+            headers[RELAY_HEADER] = relay_key.get_secret_value()
     return headers
 
 

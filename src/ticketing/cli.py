@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         from ticketing.runtime.nats import container_config
 
         print(container_config(), end="")
+        return
     if args.command == "keys":
         from ticketing.common.keys import env_lines, generate_key_pair
 

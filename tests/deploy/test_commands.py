@@ -126,3 +126,24 @@ async def _exits_with(command: list[str], code: int) -> bool:
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )
     return await asyncio.wait_for(run.wait(), 10) == code
+
+
+def _ticketing(*args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ticketing.cli", *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_nats_config_prints_the_committed_server_config_and_nothing_else():
+    committed = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "nats.conf"
+    assert _ticketing("nats-config") == committed.read_text()
+
+
+def test_keys_prints_a_key_pair_as_two_env_lines():
+    private, public = _ticketing("keys").strip().splitlines()
+    assert private.startswith("JWT_PRIVATE_KEY=-----BEGIN PRIVATE KEY-----")
+    assert public.startswith("JWT_PUBLIC_KEY=-----BEGIN PUBLIC KEY-----")

@@ -72,7 +72,9 @@ def publish_allowed(service: str) -> list[str]:
     if service in FOLLOWS_REVOCATIONS:
         # An unnamed ephemeral consumer (what nats-py's ordered consumer creates): the
         # server refuses a durable name on this subject, so it cannot touch a durable.
-        allowed += ["$JS.API.CONSUMER.CREATE.*", "$JS.FC.*.>"]
+        # Its info (a name the server makes up, so any name) is how the feed knows it has
+        # replayed every revocation before /readyz says ready; info reads nothing of events.
+        allowed += ["$JS.API.CONSUMER.CREATE.*", "$JS.API.CONSUMER.INFO.*.*", "$JS.FC.*.>"]
     return allowed
 
 

@@ -114,14 +114,23 @@ async def test_a_service_publishes_its_own_subjects_but_cannot_forge_anothers(na
 
 
 async def test_a_service_cannot_read_through_another_services_consumer(nats, names):
+    """Orders' durable exists and holds a message; tickets may see that it exists (consumer
+    info is how a revocation feed knows it is caught up) but never pulls from it."""
+    theirs = durable_name("orders", Subject.PAYMENT_CREATED)
+    async with jetstream(nats.url, names) as admin:
+        await admin.pull_subscribe(
+            names.subject(Subject.PAYMENT_CREATED), durable=theirs, stream=names.stream
+        )
+        await admin.publish(names.subject(Subject.PAYMENT_CREATED), b"{}", stream=names.stream)
     async with connected_as(nats, "tickets") as (nc, errors):
         js = nc.jetstream(timeout=1)
-        theirs = durable_name("orders", Subject.PAYMENT_CREATED)
+        sub = await js.pull_subscribe_bind(durable=theirs, stream=names.stream)
         with pytest.raises(NatsTimeout):
-            await js.pull_subscribe(
-                names.subject(Subject.PAYMENT_CREATED), durable=theirs, stream=names.stream
-            )
-        await violation(errors, f"$JS.API.CONSUMER.INFO.{names.stream}.{theirs}")
+            await sub.fetch(1, timeout=1)
+        await violation(errors, f"$JS.API.CONSUMER.MSG.NEXT.{names.stream}.{theirs}")
+    async with jetstream(nats.url, names) as admin:
+        info = await admin.consumer_info(names.stream, theirs)
+        assert (info.num_pending, info.num_ack_pending) == (1, 0), "nothing was handed out"
 
 
 async def test_a_services_own_durable_cannot_be_pointed_at_another_subject(nats, names):

@@ -18,6 +18,7 @@ async def test_metrics_port_serves_metrics_and_the_main_port_does_not():
         **os.environ,
         "API_BASE_URL": f"http://127.0.0.1:{free_port()}",  # web: no database, no bus
         "METRICS_PORT": str(metrics),
+        "CSRF_KEY": "serve-test-csrf-key-0123456789abcdef0123",
     }
     process = await asyncio.create_subprocess_exec(
         *[sys.executable, "-m", "ticketing.cli", "serve", "web"],

@@ -2,7 +2,7 @@
 
 from uuid import uuid4
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.orders.builders import (
     make_ticket,
@@ -20,6 +20,7 @@ from ticketing.common.events import (
     TicketDeleted,
 )
 from ticketing.orders.app import create_app
+from ticketing.orders.models import Ticket
 
 
 async def at_version(sessions, ticket_id, version: int, timeout: float = 10):
@@ -227,6 +228,21 @@ async def test_a_payment_for_another_sum_than_the_price_changes_nothing(
     assert (row.status, row.version) == ("created", 0)
     assert await staged(sessions, Subject.ORDER_COMPLETED) == []
     assert app.state.bus.listener.dead_letters == 0  # refused once, not retried
+
+
+async def test_a_payment_of_the_price_the_order_was_placed_at_completes_it_after_a_price_change(
+    client, app, sessions, bus, buyer
+):
+    """The seller's edit can reach the replica after the order is placed (tickets applied it
+    first): payments charged what order.created said, and that is what counts."""
+    placed = await place_order(client, sessions, buyer)
+    async with sessions.begin() as db:
+        await db.execute(
+            update(Ticket).where(Ticket.id == placed["ticket"]["id"]).values(price_cents=99_00)
+        )
+    await bus.publish(payment_for(placed))
+    await eventually(lambda: handled(app, Subject.PAYMENT_CREATED) == 1)
+    assert (await order_row(sessions, placed["id"])).status == "complete"
 
 
 async def test_a_payment_for_an_order_never_placed_changes_nothing(

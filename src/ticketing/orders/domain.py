@@ -60,14 +60,14 @@ def complete(order: Order) -> bool:
     return _close(order, OrderStatus.COMPLETE)
 
 
-def payment_refusal(order: Order | None, price_cents: int | None, amount: int) -> str | None:
+def payment_refusal(order: Order | None, amount: int) -> str | None:
     """Why a payment.created must not complete the order, or None. Only payments may
     publish it (the bus's permissions); this is the second lock: an event for an order
-    this service never placed, or for another sum than its ticket's price, is refused."""
+    this service never placed, or for another sum than the order's price, is refused."""
     if order is None:
         return "unknown order"
-    if amount != price_cents:
-        return f"amount {amount} is not the ticket's price {price_cents}"
+    if amount != order.price_cents:
+        return f"amount {amount} is not the order's price {order.price_cents}"
     return None
 
 

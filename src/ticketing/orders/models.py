@@ -51,6 +51,9 @@ class Order(Base):
     ticket_id: Mapped[UUID] = mapped_column(ForeignKey("tickets.id"))
     status: Mapped[str] = mapped_column(String(20))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What the buyer was asked to pay (order.created says it to payments): the replica's
+    # price may move after the order is placed, this does not.
+    price_cents: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -44,6 +44,7 @@ async def reserve_ticket(
         ticket_id=ticket.id,
         status=OrderStatus.CREATED.value,
         expires_at=domain.expiry(now, window_seconds),
+        price_cents=ticket.price_cents,
         version=0,
         created_at=now,
     )
@@ -64,7 +65,16 @@ async def reserve_ticket(
     return order, ticket
 
 
-PLACED_COLUMNS = ("id", "user_id", "ticket_id", "status", "expires_at", "version", "created_at")
+PLACED_COLUMNS = (
+    "id",
+    "user_id",
+    "ticket_id",
+    "status",
+    "expires_at",
+    "price_cents",
+    "version",
+    "created_at",
+)
 
 
 async def orders_page(
@@ -123,10 +133,7 @@ async def complete_order(db: AsyncSession, payment: PaymentCreated) -> None:
     later delivery of the same event can make it right. A cancelled order stays cancelled
     (domain.complete); payments refunds a charge that came late."""
     order = await _locked(db, payment.order_id)
-    price = None
-    if order is not None:
-        price = await db.scalar(select(Ticket.price_cents).where(Ticket.id == order.ticket_id))
-    if refusal := domain.payment_refusal(order, price, payment.amount):
+    if refusal := domain.payment_refusal(order, payment.amount):
         log.error(
             "payment.created refused: %s (order %s, payment %s)",
             refusal,

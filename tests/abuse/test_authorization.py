@@ -1,6 +1,7 @@
 """Authorization matrix: every route, called by an anonymous visitor, a cookie from another
-deployment (signed with another Ed25519 key), another signed-in user and the owner, answers
-the status DESIGN.md documents; nothing another user owns shows in any answer."""
+deployment (signed with another Ed25519 key), the owner's own cookie after signing out,
+another signed-in user and the owner, answers the status DESIGN.md documents; nothing
+another user owns shows in any answer."""
 
 from uuid import UUID, uuid4
 
@@ -14,8 +15,15 @@ from tests.system import running_system
 from ticketing.common.auth import COOKIE
 from ticketing.common.keys import generate_key_pair
 
-ANONYMOUS, FORGED, OTHER, OWNER = "anonymous", "forged", "other", "owner"
-ORDER_OF_CALLS = (ANONYMOUS, FORGED, OTHER, OWNER)  # the owner last: its call may change things
+ANONYMOUS, FORGED, REVOKED = "anonymous", "forged", "revoked"
+OTHER, OWNER = "other", "owner"
+ORDER_OF_CALLS = (
+    ANONYMOUS,
+    FORGED,
+    REVOKED,
+    OTHER,
+    OWNER,
+)  # the owner last: its call may change things
 
 # (method, path, body, owner role, {caller: status}); {t1}... are filled in below.
 MATRIX = [
@@ -77,10 +85,12 @@ async def world(postgres, nats):
         another_key, _ = generate_key_pair()
         me = (await buyer.get("/api/users/currentuser")).json()["currentUser"]
         forged_cookie = mint_token(UUID(me["id"]), me["email"], private_key=another_key)
+        revoked = await _signed_out_session(system, me["email"])
         yield {
             "callers": {
                 ANONYMOUS: system.client(),
                 FORGED: system.client(cookies={COOKIE: forged_cookie}),
+                REVOKED: revoked,
                 OTHER: other,
                 "seller": seller,
                 "buyer": buyer,
@@ -96,7 +106,9 @@ async def test_every_route_answers_each_caller_as_documented_and_leaks_nothing(w
     for method, path, body, owner_role, expected in MATRIX:
         expected = {**expected}
         if ANONYMOUS in expected:
-            expected.setdefault(FORGED, expected[ANONYMOUS])  # another key reads as signed out
+            # another key, or a session signed out, reads as signed out
+            expected.setdefault(FORGED, expected[ANONYMOUS])
+            expected.setdefault(REVOKED, expected[ANONYMOUS])
         for caller in (c for c in ORDER_OF_CALLS if c in expected):
             client = callers[owner_role if caller == OWNER else caller]
             response = await client.request(method, _fill(path, ids), json=_fill(body, ids))
@@ -109,6 +121,28 @@ async def test_every_route_answers_each_caller_as_documented_and_leaks_nothing(w
     assert not wrong, "\n".join(
         f"{m} {p} as {c}: {got}, documented {want}" for m, p, c, got, want in wrong
     )
+
+
+async def _signed_out_session(system, email: str):
+    """A second session of the buyer's, signed out: a browser still holding its cookie."""
+    browser = system.client()
+    signed_in = await browser.post(
+        "/api/users/signin", json={"email": email, "password": "password123"}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    cookie = browser.cookies[COOKIE]
+    assert (await browser.post("/api/users/signout")).status_code == 200
+    holder = system.client(cookies={COOKIE: cookie})
+
+    async def refused_everywhere() -> bool:  # the other services hear of it by event
+        answers = [
+            (await holder.get("/api/orders")).status_code,
+            (await holder.get("/api/tickets?mine=true")).status_code,
+        ]
+        return answers == [401, 401]
+
+    await eventually(refused_everywhere, timeout=10)
+    return holder
 
 
 def _assert_nothing_private(response, private: set[str], method: str, path: str) -> None:

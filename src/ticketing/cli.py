@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "up":
+        from ticketing.runtime.data_lock import DataDirInUse
         from ticketing.runtime.system import Options, PortTaken, run
 
         options = Options(
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             asyncio.run(run(options))
-        except PortTaken as error:
+        except (PortTaken, DataDirInUse) as error:
             print(f"ticketing: {error}", file=sys.stderr)
             sys.exit(2)
         return

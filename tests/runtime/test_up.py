@@ -14,6 +14,7 @@ import nats
 import pytest
 
 from tests.runtime.up_support import ticketing_up
+from ticketing.runtime.ports import free_port
 
 
 def _descendants(pid: int) -> set[int]:
@@ -231,3 +232,21 @@ def test_up_on_a_taken_port_says_so_plainly(data_dir):
     assert result.returncode == 2
     assert f"port {port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_second_up_on_the_same_folder_is_refused_and_touches_nothing(data_dir):
+    with ticketing_up(data_dir) as up:
+        state_before = (data_dir / "state.json").read_text()
+        command = [sys.executable, "-m", "ticketing.cli", "up", "--data-dir", str(data_dir)]
+        second = subprocess.run(
+            [*command, "--port", str(free_port())],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        said = second.stderr.strip().splitlines()
+        assert len(said) == 1, second.stderr
+        assert f"pid {up.process.pid}" in said[0] and up.url in said[0]
+        assert (data_dir / "state.json").read_text() == state_before
+        assert httpx.get(f"{up.url}/api/users/currentuser", timeout=10).status_code == 200

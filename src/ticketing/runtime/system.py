@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from ticketing.runtime import provision
+from ticketing.runtime import data_lock, provision
 from ticketing.runtime.files import write_owner_only
 from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
@@ -329,7 +329,12 @@ class System:
 
 async def run(options: Options) -> None:
     """Start everything, wait for SIGINT or SIGTERM, stop everything."""
-    check_port(options)
+    with data_lock.holding(options.data_dir, f"http://{options.host}:{options.port}"):
+        check_port(options)
+        await _run(options)
+
+
+async def _run(options: Options) -> None:
     system = System(options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

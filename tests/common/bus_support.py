@@ -57,7 +57,8 @@ async def publish_event(
     envelope = Envelope.wrap(event)
     if envelope_id is not None:
         envelope = envelope.model_copy(update={"id": envelope_id})
-    await js.publish(names.subject(envelope.subject), envelope.to_bytes(), stream=names.stream)
+    subject, stream = names.subject(envelope.subject), names.stream_for(envelope.subject)
+    await js.publish(subject, envelope.to_bytes(), stream=stream)
     return envelope
 
 

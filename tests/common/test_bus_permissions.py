@@ -21,6 +21,7 @@ from ticketing.common.bus.permissions import (
     CONSUMES,
     FOLLOWS_REVOCATIONS,
     PUBLISHES,
+    SESSIONS_STREAM,
     durable_name,
 )
 from ticketing.common.events import SessionRevoked, Subject
@@ -149,18 +150,21 @@ async def test_a_services_own_durable_cannot_be_pointed_at_another_subject(nats,
 
 
 async def test_an_ephemeral_consumer_cannot_take_a_durable_name(nats, names):
-    """The one consumer-creating subject not tied to a name refuses durables server-side."""
+    """The one consumer-creating subject not tied to a name refuses durables server-side,
+    so a session follower cannot squat a name there either."""
     async with connected_as(nats, "orders") as (nc, _):
         request = {
-            "stream_name": names.stream,
+            "stream_name": names.sessions_stream,
             "config": {
-                "durable_name": durable_name("tickets", Subject.ORDER_CREATED),
+                "durable_name": "orders-session-revoked",
                 "ack_policy": "explicit",
-                "filter_subject": names.subject(Subject.ORDER_CREATED),
+                "filter_subject": names.subject(Subject.SESSION_REVOKED),
             },
         }
         reply = await nc.request(
-            f"$JS.API.CONSUMER.CREATE.{names.stream}", json.dumps(request).encode(), timeout=2
+            f"$JS.API.CONSUMER.CREATE.{names.sessions_stream}",
+            json.dumps(request).encode(),
+            timeout=2,
         )
         assert "error" in json.loads(reply.data)
 
@@ -179,7 +183,7 @@ async def test_a_service_follows_session_revoked_with_an_ordered_consumer(nats, 
 
         sub = await nc.jetstream().subscribe(
             names.subject(Subject.SESSION_REVOKED),
-            stream=names.stream,
+            stream=names.sessions_stream,
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.BY_START_TIME,
             config=ConsumerConfig(opt_start_time=datetime.now(UTC).isoformat()),
@@ -198,7 +202,24 @@ async def test_a_service_without_sessions_cannot_create_consumers_of_its_own(nat
         with pytest.raises(NatsTimeout):
             await nc.jetstream(timeout=1).subscribe(
                 names.subject(Subject.SESSION_REVOKED),
+                stream=names.sessions_stream,
+                ordered_consumer=True,
+            )
+        await violation(errors, f"$JS.API.CONSUMER.CREATE.{names.sessions_stream}")
+
+
+async def test_following_sessions_reads_no_other_event(nats, names):
+    """The ephemeral consumer a session-following service may create is on the sessions
+    stream alone: pointed at the events stream, to read payments, it is refused."""
+    async with connected_as(nats, "orders") as (nc, errors):
+        with pytest.raises(NatsTimeout):
+            await nc.jetstream(timeout=1).subscribe(
+                names.subject(Subject.PAYMENT_CREATED),
                 stream=names.stream,
                 ordered_consumer=True,
             )
         await violation(errors, f"$JS.API.CONSUMER.CREATE.{names.stream}")
+
+
+def test_the_permissions_name_the_sessions_stream_the_bus_uses():
+    assert SESSIONS_STREAM == BusNames("any").sessions_stream == BusNames().sessions_stream

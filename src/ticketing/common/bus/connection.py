@@ -13,6 +13,13 @@ from ticketing.common.events.subjects import Subject
 
 log = logging.getLogger(__name__)
 STREAM = "TICKETING"
+# session.revoked has a stream of its own, so that the processes following it (with an
+# ephemeral consumer, which the bus's permissions cannot tie to one subject) may create
+# consumers on that stream alone and read nothing else. One per server, whatever the
+# prefix: a stream name is one token, which a permission cannot match by its ending. So
+# its prefix goes last (`session.revoked.<prefix>`): a stream may not hold `*.…` subjects,
+# which could be JetStream's own `$JS.…`.
+SESSIONS_STREAM = "SESSIONS"
 
 
 class BusNames:
@@ -25,14 +32,28 @@ class BusNames:
     def stream(self) -> str:
         return f"{self.prefix}_{STREAM}" if self.prefix else STREAM
 
+    @property
+    def sessions_stream(self) -> str:
+        return SESSIONS_STREAM
+
+    def stream_for(self, subject: Subject | str) -> str:
+        return self.sessions_stream if subject == Subject.SESSION_REVOKED else self.stream
+
     def subject(self, subject: Subject | str) -> str:
-        return f"{self.prefix}.{subject}" if self.prefix else str(subject)
+        if not self.prefix:
+            return str(subject)
+        if subject == Subject.SESSION_REVOKED:
+            return f"{subject}.{self.prefix}"
+        return f"{self.prefix}.{subject}"
 
     def unprefixed(self, name: str) -> Subject:
-        return Subject(name.removeprefix(f"{self.prefix}.") if self.prefix else name)
+        if not self.prefix:
+            return Subject(name)
+        return Subject(name.removeprefix(f"{self.prefix}.").removesuffix(f".{self.prefix}"))
 
     def all_subjects(self) -> list[str]:
-        return [self.subject(s) for s in Subject]
+        """The events stream's: every subject but session.revoked."""
+        return [self.subject(s) for s in Subject if s != Subject.SESSION_REVOKED]
 
 
 def cancel_requested() -> bool:
@@ -71,15 +92,19 @@ async def connect(url: str, *, name: str, user: str = "", password: str = "") ->
 
 
 async def ensure_stream(js: JetStreamContext, names: BusNames) -> None:
-    """Create the stream, or bring an existing one's subjects up to date."""
+    """Create the streams, or bring existing ones' subjects up to date: the events stream
+    first, which gives up session.revoked if an older version held it there."""
+    await _ensure(js, names.stream, names.all_subjects())
+    revoked = str(Subject.SESSION_REVOKED)
+    await _ensure(js, names.sessions_stream, [revoked, f"{revoked}.*"])
+
+
+async def _ensure(js: JetStreamContext, name: str, subjects: list[str]) -> None:
     config = StreamConfig(
-        name=names.stream,
-        subjects=names.all_subjects(),
-        storage=StorageType.FILE,
-        duplicate_window=120.0,
+        name=name, subjects=subjects, storage=StorageType.FILE, duplicate_window=120.0
     )
     try:
-        await js.stream_info(names.stream)
+        await js.stream_info(name)
     except NotFoundError:
         try:
             await js.add_stream(config)

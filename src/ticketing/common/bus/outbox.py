@@ -189,7 +189,7 @@ class OutboxRelay:
         return await self._js.publish_async(
             self._names.subject(row.subject),
             json.dumps(row.envelope, separators=(",", ":")).encode(),
-            stream=self._names.stream,
+            stream=self._names.stream_for(row.subject),
             headers={"Nats-Msg-Id": str(row.id)},
         )
 

@@ -9,6 +9,7 @@ generates the server's config from this table and loads no pydantic, SQLAlchemy 
 """
 
 ADMIN = "admin"  # full rights: provisioning, `ticketing status`, test fixtures
+SESSIONS_STREAM = "SESSIONS"  # as common/bus/connection.py names it (a test holds them equal)
 
 PUBLISHES: dict[str, frozenset[str]] = {
     "auth": frozenset({"session.revoked"}),
@@ -46,7 +47,10 @@ def durable_name(service: str, subject: str) -> str:
 
 
 def _subjects(subject: str) -> list[str]:
-    """The bare subject and the same under any BUS_PREFIX (one token: no dots)."""
+    """The bare subject and the same under any BUS_PREFIX (one token: no dots), which
+    session.revoked carries last (see common/bus/connection.py)."""
+    if subject == "session.revoked":
+        return [subject, f"{subject}.*"]
     return [subject, f"*.{subject}"]
 
 
@@ -70,11 +74,15 @@ def publish_allowed(service: str) -> list[str]:
             f"$JS.ACK.*.{durable}.>",
         ]
     if service in FOLLOWS_REVOCATIONS:
-        # An unnamed ephemeral consumer (what nats-py's ordered consumer creates): the
-        # server refuses a durable name on this subject, so it cannot touch a durable.
-        # Its info (a name the server makes up, so any name) is how the feed knows it has
-        # replayed every revocation before /readyz says ready; info reads nothing of events.
-        allowed += ["$JS.API.CONSUMER.CREATE.*", "$JS.API.CONSUMER.INFO.*.*", "$JS.FC.*.>"]
+        # An unnamed ephemeral consumer (what nats-py's ordered consumer creates), on the
+        # stream that holds session.revoked alone: the subject names no filter, so the
+        # stream is what keeps it from reading anything else. Its info (a name the server
+        # makes up) is how the feed knows it has replayed every revocation.
+        allowed += [
+            f"$JS.API.CONSUMER.CREATE.{SESSIONS_STREAM}",
+            f"$JS.API.CONSUMER.INFO.{SESSIONS_STREAM}.*",
+            f"$JS.FC.{SESSIONS_STREAM}.>",
+        ]
     return allowed
 
 

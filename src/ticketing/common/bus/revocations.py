@@ -42,7 +42,7 @@ class RevocationFeed:
         config = ConsumerConfig(opt_start_time=datetime.now(UTC) - self._replay)
         self._subscription = await self._js.subscribe(
             self._names.subject(Subject.SESSION_REVOKED),
-            stream=self._names.stream,
+            stream=self._names.sessions_stream,
             cb=self._on_message,
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.BY_START_TIME,

@@ -5,39 +5,61 @@ import asyncio
 import sys
 from pathlib import Path
 
+DATA_DIR_HELP = "where PostgreSQL and NATS keep data (default ./.ticketing)"
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    from ticketing.runtime.services import SERVICES  # names only: nothing heavy
 
-    up = commands.add_parser("up", help="start NATS, PostgreSQL, every service and the gateway")
+    names = [spec.name for spec in SERVICES]
+    parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser(
+        "up",
+        help="start NATS, PostgreSQL, every service and the gateway",
+        description="Run the whole system on this machine, in the foreground, until Ctrl-C. "
+        "PostgreSQL and NATS start on free ports (or come from DATABASE_URL / NATS_URL); "
+        "data stays in the data folder, which one system at a time may use.",
+    )
     up.add_argument("--port", type=int, default=8080, help="gateway port (default 8080)")
     up.add_argument("--host", default="127.0.0.1", help="gateway address (default 127.0.0.1)")
     up.add_argument("--replicas", type=int, default=1, help="processes per service (default 1)")
-    up.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(".ticketing"),
-        help="where PostgreSQL and NATS keep data (default ./.ticketing)",
-    )
+    up.add_argument("--data-dir", type=Path, default=Path(".ticketing"), help=DATA_DIR_HELP)
 
-    serve = commands.add_parser("serve", help="run one service (as a container does)")
-    serve.add_argument("service")
+    serve = commands.add_parser(
+        "serve",
+        help="run one service (as a container does)",
+        description="Migrate the service's database (waiting for it), then serve HTTP. "
+        "Settings come from the environment (DATABASE_URL, NATS_URL, JWT_PUBLIC_KEY, ...).",
+    )
+    serve.add_argument("service", choices=names, help="which service")
     serve.add_argument(
         "--host",
         default="0.0.0.0",
         help="address to listen on (default 0.0.0.0, as in a container; `up` uses 127.0.0.1)",
     )
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument(
         "--no-migrate", action="store_true", help="skip migrations (someone else ran them)"
     )
 
-    status = commands.add_parser("status", help="services, consumer lag, outbox, timers")
-    status.add_argument("--data-dir", type=Path, default=Path(".ticketing"))
+    status = commands.add_parser(
+        "status",
+        help="services, consumer lag, outbox, timers",
+        description="Report on the system `ticketing up` runs from the data folder; "
+        "exit 0 if it runs, 1 if it does not.",
+    )
+    status.add_argument("--data-dir", type=Path, default=Path(".ticketing"), help=DATA_DIR_HELP)
+    status.add_argument("--json", action="store_true", help="print JSON, for scripts")
 
-    migrate = commands.add_parser("migrate", help="migrate one service's database and exit")
-    migrate.add_argument("service")
+    migrate = commands.add_parser(
+        "migrate",
+        help="migrate one service's database and exit",
+        description="What a deployment's migration job runs; reads DATABASE_URL only.",
+    )
+    migrate.add_argument("service", choices=names, help="which service")
 
     commands.add_parser(
         "nats-config",
@@ -45,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("keys", help="print a new session key pair as two .env lines")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ticketing")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,8 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "status":
         from ticketing.runtime.status import main as status
 
-        status(args.data_dir)
-        return
+        sys.exit(status(args.data_dir, as_json=args.json))
     if args.command == "nats-config":
         from ticketing.runtime.nats import container_config
 

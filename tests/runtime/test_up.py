@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -161,6 +162,25 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         assert "auth" in status.stdout and "ready" in status.stdout
         assert "outbox backlog:" in status.stdout
         assert "orders-payment-created" in status.stdout  # consumers, read as admin
+        as_json = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ticketing.cli",
+                "status",
+                "--json",
+                "--data-dir",
+                str(data_dir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert as_json.returncode == 0, as_json.stderr
+        reported = json.loads(as_json.stdout)
+        assert reported["running"] and reported["gateway"] == up.url
+        assert set(reported["services"].values()) == {"ready"}
+        assert reported["consumers"]["orders-payment-created"]["pending"] == 0
         started = _descendants(up.process.pid) | _processes_mentioning(str(data_dir))
         assert started, "up started no processes"
         for process in up.state["processes"]:  # only the gateway faces the network

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import asyncpg
@@ -57,27 +58,67 @@ async def _count(url: str, sql: str) -> int | str:
         await conn.close()
 
 
-async def report(data_dir: Path) -> str:
+async def gather(data_dir: Path) -> dict | None:
+    """What `status` reports, or None when no system runs from `data_dir` (no state, or its
+    supervisor is gone: a run killed with -9 leaves its state.json behind)."""
     path = data_dir / "state.json"
     if not path.exists():
-        return f"Ticketing is not running from {data_dir}; start it with `ticketing up`"
+        return None
     state = json.loads(path.read_text())
-    lines = [f"Ticketing at {state['gateway']} (supervisor pid {state['pid']})", "", "services:"]
-    lines += [f"  {label:<14} {status}" for label, status in await _processes(state)]
-    lines += ["", "consumers (pending / awaiting ack / redelivered):"]
+    if not _alive(state["pid"]):
+        return None
+    found: dict = {"gateway": state["gateway"], "pid": state["pid"]}
+    found["services"] = {label: status for label, status in await _processes(state)}
     try:
-        for name, pending, unacked, redelivered in await _consumers(state):
-            lines.append(f"  {name:<36} {pending:>6} {unacked:>6} {redelivered:>6}")
+        found["consumers"] = {
+            name: {"pending": pending, "awaitingAck": unacked, "redelivered": redelivered}
+            for name, pending, unacked, redelivered in await _consumers(state)
+        }
     except Exception as error:
-        lines.append(f"  NATS unreachable: {error}")
-    lines += ["", "outbox backlog:"]
-    for service, url in state["databases"].items():
-        lines.append(f"  {service:<14} {await _count(url, PENDING_OUTBOX)}")
+        found["consumers"] = {"error": f"NATS unreachable: {error}"}
+    found["outbox"] = {
+        service: await _count(url, PENDING_OUTBOX) for service, url in state["databases"].items()
+    }
     if "expiration" in state["databases"]:
-        timers = await _count(state["databases"]["expiration"], PENDING_TIMERS)
-        lines += ["", f"pending timers: {timers}"]
+        found["pendingTimers"] = await _count(state["databases"]["expiration"], PENDING_TIMERS)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def render(found: dict) -> str:
+    lines = [f"Ticketing at {found['gateway']} (supervisor pid {found['pid']})", "", "services:"]
+    lines += [f"  {label:<14} {status}" for label, status in found["services"].items()]
+    lines += ["", "consumers (pending / awaiting ack / redelivered):"]
+    if "error" in found["consumers"]:
+        lines.append(f"  {found['consumers']['error']}")
+    else:
+        for name, c in found["consumers"].items():
+            lines.append(
+                f"  {name:<36} {c['pending']:>6} {c['awaitingAck']:>6} {c['redelivered']:>6}"
+            )
+    lines += ["", "outbox backlog:"]
+    lines += [f"  {service:<14} {count}" for service, count in found["outbox"].items()]
+    if "pendingTimers" in found:
+        lines += ["", f"pending timers: {found['pendingTimers']}"]
     return "\n".join(lines)
 
 
-def main(data_dir: Path) -> None:
-    print(asyncio.run(report(data_dir)))
+def main(data_dir: Path, *, as_json: bool = False) -> int:
+    """0 when a system runs from `data_dir`, 1 when none does: scripts can ask."""
+    found = asyncio.run(gather(data_dir))
+    if as_json:
+        print(json.dumps({"running": found is not None, **(found or {})}, indent=2))
+    elif found is None:
+        print(f"Ticketing is not running from {data_dir}; start it with `ticketing up`")
+    else:
+        print(render(found))
+    return 0 if found is not None else 1

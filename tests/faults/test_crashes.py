@@ -9,6 +9,7 @@ ack, the redelivered event is skipped by processed_events and takes effect once 
 """
 
 import contextlib
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import httpx
@@ -35,6 +36,14 @@ async def _published(nats_url: str, prefix: str, subject: str) -> list[dict]:
     names = BusNames(prefix)
     async with jetstream(nats_url, names) as js:
         return [m for m in await stream_messages(js, names) if m["subject"] == subject]
+
+
+async def _stored_at(nats_url: str, prefix: str) -> datetime:
+    """When the server stored the stream's first message (by its clock, this machine's)."""
+    names = BusNames(prefix)
+    async with jetstream(nats_url, names) as js:
+        first = (await js.stream_info(names.stream)).state.first_seq
+        return (await js.get_msg(names.stream, first)).time
 
 
 @pytest.mark.parametrize("fault", ["crash_before_publish", "crash_after_publish"])
@@ -66,6 +75,12 @@ async def test_a_service_killed_around_its_publish_sends_the_event_once_after_re
 
             staged = await eventually(sent, timeout=10)
             assert crashed.exists()
+            # The kill came where its name says: the event was stored before it (after the
+            # publish) or after it, by the restarted process (before the publish). The
+            # marker file holds the instant of the kill.
+            died = datetime.fromtimestamp(int(crashed.read_text()) / 1e9, UTC)
+            stored = await _stored_at(nats.url, system.prefix)
+            assert (stored < died) == (fault == "crash_after_publish"), (stored, died)
             assert [r.subject for r in staged] == ["ticket.created"]
             stream = await _published(nats.url, system.prefix, "ticket.created")
             assert [m["id"] for m in stream] == [str(staged[0].id)]

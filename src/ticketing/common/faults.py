@@ -2,13 +2,15 @@
 
 TICKETING_FAULT is one of POINTS; the process then SIGKILLs itself there, as a power cut
 would, with no cleanup. With TICKETING_FAULT_ONCE=<file> only the process that creates
-that file dies, so the one its supervisor restarts runs clean. Nothing sets these outside
-the fault tests.
+that file dies, so the one its supervisor restarts runs clean; the file holds the instant
+of the kill (nanoseconds since the epoch), for a test to place it among other events.
+Nothing sets these outside the fault tests.
 """
 
 import logging
 import os
 import signal
+import time
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,10 @@ def crash_point(point: str) -> None:
         return
     if once := os.environ.get("TICKETING_FAULT_ONCE"):
         try:
-            os.close(os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            marker = os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return
+        os.write(marker, str(time.time_ns()).encode())
+        os.close(marker)
     log.error("fault injected: %s; pid %s kills itself", point, os.getpid())
     os.kill(os.getpid(), signal.SIGKILL)

@@ -148,8 +148,8 @@ class OutboxRelay:
                 )
             ).all()
             sent, failure = await self._publish_in_order(rows)
-            faults.crash_point("crash_after_publish")
             if sent:
+                faults.crash_point("crash_after_publish")
                 await db.execute(
                     update(outbox)
                     .where(outbox.c.id.in_([row.id for row in sent]))

@@ -81,10 +81,11 @@ def test_dependencies_are_installed_before_the_code_is_copied():
         for i in builder
         if i.keyword == "COPY" or (i.keyword == "RUN" and "pip install" in i.argument)
     ]
-    assert order[0].startswith("pyproject.toml")
+    # pyproject.toml alone: anything else copied first (the README) rebuilds every dependency
+    assert order[0] == "pyproject.toml ./"
     assert "--requirement requirements.txt" in order[1]
-    assert order[2].startswith("src ")
-    assert "/build/wheels/*.whl" in order[3]
+    assert order[2:4] == ["README.md ./", "src ./src"]
+    assert "/build/wheels/*.whl" in order[4]
 
 
 def test_the_requirements_the_builder_installs_are_the_project_dependencies_minus_embedded():

@@ -32,12 +32,17 @@ class Reply:
 class Conn:
     """One keep-alive connection, one request at a time, as one browser tab holds one."""
 
-    def __init__(self, base_url: str, cookie: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, cookie: str | None = None, *, source: str | None = None
+    ) -> None:
+        """`source`: the loopback address to connect from (127.0.0.0/8 is all this machine),
+        so one generator can be many clients to a server that tells them apart by address."""
         parts = urlsplit(base_url)
         if parts.hostname not in ("127.0.0.1", "localhost"):
             raise ValueError(f"the load generator targets only this machine, not {base_url}")
         self.host, self.port = parts.hostname, parts.port or 80
         self.cookie = cookie
+        self._local = (source, 0) if source else None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -53,7 +58,9 @@ class Conn:
         raw = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
         for attempt in (1, 2):  # a keep-alive connection the server closed is reopened once
             if self._writer is None:
-                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+                self._reader, self._writer = await asyncio.open_connection(
+                    self.host, self.port, local_addr=self._local
+                )
             try:
                 self._writer.write(raw)
                 return await self._read_reply()

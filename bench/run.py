@@ -96,12 +96,12 @@ async def main_run(
 
         storm = await signin_storm.scenario(running, reader, storm_users)
         fig |= {f"storm.{k}": v for k, v in storm["system"].items()}
-        fig["scrypt.per_s"] = storm["raw"]["scrypt_per_s"]
+        fig["hash.per_s"] = storm["raw"]["hashes_per_s"]
         fig["gen.storm_cores"] = storm["generator_cores"]
         parts.setdefault("sign-in storm", []).append(storm["cpu_by_process"])
         say(
             f"run {i}: sign-in storm {storm['system']['signins_per_s']:.1f}/s "
-            f"(scrypt {storm['raw']['scrypt_per_s']:.1f}/s), reads p99 "
+            f"(Argon2id {storm['raw']['hashes_per_s']:.1f}/s), reads p99 "
             f"{storm['system']['reads_calm_p99_ms']:.1f} → "
             f"{storm['system']['reads_storm_p99_ms']:.1f} ms"
         )

@@ -10,7 +10,9 @@ import jwt
 import pytest
 
 from tests.auth.test_passwords import scrypt_hash
-from tests.support import JWT_PRIVATE_KEY, JWT_PUBLIC_KEY, mint_token
+from tests.support import JWT_PRIVATE_KEY, JWT_PUBLIC_KEY, mint_token, running
+from ticketing.auth import passwords
+from ticketing.auth.app import create_app
 from ticketing.common.auth import COOKIE
 from ticketing.common.db import plain_dsn
 from ticketing.common.keys import generate_key_pair, private_key
@@ -253,3 +255,26 @@ async def test_a_throttled_account_can_still_sign_in_from_another_address(settin
                 "/api/users/signin", json={"email": email, "password": "password123"}
             )
     assert response.status_code == 200
+
+
+async def test_a_sign_in_holds_no_pooled_connection_while_its_password_is_hashed(
+    settings, monkeypatch
+):
+    """Else a burst of sign-ins holds the whole pool for the length of its hashes, and
+    every other request (currentuser reads the sessions table) queues behind them."""
+    app = create_app(settings)
+    held: list[int] = []
+    verify = passwords.verify_and_update
+
+    async def watched(password: str, stored: str):
+        held.append(app.state.engine.pool.checkedout())
+        return await verify(password, stored)
+
+    monkeypatch.setattr(passwords, "verify_and_update", watched)
+    body = {"email": "pool@example.com", "password": "correct horse"}
+    async with running(app) as client:
+        assert (await client.post("/api/users/signup", json=body)).status_code == 201
+        assert (await client.post("/api/users/signin", json=body)).status_code == 200
+        wrong = {**body, "password": "not the one"}
+        assert (await client.post("/api/users/signin", json=wrong)).status_code == 400
+    assert held == [0, 0]

@@ -40,13 +40,21 @@ async def sign_in(
     """The user, or None for bad credentials. The attempt is let through by the throttle
     and counted as a failure before the password is checked, on a connection and in a
     transaction of its own (throttle.claim), and uncounted here if the password is right.
-    A hash of an old kind is replaced in the caller's transaction."""
+    A hash of an old kind is replaced in the caller's transaction.
+
+    The password is checked holding no pooled connection: a burst of sign-ins would
+    otherwise hold the whole pool for the length of its hashes, and every other request
+    (currentuser reads the sessions table) would queue behind them."""
     attempt = throttle.Attempt.of(email, address, device)
     claim = await throttle.claim(db.bind, attempt, settings)
-    user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
-    stored = user.password_hash if user else passwords.DUMMY_HASH
+    async with db.bind.connect() as conn:
+        found = (
+            await conn.execute(select(User.id, User.password_hash).where(User.email == email))
+        ).first()
+    stored = found.password_hash if found else passwords.DUMMY_HASH
     right, new_hash = await passwords.verify_and_update(password, stored)
-    if right and user is not None:
+    if right and found is not None:
+        user = await db.get_one(User, found.id)
         if new_hash is not None:
             user.password_hash = new_hash
         await throttle.succeeded(db, claim)

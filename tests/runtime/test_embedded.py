@@ -9,9 +9,10 @@ import pytest
 
 from tests.runtime.up_support import ticketing_up
 from ticketing.common.migrations import migrate
+from ticketing.runtime.files import kept_passwords
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
-from ticketing.runtime.provision import ensure_database, provision, role_passwords
+from ticketing.runtime.provision import ensure_database, provision
 from ticketing.runtime.urls import database_url, role_url
 
 DATABASES = [
@@ -54,7 +55,7 @@ async def provisioned(tmp_path_factory) -> AsyncIterator[tuple[str, dict[str, st
     server = EmbeddedPostgres(folder / "postgres", durable=False)
     admin = server.start()
     try:
-        passwords = role_passwords(folder / "roles.json", [name for name, _ in DATABASES])
+        passwords = kept_passwords(folder / "roles.json", [name for name, _ in DATABASES])
         await provision(admin, DATABASES, passwords)
         yield admin, passwords, folder
     finally:

@@ -2,7 +2,6 @@
 only the bus users of ticketing.common.bus.permissions, each with its own password."""
 
 import json
-import secrets
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ticketing.common.bus.permissions import ADMIN, SERVICES, publish_allowed, subscribe_allowed
-from ticketing.runtime.files import write_owner_only
+from ticketing.runtime.files import kept_passwords, write_owner_only
 from ticketing.runtime.ports import free_port, port_answers
 
 USERS = (ADMIN, *SERVICES)
@@ -61,16 +60,6 @@ def container_config() -> str:
     return server_config({user: f"${password_variable(user)}" for user in USERS})
 
 
-def kept_passwords(path: Path) -> dict[str, str]:
-    """One password per bus user, made once and kept, so a restart admits the same users."""
-    known = json.loads(path.read_text()) if path.exists() else {}
-    passwords = {user: known.get(user) or secrets.token_urlsafe(24) for user in USERS}
-    if passwords != known:
-        write_owner_only(path, json.dumps(passwords, indent=2))
-    path.chmod(0o600)
-    return passwords
-
-
 def url_with_credentials(url: str, user: str, password: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
@@ -108,7 +97,7 @@ class EmbeddedNats:
         return user, self.passwords[user]
 
     def _write_config(self) -> Path:
-        self.passwords = kept_passwords(self.store_dir / "passwords.json")
+        self.passwords = kept_passwords(self.store_dir / "passwords.json", USERS)
         config = self.store_dir / "nats.conf"
         write_owner_only(config, server_config(self.passwords))
         return config

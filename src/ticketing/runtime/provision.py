@@ -13,16 +13,14 @@ The service migrates and serves as that role; only this child uses the admin.
         python -m ticketing.runtime.provision \\
         ticketing_auth ticketing.auth:migrations ticketing_tickets ticketing.tickets:migrations
 
-The supervisor imports this module for its names and role_passwords only, so the heavy
+The supervisor imports this module for its names only, so the heavy
 imports are inside the functions the child runs.
 """
 
 import asyncio
 import json
 import os
-import secrets
 import sys
-from pathlib import Path
 
 from ticketing.runtime.urls import database_url, role_url
 
@@ -70,17 +68,6 @@ BEGIN
     END LOOP;
 END $$
 """
-
-
-def role_passwords(path: Path, roles: list[str]) -> dict[str, str]:
-    """Each role's password, made once and kept (0600) so the next run signs in the same."""
-    known = json.loads(path.read_text()) if path.exists() else {}
-    if missing := [role for role in roles if role not in known]:
-        known.update({role: secrets.token_hex(24) for role in missing})
-        path.touch(mode=0o600)
-        path.chmod(0o600)
-        path.write_text(json.dumps(known, indent=2))
-    return {role: known[role] for role in roles}
 
 
 def _identifier(name: str) -> str:

@@ -23,7 +23,7 @@ import httpx
 import uvicorn
 
 from ticketing.runtime import data_lock, provision
-from ticketing.runtime.files import write_owner_only
+from ticketing.runtime.files import kept_passwords, write_owner_only
 from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_is_free
@@ -96,7 +96,7 @@ def embedded_postgres(data_dir: Path, options: Options) -> EmbeddedPostgres:
 def database_passwords(options: Options) -> dict[str, str]:
     """Each service database's own role's password (runtime/provision.py makes the roles)."""
     names = [database_name(spec) for spec in options.services if spec.database]
-    return provision.role_passwords(options.data_dir / "database_roles.json", names)
+    return kept_passwords(options.data_dir / "database_roles.json", names)
 
 
 PRIVATE_KEY_FILE, PUBLIC_KEY_FILE = "jwt_private_key.pem", "jwt_public_key.pem"
@@ -114,11 +114,7 @@ def session_keys(data_dir: Path) -> tuple[str, str]:
         from ticketing.common.keys import generate_key_pair  # cryptography: only when needed
 
         private, public = generate_key_pair()
-        private_path.unlink(missing_ok=True)
-        # Created 0600, never world-readable even for a moment.
-        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(private)
+        write_owner_only(private_path, private)
         public_path.write_text(public)
     private_path.chmod(0o600)
     return private_path.read_text(), public_path.read_text()

@@ -1,6 +1,10 @@
 """Helpers every test may use: bounded waiting, session cookies, app clients."""
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -97,3 +101,30 @@ async def running(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
+
+
+def token_claims(**overrides) -> dict:
+    """A session token's claims, valid for an hour; an override of None leaves one out."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(uuid4()),
+        "email": "a@b.io",
+        "sid": str(uuid4()),
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def hs256_with_the_public_key(claims: dict) -> str:
+    """Algorithm confusion: HMAC keyed with the public verification key, which anyone may
+    read. PyJWT refuses to make one, so it is put together by hand."""
+
+    def part(value: bytes) -> str:
+        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+
+    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = part(json.dumps(claims, default=lambda t: int(t.timestamp())).encode())
+    mac = hmac.new(JWT_PUBLIC_KEY.encode(), f"{header}.{body}".encode(), hashlib.sha256)
+    return f"{header}.{body}.{part(mac.digest())}"

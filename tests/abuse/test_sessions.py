@@ -5,10 +5,6 @@ algorithm confusion, unsigned or without a session id read as signed out in ever
 Session length is a setting, sliding up to a cap.
 """
 
-import base64
-import hashlib
-import hmac
-import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -22,8 +18,10 @@ from tests.support import (
     KEYS,
     bus_prefix,
     eventually,
+    hs256_with_the_public_key,
     mint_token,
     running,
+    token_claims,
 )
 from tests.system import System, running_system
 from ticketing.auth.app import create_app as auth_app
@@ -148,40 +146,14 @@ def _client(transport, cookie: str):
     )
 
 
-def _claims(**overrides) -> dict:
-    now = datetime.now(UTC)
-    claims = {
-        "sub": str(uuid4()),
-        "email": "a@b.io",
-        "sid": str(uuid4()),
-        "iat": now,
-        "exp": now + timedelta(hours=1),
-    }
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
-
-
-def _hs256_with_the_public_key(claims: dict) -> str:
-    """Algorithm confusion: HMAC keyed with the public verification key, which anyone may
-    read. PyJWT refuses to make one, so it is put together by hand."""
-
-    def part(value: bytes) -> str:
-        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
-
-    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = part(json.dumps(claims, default=lambda t: int(t.timestamp())).encode())
-    mac = hmac.new(JWT_PUBLIC_KEY.encode(), f"{header}.{body}".encode(), hashlib.sha256)
-    return f"{header}.{body}.{part(mac.digest())}"
-
-
 async def test_only_tokens_auth_signed_with_a_session_id_are_accepted_anywhere(postgres, nats):
     another_private, _ = generate_key_pair()
     forged = {
         "another Ed25519 key": mint_token(private_key=another_private),
-        "HS256 keyed with the public key": _hs256_with_the_public_key(_claims()),
-        "alg none": jwt.encode(_claims(), None, algorithm="none"),
+        "HS256 keyed with the public key": hs256_with_the_public_key(token_claims()),
+        "alg none": jwt.encode(token_claims(), None, algorithm="none"),
         "no session id": jwt.encode(
-            _claims(sid=None), private_key(JWT_PRIVATE_KEY), algorithm="EdDSA"
+            token_claims(sid=None), private_key(JWT_PRIVATE_KEY), algorithm="EdDSA"
         ),
     }
     async with running_system(postgres, nats, services=SERVICES) as system:

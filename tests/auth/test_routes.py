@@ -1,8 +1,3 @@
-import base64
-import hashlib
-import hmac
-import json
-from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import asyncpg
@@ -10,7 +5,13 @@ import jwt
 import pytest
 
 from tests.auth.test_passwords import scrypt_hash
-from tests.support import JWT_PRIVATE_KEY, JWT_PUBLIC_KEY, mint_token, running
+from tests.support import (
+    JWT_PRIVATE_KEY,
+    hs256_with_the_public_key,
+    mint_token,
+    running,
+    token_claims,
+)
 from ticketing.auth import passwords
 from ticketing.auth.app import create_app
 from ticketing.common.auth import COOKIE
@@ -146,33 +147,7 @@ async def test_currentuser_without_cookie_is_null(client):
     assert response.json() == {"currentUser": None}
 
 
-def _claims(**overrides):
-    now = datetime.now(UTC)
-    claims = {
-        "sub": str(uuid4()),
-        "email": "a@b.io",
-        "sid": str(uuid4()),
-        "iat": now,
-        "exp": now + timedelta(hours=1),
-    }
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
-
-
 ANOTHER_PRIVATE_KEY, _ = generate_key_pair()
-
-
-def hs256_with_the_public_key(claims: dict) -> str:
-    """Algorithm confusion: HMAC keyed with the (public) verification key. PyJWT refuses to
-    make one, so it is put together by hand."""
-
-    def part(value: bytes) -> str:
-        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
-
-    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = part(json.dumps(claims, default=lambda t: int(t.timestamp())).encode())
-    mac = hmac.new(JWT_PUBLIC_KEY.encode(), f"{header}.{body}".encode(), hashlib.sha256)
-    return f"{header}.{body}.{part(mac.digest())}"
 
 
 @pytest.mark.parametrize(
@@ -182,12 +157,12 @@ def hs256_with_the_public_key(claims: dict) -> str:
         pytest.param(mint_token(ttl=-1), id="expired"),
         pytest.param(mint_token()[:-4] + "AAAA", id="tampered"),
         pytest.param(
-            hs256_with_the_public_key(_claims()),
+            hs256_with_the_public_key(token_claims()),
             id="hs256-with-the-public-key-as-secret",
         ),
-        pytest.param(jwt.encode(_claims(), None, algorithm="none"), id="alg-none"),
+        pytest.param(jwt.encode(token_claims(), None, algorithm="none"), id="alg-none"),
         pytest.param(
-            jwt.encode(_claims(sid=None), private_key(JWT_PRIVATE_KEY), algorithm="EdDSA"),
+            jwt.encode(token_claims(sid=None), private_key(JWT_PRIVATE_KEY), algorithm="EdDSA"),
             id="no-sid",
         ),
         pytest.param("garbage", id="garbage"),

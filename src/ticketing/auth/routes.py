@@ -7,14 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.auth import devices, service, sessions
 from ticketing.auth.schemas import CurrentUserOut, SigninIn, SignupIn, UserOut
-from ticketing.common.auth import (
-    COOKIE,
-    SessionToken,
-    UserPayload,
-    clear_session,
-    read_token,
-    set_session_cookie,
-)
+from ticketing.common.auth import UserPayload, clear_session, session_of, set_session_cookie
 from ticketing.common.db import Db
 from ticketing.common.errors import BadRequest
 from ticketing.common.openapi import error_responses
@@ -60,7 +53,7 @@ async def signout(request: Request, response: Response, db: Db, everywhere: bool
     """Sign out: this session ends in every service, or with `everywhere=true` every
     session of this user; the cookie is cleared."""
     settings = request.app.state.settings
-    token = _token(request)
+    token = session_of(request)
     if token is not None:
         async with db.begin():
             if await sessions.live(db, token, datetime.now(UTC)) is not None:
@@ -79,7 +72,7 @@ async def currentuser(request: Request, response: Response, db: Db) -> CurrentUs
 async def _signed_in(request: Request, response: Response, db: AsyncSession) -> UserPayload | None:
     """Auth owns the sessions, so it asks its table, not the revocation feed: a signed-out
     session reads as null here at once."""
-    token = _token(request)
+    token = session_of(request)
     if token is None:
         return None
     settings = request.app.state.settings
@@ -92,11 +85,6 @@ async def _signed_in(request: Request, response: Response, db: AsyncSession) -> 
     if issued is not None:
         _set_cookie(response, issued, settings)
     return token.user
-
-
-def _token(request: Request) -> SessionToken | None:
-    raw = request.cookies.get(COOKIE)
-    return read_token(raw, request.app.state.settings) if raw else None
 
 
 def _set_cookie(response: Response, issued: sessions.Issued, settings) -> None:

@@ -184,6 +184,34 @@ async def test_signout_clears_the_cookie(client):
     assert (await client.get("/api/users/currentuser")).json() == {"currentUser": None}
 
 
+async def test_a_signed_out_cookie_cannot_sign_its_user_out_everywhere(client):
+    """A stolen cookie its owner already signed out ends nothing more: not the owner's
+    other sessions."""
+    email = an_email()
+    await signup(client, email)
+    old = client.cookies[COOKIE]
+    await client.post("/api/users/signout")
+    client.cookies.clear()
+    signin = {"email": email, "password": "password123"}
+    assert (await client.post("/api/users/signin", json=signin)).status_code == 200
+    current = client.cookies[COOKIE]
+    client.cookies.set(COOKIE, old)
+    stolen = await client.post("/api/users/signout", params={"everywhere": "true"})
+    assert stolen.status_code == 200
+    client.cookies.set(COOKIE, current)
+    still = await client.get("/api/users/currentuser")
+    assert still.json()["currentUser"]["email"] == email
+
+
+@pytest.mark.parametrize("everywhere", ["maybe", "x" * 2000, "\u00e9"])
+async def test_an_odd_everywhere_is_a_400_and_signs_nobody_out(client, everywhere):
+    await signup(client)
+    refused = await client.post("/api/users/signout", params={"everywhere": everywhere})
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"errors"}
+    assert (await client.get("/api/users/currentuser")).json()["currentUser"] is not None
+
+
 async def test_repeated_failures_for_one_account_are_throttled_with_retry_after(client):
     email = an_email()
     await signup(client, email)

@@ -1,14 +1,18 @@
-"""Bus fixtures for the common tests: a probe database, a JetStream context, a collector."""
+"""Bus helpers for every test: a JetStream context, an engine, the other services' side of
+the bus (EventBus), and reading a stream back."""
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
 import nats
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support import eventually
 from ticketing.common.bus.connection import BusNames, ensure_stream
-from ticketing.common.db import make_engine, make_sessionmaker
+from ticketing.common.db import make_engine
 from ticketing.common.events import Envelope, Event, Subject
 
 
@@ -24,12 +28,13 @@ async def jetstream(url: str, names: BusNames):
 
 
 @asynccontextmanager
-async def sessions(url: str):
-    engine = make_engine(url, pool_size=5)
+async def engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine of the test's own on a service's database, to arrange and inspect rows."""
+    made = make_engine(url, pool_size=5)
     try:
-        yield make_sessionmaker(engine)
+        yield made
     finally:
-        await engine.dispose()
+        await made.dispose()
 
 
 async def stream_messages(js, names: BusNames) -> list[dict]:
@@ -65,3 +70,26 @@ async def publish_event(
 async def published_data(js, names: BusNames, subject: Subject) -> list[dict]:
     """The `data` of every message on `subject`, in stream order."""
     return [m["data"] for m in await stream_messages(js, names) if m["subject"] == subject]
+
+
+class EventBus:
+    """The other services' side of the bus: publish their events, read the app's."""
+
+    def __init__(self, js, names: BusNames) -> None:
+        self.js = js
+        self.names = names
+
+    async def publish(self, event: Event, envelope_id: UUID | None = None) -> Envelope:
+        return await publish_event(self.js, self.names, event, envelope_id)
+
+    async def published(self, subject: Subject) -> list[dict]:
+        return await published_data(self.js, self.names, subject)
+
+    async def wait_for(self, subject: Subject, count: int = 1, timeout: float = 5) -> list[dict]:
+        """At least `count` messages on `subject`; returns them all."""
+
+        async def enough():
+            found = await self.published(subject)
+            return found if len(found) >= count else None
+
+        return await eventually(enough, timeout=timeout)

@@ -72,14 +72,12 @@ def service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(name)
-        engine = sessionmaker = None
+        engine = None
         if uses_database:
-            from ticketing.common.db import make_engine, make_sessionmaker
+            from ticketing.common.db import make_engine
 
             engine = make_engine(settings.database_url)
-            sessionmaker = make_sessionmaker(engine)
         app.state.engine = engine
-        app.state.sessionmaker = sessionmaker
         bus = None
         if uses_bus:
             from ticketing.common.bus.runtime import BusRuntime
@@ -87,7 +85,7 @@ def service_app(
             bus = BusRuntime(
                 name,
                 settings,
-                app.state.sessionmaker,
+                engine,
                 subscriptions or {},
                 relay=uses_database,
                 revoked=app.state.revoked_sessions,

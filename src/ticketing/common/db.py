@@ -1,4 +1,10 @@
-"""One async engine per service database; the session and read dependencies routes use."""
+"""One async engine per service database, and the two connections a route can ask for.
+
+Every service talks to its database one way: SQLAlchemy Core statements on an
+`AsyncConnection`. A route that writes more than one statement takes `Db` and opens the
+transaction itself (`async with db.begin()`); one whose every statement stands alone takes
+`AutocommitDb`. Listeners get a connection already in a transaction from the listener base.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -8,13 +14,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -65,29 +65,26 @@ def unreachable(error: BaseException) -> bool:
     return isinstance(state, str) and state.startswith(_UNREACHABLE_STATES)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
-
-
 def plain_dsn(url: str) -> str:
     """The libpq form asyncpg.connect takes, for the LISTEN connection."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
-        yield session
+async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """The route opens the transaction (`async with db.begin()`) and so owns the commit."""
+    async with request.app.state.engine.connect() as connection:
+        yield connection
 
 
 async def _autocommit(request: Request) -> AsyncIterator[AsyncConnection]:
     """A pooled connection in autocommit, for requests whose every statement stands alone:
     a one-statement read sees one snapshot anyway, and a write made one statement (see
-    outbox.staged_after) is atomic anyway; neither need pay BEGIN and COMMIT round trips,
-    nor the ORM's identity map."""
-    async with request.app.state.sessionmaker.kw["bind"].connect() as connection:
+    outbox.staged_after) is atomic anyway; neither need pay BEGIN and COMMIT round trips.
+    """
+    async with request.app.state.engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
 
 
-Db = Annotated[AsyncSession, Depends(_session)]
+Db = Annotated[AsyncConnection, Depends(_connection)]
 AutocommitDb = Annotated[AsyncConnection, Depends(_autocommit)]

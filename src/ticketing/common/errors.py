@@ -7,6 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from ticketing.common import refusals
+
 log = logging.getLogger(__name__)
 
 
@@ -87,6 +89,27 @@ async def _app_error(_: Request, exc: AppError) -> JSONResponse:
     return errors_response(exc.status_code, exc.serialize(), exc.headers())
 
 
+REFUSAL_STATUS: dict[type[refusals.Refusal], int] = {
+    refusals.Invalid: 400,
+    refusals.NotYours: 401,
+    refusals.Missing: 404,
+    refusals.Conflict: 409,
+    refusals.Gone: 410,
+}
+
+
+def refusal_response(exc: refusals.Refusal) -> JSONResponse:
+    status = next((code for kind, code in REFUSAL_STATUS.items() if isinstance(exc, kind)), 400)
+    item = {"message": exc.message}
+    if exc.field:
+        item["field"] = exc.field
+    return errors_response(status, [item])
+
+
+async def _refusal(_: Request, exc: refusals.Refusal) -> JSONResponse:
+    return refusal_response(exc)
+
+
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     return errors_response(400, validation_items(exc.errors()))
 
@@ -110,6 +133,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI, *, database: bool = True) -> None:
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(refusals.Refusal, _refusal)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     # Database and network errors are answered where routes raise them, so a 503 is counted

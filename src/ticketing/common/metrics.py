@@ -87,11 +87,11 @@ router = APIRouter(include_in_schema=False)
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     state = request.app.state
-    if getattr(state, "sessionmaker", None) is not None and getattr(state, "bus", None):
+    if getattr(state, "engine", None) is not None and getattr(state, "bus", None):
         from ticketing.common.bus.outbox import pending_count
 
         try:
-            async with state.sessionmaker() as db:
+            async with state.engine.connect() as db:
                 OUTBOX_PENDING.labels(state.service).set(await pending_count(db))
         except Exception:  # the scrape still answers while the database is down
             pass

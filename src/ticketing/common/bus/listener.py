@@ -1,6 +1,7 @@
 """Durable pull consumers that apply each event once (guarantee 3), in version order (4).
 
-A handler is `async def on_x(db, event)`. The base owns the transaction and the ack:
+A handler is `async def on_x(db, event)`, `db` a connection inside the transaction; the
+base owns that transaction and the ack:
 commit → ack; VersionGap → roll back, nak with a growing delay; StaleEvent → ack;
 database unreachable → hold the message and try again until it answers; anything else →
 roll back, nak, and past the attempt limit log a dead letter and terminate the message
@@ -16,7 +17,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.common import correlation, faults, metrics
 from ticketing.common.bus.connection import BusNames, cancel_requested
@@ -28,7 +29,7 @@ from ticketing.common.events import Envelope, Event, Subject
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+Handler = Callable[[AsyncConnection, Event], Awaitable[None]]
 Subscriptions = Mapping[Subject, Handler]
 
 GAP_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
@@ -63,7 +64,7 @@ class Listener:
         self,
         service: str,
         subscriptions: Subscriptions,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         js: JetStreamContext,
         names: BusNames,
         *,
@@ -74,7 +75,7 @@ class Listener:
         self._parallel = parallel
         self.service = service
         self._subscriptions = dict(subscriptions)
-        self._sessionmaker = sessionmaker
+        self._engine = engine
         self._js = js
         self._names = names
         self._max_attempts = max_attempts
@@ -146,7 +147,7 @@ class Listener:
         handler = self._subscriptions[subject]
         applied: set = set()
         try:
-            async with self._sessionmaker() as db, db.begin():
+            async with self._engine.begin() as db:
                 ids = [{"event_id": env.id, "subject": str(subject)} for _, (env, _) in batch]
                 recorded = insert(processed_events).values(ids).on_conflict_do_nothing()
                 first_time = set(
@@ -277,7 +278,7 @@ class Listener:
             correlation.reset(token)
 
     async def _apply_in_transaction(self, subject: Subject, envelope: Envelope, event) -> bool:
-        async with self._sessionmaker() as db, db.begin():
+        async with self._engine.begin() as db:
             first_time = await db.execute(
                 insert(processed_events)
                 .values(event_id=envelope.id, subject=str(subject))

@@ -12,16 +12,16 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import asyncpg
 from nats.js import JetStreamContext
 from sqlalchemy import CTE, Select, Uuid, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.common import faults, metrics
 from ticketing.common.bus.connection import BusNames, cancel_requested
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import Envelope, Event
+from ticketing.common.wakeups import listen, notify
 
 log = logging.getLogger(__name__)
 CHANNEL = "ticketing_outbox"
@@ -29,12 +29,12 @@ BATCH = 100
 ACK_TIMEOUT = 5.0
 
 
-async def stage(db: AsyncSession, event: Event) -> Envelope:
+async def stage(db: AsyncConnection, event: Event) -> Envelope:
     """Write the event in the caller's transaction; NOTIFY wakes the relay on commit."""
     return (await stage_many(db, [event]))[0]
 
 
-async def stage_many(db: AsyncSession, events: list[Event]) -> list[Envelope]:
+async def stage_many(db: AsyncConnection, events: list[Event]) -> list[Envelope]:
     """Rows and NOTIFY in as few round trips as the count allows; statements SQLAlchemy
     can cache (a multi-row VALUES is compiled anew every time: 13% of tickets' CPU)."""
     envelopes = [Envelope.wrap(event) for event in events]
@@ -48,10 +48,10 @@ async def stage_many(db: AsyncSession, events: list[Event]) -> list[Envelope]:
     ]
     if len(rows) == 1:  # the common case: one statement, one round trip
         staged = outbox.insert().values(**rows[0]).returning(outbox.c.id).cte("staged")
-        await db.execute(select(func.pg_notify(CHANNEL, "")).select_from(staged).limit(1))
+        await db.execute(notify(CHANNEL).select_from(staged).limit(1))
     elif rows:
         await db.execute(outbox.insert(), rows)
-        await db.execute(select(func.pg_notify(CHANNEL, "")))
+        await db.execute(notify(CHANNEL))
     return envelopes
 
 
@@ -71,10 +71,10 @@ def staged_after(written: CTE, event: Event) -> Select:
         .returning(outbox.c.id)
         .cte("staged")
     )
-    return select(func.pg_notify(CHANNEL, "")).select_from(staged)
+    return notify(CHANNEL).select_from(staged)
 
 
-async def pending_count(db: AsyncSession) -> int:
+async def pending_count(db: AsyncConnection) -> int:
     query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
     return (await db.execute(query)).scalar_one()
 
@@ -87,7 +87,7 @@ class OutboxRelay:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         js: JetStreamContext,
         names: BusNames,
         *,
@@ -97,7 +97,7 @@ class OutboxRelay:
         connected: Callable[[], bool] = lambda: True,
     ) -> None:
         self.service = service
-        self._sessionmaker = sessionmaker
+        self._engine = engine
         self._js = js
         self._names = names
         self._listen_dsn = listen_dsn
@@ -137,7 +137,7 @@ class OutboxRelay:
             # Fail fast rather than queue a request in the client's reconnect buffer and wait
             # out its timeout with the rows locked; the rows simply wait here until NATS is back.
             raise ConnectionError("NATS is not connected; events wait in the outbox")
-        async with self._sessionmaker() as db, db.begin():
+        async with self._engine.begin() as db:
             rows = (
                 await db.execute(
                     select(outbox.c.id, outbox.c.subject, outbox.c.envelope, outbox.c.created_at)
@@ -202,24 +202,6 @@ class OutboxRelay:
             metrics.PUBLISH_LAG.labels(self.service).observe(max(lag, 0))
 
     async def _listen(self) -> None:
-        """LISTEN for commits; if the connection drops, the slow poll covers until it is back."""
-        if not self._listen_dsn:
-            return
-        while True:
-            try:
-                conn = await asyncpg.connect(self._listen_dsn, timeout=5)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                log.debug("outbox listen connection failed: %s", error)
-                await asyncio.sleep(self._poll)
-                continue
-            closed = asyncio.Event()
-            conn.add_termination_listener(lambda _c, done=closed: done.set())
-            try:
-                await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
-                self._wake.set()  # catch anything committed while we were not listening
-                await closed.wait()
-            except (OSError, asyncpg.PostgresError) as error:
-                log.debug("outbox listen lost: %s", error)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=1)
+        """Commits wake the relay; if the LISTEN connection drops, the slow poll covers."""
+        if self._listen_dsn:
+            await listen(self._listen_dsn, CHANNEL, self._wake, retry_seconds=self._poll)

@@ -9,7 +9,7 @@ import contextlib
 import logging
 
 from nats.aio.client import Client
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.common.bus.connection import BusNames, connect, ensure_stream
 from ticketing.common.bus.listener import Listener, Subscriptions
@@ -27,7 +27,7 @@ class BusRuntime:
         self,
         service: str,
         settings: ServiceSettings,
-        sessionmaker: async_sessionmaker[AsyncSession] | None,
+        engine: AsyncEngine | None,
         subscriptions: Subscriptions,
         *,
         relay: bool,
@@ -36,9 +36,9 @@ class BusRuntime:
         self.service = service
         self.settings = settings
         self.names = BusNames(settings.bus_prefix)
-        self._sessionmaker = sessionmaker
+        self._engine = engine
         self._subscriptions = subscriptions
-        self._with_relay = relay and sessionmaker is not None
+        self._with_relay = relay and engine is not None
         self.nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self.listener: Listener | None = None
@@ -66,7 +66,7 @@ class BusRuntime:
                 await asyncio.sleep(1)
         if self._with_relay:
             self.relay = OutboxRelay(
-                self._sessionmaker,
+                self._engine,
                 js,
                 self.names,
                 listen_dsn=plain_dsn(self.settings.database_url),
@@ -79,7 +79,7 @@ class BusRuntime:
             self.listener = Listener(
                 self.service,
                 self._subscriptions,
-                self._sessionmaker,
+                self._engine,
                 js,
                 self.names,
                 max_attempts=self.settings.listener_max_attempts,

@@ -14,6 +14,9 @@ from ticketing.common.migrations import migrate
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
 
+# settings, app, client, engine, buyer, seller for any suite whose conftest names a `service`
+pytest_plugins = ["tests.services"]
+
 
 class Postgres:
     """Hands each test a fresh database, cloned from a template migrated once per run."""

@@ -1,16 +1,10 @@
-"""users and sign-in failures
-
-Revision ID: 0001
-Revises:
-"""
+"""users and sign-in failures"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,16 +1,10 @@
-"""sign-in failures keyed by a fixed-size hash
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""sign-in failures keyed by a fixed-size hash"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

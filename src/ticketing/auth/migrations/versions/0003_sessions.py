@@ -1,8 +1,4 @@
-"""sessions, and the bus tables auth now needs to publish session.revoked
-
-Revision ID: 0003
-Revises: 0002
-"""
+"""sessions, and the bus tables auth now needs to publish session.revoked"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +7,6 @@ from ticketing.common.bus.tables import create_bus_tables, drop_bus_tables
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

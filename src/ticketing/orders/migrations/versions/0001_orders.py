@@ -1,8 +1,4 @@
-"""orders, the tickets replica, and the bus tables
-
-Revision ID: 0001
-Revises:
-"""
+"""orders, the tickets replica, and the bus tables"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +7,6 @@ from ticketing.common.bus.tables import create_bus_tables, drop_bus_tables
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 ACTIVE = "status IN ('created', 'awaiting:payment', 'complete')"
 STATUSES = "status IN ('created', 'awaiting:payment', 'cancelled', 'complete')"

@@ -1,16 +1,10 @@
-"""orders keep the price they were placed at
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""orders keep the price they were placed at"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""orders replica, payment attempts, payments, bus tables
-
-Revision ID: 0001
-Revises:
-"""
+"""orders replica, payment attempts, payments, bus tables"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +7,6 @@ from ticketing.common.bus.tables import create_bus_tables, drop_bus_tables
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def _stamp(name: str, nullable: bool = False) -> sa.Column:

@@ -1,8 +1,4 @@
-"""tickets, known orders, and the bus tables
-
-Revision ID: 0001
-Revises:
-"""
+"""tickets, known orders, and the bus tables"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +7,6 @@ from ticketing.common.bus.tables import create_bus_tables, drop_bus_tables
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,20 +1,32 @@
 # Two commands a newcomer needs: `make up` and `make test`. Only Python 3.11+ is required.
+#
+# Installs come from uv.lock (exact versions, hashes) through uv, itself installed from PyPI
+# with hashes into .tools/. Without uv: `pip install --require-hashes -r requirements/local.txt`
+# (or run.txt, dev.txt), then `pip install --no-deps -e .`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV := .tools/bin/uv
+SYNC := UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python $(PYTHON)
+PLATFORMS := x86_64-manylinux_2_28 aarch64-manylinux_2_28 aarch64-apple-darwin
+PYTHONS := 3.11 3.12 3.13 3.14
 
-.PHONY: install up test lint bench clean
+.PHONY: install install-run up test lint bench lock deps-check clean
 
-install: $(STAMP)
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --require-hashes -r requirements/uv.txt
+	touch $(UV)
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# What running needs, and nothing else. Inexact: a venv that has the dev group keeps it.
+install-run: $(UV)
+	$(SYNC) --inexact --extra local --no-dev
 
-up: install
+# Running, plus the test and lint tooling.
+install: $(UV)
+	$(SYNC) --extra local --group dev
+
+up: install-run
 	$(BIN)/ticketing up $(ARGS)
 
 test: install
@@ -26,9 +38,29 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-bench: install
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+bench: $(UV)
+	$(SYNC) --inexact --extra local --group dev --group bench
 	$(BIN)/python -m bench.run $(ARGS)
 
+# After editing dependencies in pyproject.toml: a new lock and the pip-readable exports.
+lock: $(UV)
+	$(UV) lock
+	$(UV) export --frozen --no-header --no-emit-project --no-dev -q -o requirements/run.txt
+	$(UV) export --frozen --no-header --no-emit-project --no-dev --extra local -q -o requirements/local.txt
+	$(UV) export --frozen --no-header --no-emit-project --extra local --group dev -q -o requirements/dev.txt
+
+# The lock matches pyproject.toml, the exports match the lock, and what running needs
+# installs from wheels alone on every supported Python and platform (no interpreter needed).
+deps-check: $(UV)
+	$(UV) lock --check
+	$(UV) export --frozen --no-header --no-emit-project --no-dev -q | diff -q - requirements/run.txt
+	$(UV) export --frozen --no-header --no-emit-project --no-dev --extra local -q | diff -q - requirements/local.txt
+	$(UV) export --frozen --no-header --no-emit-project --extra local --group dev -q | diff -q - requirements/dev.txt
+	@for python in $(PYTHONS); do for platform in $(PLATFORMS); do \
+		$(UV) pip compile --quiet --python-version $$python --python-platform $$platform \
+			--only-binary :all: --extra local pyproject.toml -o /dev/null \
+		&& echo "wheels for all of it: CPython $$python, $$platform" || exit 1; \
+	done; done
+
 clean:
-	rm -rf $(VENV) .ticketing .pytest_cache test-artifacts
+	rm -rf $(VENV) .tools .ticketing .pytest_cache test-artifacts

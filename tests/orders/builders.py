@@ -1,26 +1,22 @@
-"""Orders test data: replica rows, ticket events and a bus handle."""
+"""Orders test data: replica rows, ticket events, and the bus as tickets and payments use it."""
 
+from dataclasses import asdict
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.common.bus_support import publish_event, published_data
+from tests.common.bus_support import EventBus
 from tests.support import eventually
-from ticketing.common.bus.connection import BusNames
-from ticketing.common.events import (
-    Envelope,
-    Event,
-    PaymentCreated,
-    Subject,
-    TicketCreated,
-    TicketUpdated,
-)
-from ticketing.orders.models import Order, Ticket
+from ticketing.common.events import PaymentCreated, TicketCreated, TicketUpdated
+from ticketing.orders import store
+from ticketing.orders.domain import Listing
+from ticketing.orders.store import ORDERS, TICKETS
 
 
-async def make_ticket(sessions: async_sessionmaker[AsyncSession], **overrides) -> Ticket:
+async def make_ticket(engine: AsyncEngine, **overrides) -> Listing:
     """A replica row written directly, for route tests that are not about replication."""
     values = {
         "id": uuid4(),
@@ -28,13 +24,11 @@ async def make_ticket(sessions: async_sessionmaker[AsyncSession], **overrides) -
         "price_cents": 2050,
         "user_id": uuid4(),
         "version": 0,
-        "status": "available",
-        "withdrawn": False,
     } | overrides
-    ticket = Ticket(**values)
-    async with sessions() as db, db.begin():
-        db.add(ticket)
-    return ticket
+    listing = Listing(**values)
+    async with engine.begin() as db:
+        await db.execute(TICKETS.insert().values(asdict(listing)))
+    return listing
 
 
 def ticket_created(**overrides) -> TicketCreated:
@@ -71,47 +65,25 @@ def payment_for(order: dict, **overrides) -> PaymentCreated:
     return PaymentCreated(**{**fields, **overrides})
 
 
-async def replica(sessions: async_sessionmaker[AsyncSession], ticket_id: UUID) -> Ticket | None:
-    async with sessions() as db:
-        return await db.get(Ticket, ticket_id)
+async def replica(engine: AsyncEngine, ticket_id: UUID) -> Listing | None:
+    async with engine.connect() as db:
+        return await store.listing(db, ticket_id)
 
 
-async def order_row(sessions: async_sessionmaker[AsyncSession], order_id: UUID) -> Order | None:
-    async with sessions() as db:
-        return await db.get(Order, order_id)
+async def order_row(engine: AsyncEngine, order_id: UUID | str) -> Row[Any] | None:
+    async with engine.connect() as db:
+        return (await db.execute(select(ORDERS).where(ORDERS.c.id == order_id))).first()
 
 
-async def orders_for_ticket(sessions, ticket_id: UUID) -> list[Order]:
-    async with sessions() as db:
-        query = select(Order).where(Order.ticket_id == ticket_id)
-        return list((await db.execute(query)).scalars())
+async def orders_for_ticket(engine: AsyncEngine, ticket_id: UUID) -> list[Row[Any]]:
+    async with engine.connect() as db:
+        return list(await db.execute(select(ORDERS).where(ORDERS.c.ticket_id == ticket_id)))
 
 
-class EventBus:
-    """The other services' side of the bus: publish their events, read the app's."""
-
-    def __init__(self, js, names: BusNames) -> None:
-        self.js = js
-        self.names = names
-
-    async def publish(self, event: Event, envelope_id: UUID | None = None) -> Envelope:
-        return await publish_event(self.js, self.names, event, envelope_id)
-
-    async def published(self, subject: Subject) -> list[dict]:
-        return await published_data(self.js, self.names, subject)
-
-    async def wait_for(self, subject: Subject, count: int = 1, timeout: float = 5) -> list[dict]:
-        """At least `count` messages on `subject`; returns them all."""
-
-        async def enough():
-            found = await self.published(subject)
-            return found if len(found) >= count else None
-
-        return await eventually(enough, timeout=timeout)
-
-    async def list_ticket(self, sessions, **overrides) -> TicketCreated:
+class OrdersBus(EventBus):
+    async def list_ticket(self, engine: AsyncEngine, **overrides) -> TicketCreated:
         """Publish ticket.created and wait for the replica to hold it."""
         event = ticket_created(**overrides)
         await self.publish(event)
-        await eventually(lambda: replica(sessions, event.id))
+        await eventually(lambda: replica(engine, event.id))
         return event

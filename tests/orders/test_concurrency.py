@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tests.orders.builders import make_ticket, orders_for_ticket
 from tests.support import person
 from ticketing.common.bus.tables import outbox
-from ticketing.orders.models import Order
+from ticketing.orders.store import ORDERS
 
 RESERVED = {"errors": [{"message": "Ticket is already reserved"}]}
 
@@ -23,36 +23,36 @@ async def race(client, attempts):
     )
 
 
-async def test_fifty_buyers_racing_for_one_ticket_get_one_reservation(client, sessions, settings):
-    ticket = await make_ticket(sessions)
+async def test_fifty_buyers_racing_for_one_ticket_get_one_reservation(client, engine, settings):
+    ticket = await make_ticket(engine)
     responses = await race(client, [(person(settings), ticket) for _ in range(50)])
     codes = Counter(r.status_code for r in responses)
     assert codes == {201: 1, 400: 49}
     assert all(r.json() == RESERVED for r in responses if r.status_code == 400)
-    rows = await orders_for_ticket(sessions, ticket.id)
+    rows = await orders_for_ticket(engine, ticket.id)
     assert [row.status for row in rows] == ["created"]
     winner = next(r.json() for r in responses if r.status_code == 201)
     assert str(rows[0].id) == winner["id"]
-    assert await staged_order_ids(sessions) == [winner["id"]]  # refusals stage nothing
+    assert await staged_order_ids(engine) == [winner["id"]]  # refusals stage nothing
 
 
 async def test_a_hundred_buyers_racing_for_twenty_tickets_get_one_order_each(
-    client, sessions, settings
+    client, engine, settings
 ):
-    tickets = [await make_ticket(sessions) for _ in range(20)]
+    tickets = [await make_ticket(engine) for _ in range(20)]
     attempts = [(person(settings), tickets[i % 20]) for i in range(100)]
     responses = await race(client, attempts)
     assert Counter(r.status_code for r in responses) == {201: 20, 400: 80}
-    async with sessions() as db:
-        query = select(Order.ticket_id, func.count()).group_by(Order.ticket_id)
+    async with engine.connect() as db:
+        query = select(ORDERS.c.ticket_id, func.count()).group_by(ORDERS.c.ticket_id)
         per_ticket = {ticket_id: count for ticket_id, count in (await db.execute(query)).all()}
     assert per_ticket == {t.id: 1 for t in tickets}
     winners = sorted(r.json()["id"] for r in responses if r.status_code == 201)
-    assert sorted(await staged_order_ids(sessions)) == winners
+    assert sorted(await staged_order_ids(engine)) == winners
 
 
-async def staged_order_ids(sessions) -> list[str]:
+async def staged_order_ids(engine) -> list[str]:
     """order.created in the outbox, sent or not: the order and its event commit together."""
-    async with sessions() as db:
+    async with engine.connect() as db:
         query = select(outbox.c.envelope).where(outbox.c.subject == "order.created")
         return [envelope["data"]["id"] for envelope in (await db.execute(query)).scalars()]

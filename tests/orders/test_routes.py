@@ -16,8 +16,8 @@ async def order(client, who, ticket_id):
     return await client.post("/api/orders", json={"ticketId": str(ticket_id)}, headers=who.headers)
 
 
-async def an_order(client, sessions, who, **ticket) -> dict:
-    listed = await make_ticket(sessions, **ticket)
+async def an_order(client, engine, who, **ticket) -> dict:
+    listed = await make_ticket(engine, **ticket)
     response = await order(client, who, listed.id)
     assert response.status_code == 201, response.text
     return response.json()
@@ -38,10 +38,8 @@ async def pay(bus, client, who, order_id) -> None:
 # POST /api/orders
 
 
-async def test_ordering_a_ticket_reserves_it_until_the_window_ends(
-    client, sessions, settings, buyer
-):
-    ticket = await make_ticket(sessions, title="Concert", price_cents=1050)
+async def test_ordering_a_ticket_reserves_it_until_the_window_ends(client, engine, settings, buyer):
+    ticket = await make_ticket(engine, title="Concert", price_cents=1050)
     before = datetime.now(UTC)
     response = await order(client, buyer, ticket.id)
     assert response.status_code == 201
@@ -55,10 +53,8 @@ async def test_ordering_a_ticket_reserves_it_until_the_window_ends(
     assert set(body) == {"id", "userId", "status", "expiresAt", "version", "ticket"}
 
 
-async def test_ordering_publishes_order_created_with_the_price_in_cents(
-    client, sessions, bus, buyer
-):
-    ticket = await make_ticket(sessions, price_cents=1050)
+async def test_ordering_publishes_order_created_with_the_price_in_cents(client, engine, bus, buyer):
+    ticket = await make_ticket(engine, price_cents=1050)
     body = (await order(client, buyer, ticket.id)).json()
     published = await bus.wait_for(Subject.ORDER_CREATED)
     assert published == [
@@ -75,8 +71,8 @@ async def test_ordering_publishes_order_created_with_the_price_in_cents(
     assert sent == datetime.fromisoformat(body["expiresAt"])
 
 
-async def test_ordering_needs_a_signed_in_user(client, sessions):
-    ticket = await make_ticket(sessions)
+async def test_ordering_needs_a_signed_in_user(client, engine):
+    ticket = await make_ticket(engine)
     response = await client.post("/api/orders", json={"ticketId": str(ticket.id)})
     assert response.status_code == 401
     assert response.json() == NOT_AUTHORIZED
@@ -103,32 +99,32 @@ async def test_ordering_a_ticket_the_replica_does_not_know_is_not_found(client, 
     assert response.json() == {"errors": [{"message": "Ticket not found"}]}
 
 
-async def test_ordering_a_withdrawn_ticket_is_not_found(client, sessions, buyer):
-    ticket = await make_ticket(sessions, withdrawn=True)
+async def test_ordering_a_withdrawn_ticket_is_not_found(client, engine, buyer):
+    ticket = await make_ticket(engine, withdrawn=True)
     response = await order(client, buyer, ticket.id)
     assert response.status_code == 404
-    assert await orders_for_ticket(sessions, ticket.id) == []
+    assert await orders_for_ticket(engine, ticket.id) == []
 
 
-async def test_ordering_your_own_ticket_is_refused(client, sessions, seller):
-    ticket = await make_ticket(sessions, user_id=seller.id)
+async def test_ordering_your_own_ticket_is_refused(client, engine, seller):
+    ticket = await make_ticket(engine, user_id=seller.id)
     response = await order(client, seller, ticket.id)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": "You cannot order your own ticket"}]}
-    assert await orders_for_ticket(sessions, ticket.id) == []
+    assert await orders_for_ticket(engine, ticket.id) == []
 
 
-async def test_second_buyer_is_told_ticket_is_reserved(client, sessions, settings, buyer):
-    ticket = await make_ticket(sessions)
+async def test_second_buyer_is_told_ticket_is_reserved(client, engine, settings, buyer):
+    ticket = await make_ticket(engine)
     assert (await order(client, buyer, ticket.id)).status_code == 201
     response = await order(client, person(settings), ticket.id)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": "Ticket is already reserved"}]}
-    assert len(await orders_for_ticket(sessions, ticket.id)) == 1
+    assert len(await orders_for_ticket(engine, ticket.id)) == 1
 
 
-async def test_a_paid_ticket_cannot_be_ordered_again(client, sessions, settings, bus, buyer):
-    placed = await an_order(client, sessions, buyer)
+async def test_a_paid_ticket_cannot_be_ordered_again(client, engine, settings, bus, buyer):
+    placed = await an_order(client, engine, buyer)
     await pay(bus, client, buyer, placed["id"])
     response = await order(client, person(settings), placed["ticket"]["id"])
     assert response.status_code == 400
@@ -136,9 +132,9 @@ async def test_a_paid_ticket_cannot_be_ordered_again(client, sessions, settings,
 
 
 async def test_a_cancelled_reservation_frees_the_ticket_for_someone_else(
-    client, sessions, settings, buyer
+    client, engine, settings, buyer
 ):
-    placed = await an_order(client, sessions, buyer)
+    placed = await an_order(client, engine, buyer)
     await client.delete(f"/api/orders/{placed['id']}", headers=buyer.headers)
     response = await order(client, person(settings), placed["ticket"]["id"])
     assert response.status_code == 201
@@ -148,11 +144,11 @@ async def test_a_cancelled_reservation_frees_the_ticket_for_someone_else(
 
 
 async def test_listing_shows_only_my_orders_newest_first_with_their_tickets(
-    client, sessions, settings, buyer
+    client, engine, settings, buyer
 ):
-    first = await an_order(client, sessions, buyer, title="First", price_cents=1000)
-    second = await an_order(client, sessions, buyer, title="Second", price_cents=2099)
-    await an_order(client, sessions, person(settings))
+    first = await an_order(client, engine, buyer, title="First", price_cents=1000)
+    second = await an_order(client, engine, buyer, title="Second", price_cents=2099)
+    await an_order(client, engine, person(settings))
     response = await client.get("/api/orders", headers=buyer.headers)
     assert response.status_code == 200
     assert response.json() == [second, first]
@@ -160,8 +156,8 @@ async def test_listing_shows_only_my_orders_newest_first_with_their_tickets(
     assert "link" not in response.headers
 
 
-async def test_listing_pages_with_a_cursor_in_the_link_header(client, sessions, buyer):
-    placed = [await an_order(client, sessions, buyer) for _ in range(5)]
+async def test_listing_pages_with_a_cursor_in_the_link_header(client, engine, buyer):
+    placed = [await an_order(client, engine, buyer) for _ in range(5)]
     newest_first = [o["id"] for o in reversed(placed)]
     seen, url = [], "/api/orders?limit=2"
     while url:
@@ -195,14 +191,14 @@ async def test_listing_needs_a_signed_in_user(client):
 # GET /api/orders/:id
 
 
-async def test_showing_my_order(client, sessions, buyer):
-    placed = await an_order(client, sessions, buyer)
+async def test_showing_my_order(client, engine, buyer):
+    placed = await an_order(client, engine, buyer)
     response = await client.get(f"/api/orders/{placed['id']}", headers=buyer.headers)
     assert (response.status_code, response.json()) == (200, placed)
 
 
-async def test_showing_another_users_order_is_not_authorized(client, sessions, settings, buyer):
-    placed = await an_order(client, sessions, buyer)
+async def test_showing_another_users_order_is_not_authorized(client, engine, settings, buyer):
+    placed = await an_order(client, engine, buyer)
     response = await client.get(f"/api/orders/{placed['id']}", headers=person(settings).headers)
     assert (response.status_code, response.json()) == (401, NOT_AUTHORIZED)
 
@@ -221,8 +217,8 @@ async def test_showing_a_malformed_order_id_is_bad_input(client, buyer):
     }
 
 
-async def test_showing_an_order_needs_a_signed_in_user(client, sessions, buyer):
-    placed = await an_order(client, sessions, buyer)
+async def test_showing_an_order_needs_a_signed_in_user(client, engine, buyer):
+    placed = await an_order(client, engine, buyer)
     response = await client.get(f"/api/orders/{placed['id']}")
     assert (response.status_code, response.json()) == (401, NOT_AUTHORIZED)
 
@@ -231,9 +227,9 @@ async def test_showing_an_order_needs_a_signed_in_user(client, sessions, buyer):
 
 
 async def test_cancelling_my_order_bumps_its_version_and_publishes_order_cancelled(
-    client, sessions, bus, buyer
+    client, engine, bus, buyer
 ):
-    placed = await an_order(client, sessions, buyer)
+    placed = await an_order(client, engine, buyer)
     response = await client.delete(f"/api/orders/{placed['id']}", headers=buyer.headers)
     assert (response.status_code, response.content) == (204, b"")
     shown = (await client.get(f"/api/orders/{placed['id']}", headers=buyer.headers)).json()
@@ -244,31 +240,31 @@ async def test_cancelling_my_order_bumps_its_version_and_publishes_order_cancell
     ]
 
 
-async def test_cancelling_twice_is_harmless_and_publishes_once(client, sessions, bus, buyer):
-    placed = await an_order(client, sessions, buyer)
+async def test_cancelling_twice_is_harmless_and_publishes_once(client, engine, bus, buyer):
+    placed = await an_order(client, engine, buyer)
     for _ in range(2):
         response = await client.delete(f"/api/orders/{placed['id']}", headers=buyer.headers)
         assert response.status_code == 204
     await bus.wait_for(Subject.ORDER_CANCELLED)
     await bus.wait_for(Subject.ORDER_CREATED)  # the relay is past both
     assert len(await bus.published(Subject.ORDER_CANCELLED)) == 1
-    assert (await order_row(sessions, placed["id"])).version == 1
+    assert (await order_row(engine, placed["id"])).version == 1
 
 
-async def test_cancelling_a_paid_order_is_refused(client, sessions, bus, buyer):
-    placed = await an_order(client, sessions, buyer)
+async def test_cancelling_a_paid_order_is_refused(client, engine, bus, buyer):
+    placed = await an_order(client, engine, buyer)
     await pay(bus, client, buyer, placed["id"])
     response = await client.delete(f"/api/orders/{placed['id']}", headers=buyer.headers)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": "Cannot cancel a completed order"}]}
-    assert (await order_row(sessions, placed["id"])).status == "complete"
+    assert (await order_row(engine, placed["id"])).status == "complete"
 
 
-async def test_cancelling_another_users_order_is_not_authorized(client, sessions, settings, buyer):
-    placed = await an_order(client, sessions, buyer)
+async def test_cancelling_another_users_order_is_not_authorized(client, engine, settings, buyer):
+    placed = await an_order(client, engine, buyer)
     response = await client.delete(f"/api/orders/{placed['id']}", headers=person(settings).headers)
     assert (response.status_code, response.json()) == (401, NOT_AUTHORIZED)
-    assert (await order_row(sessions, placed["id"])).status == "created"
+    assert (await order_row(engine, placed["id"])).status == "created"
 
 
 async def test_cancelling_an_unknown_order_is_not_found(client, buyer):
@@ -276,7 +272,7 @@ async def test_cancelling_an_unknown_order_is_not_found(client, buyer):
     assert response.status_code == 404
 
 
-async def test_cancelling_needs_a_signed_in_user(client, sessions, buyer):
-    placed = await an_order(client, sessions, buyer)
+async def test_cancelling_needs_a_signed_in_user(client, engine, buyer):
+    placed = await an_order(client, engine, buyer)
     response = await client.delete(f"/api/orders/{placed['id']}")
     assert (response.status_code, response.json()) == (401, NOT_AUTHORIZED)

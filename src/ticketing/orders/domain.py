@@ -1,20 +1,11 @@
-"""Orders' rules and state changes: pure, no session, no I/O, no clock reads."""
+"""Orders' rules and state changes: pure values, no I/O, no clock reads."""
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from ticketing.common.errors import BadRequest, NotAuthorized, NotFound
-from ticketing.common.events import (
-    OrderCancelled,
-    OrderCompleted,
-    OrderCreated,
-    OrderRef,
-    OrderTicket,
-    TicketCreated,
-    TicketUpdated,
-)
-from ticketing.orders.models import Order, Ticket
+from ticketing.common.refusals import Invalid, Missing, NotYours
 
 
 class OrderStatus(StrEnum):
@@ -25,38 +16,80 @@ class OrderStatus(StrEnum):
 
 
 OPEN = (OrderStatus.CREATED, OrderStatus.AWAITING_PAYMENT)  # only these may close
+# An order in one of these holds its ticket: at most one such order per ticket (guarantee 1).
+HOLDING = (*OPEN, OrderStatus.COMPLETE)
 
 
-def check_can_order(ticket: Ticket | None, buyer: UUID) -> Ticket:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A replica of a tickets-service listing, at the source's `version` (guarantee 4)."""
+
+    id: UUID
+    title: str
+    price_cents: int
+    user_id: UUID  # the seller
+    version: int
+    status: str = "available"  # as the source says
+    withdrawn: bool = False  # this service's own mark: ticket.deleted arrived
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: UUID
+    user_id: UUID
+    ticket_id: UUID
+    status: OrderStatus
+    expires_at: datetime
+    # What the buyer was asked to pay (order.created says it to payments): the listing's
+    # price may move after the order is placed, this does not.
+    price_cents: int
+    version: int
+    created_at: datetime
+
+
+def check_can_order(listing: Listing | None, buyer: UUID) -> Listing:
     """Only a listed ticket, and not your own. Whether it is free is the index's call."""
-    if ticket is None or ticket.withdrawn:
-        raise NotFound("Ticket not found")
-    if ticket.user_id == buyer:
-        raise BadRequest("You cannot order your own ticket")
-    return ticket
+    if listing is None or listing.withdrawn:
+        raise Missing("Ticket not found")
+    if listing.user_id == buyer:
+        raise Invalid("You cannot order your own ticket")
+    return listing
 
 
-def expiry(now: datetime, window_seconds: int) -> datetime:
-    return now + timedelta(seconds=window_seconds)
+def place(
+    listing: Listing, *, order_id: UUID, buyer: UUID, now: datetime, window_seconds: int
+) -> Order:
+    """A new order holds `listing` for `window_seconds`, at the price it has now."""
+    return Order(
+        id=order_id,
+        user_id=buyer,
+        ticket_id=listing.id,
+        status=OrderStatus.CREATED,
+        expires_at=now + timedelta(seconds=window_seconds),
+        price_cents=listing.price_cents,
+        version=0,
+        created_at=now,
+    )
 
 
 def check_owner(order: Order | None, user: UUID) -> Order:
     if order is None:
-        raise NotFound("Order not found")
+        raise Missing("Order not found")
     if order.user_id != user:
-        raise NotAuthorized()
+        raise NotYours()
     return order
 
 
-def cancel(order: Order) -> bool:
-    """The buyer gives the ticket back; True if this call changed anything."""
+def cancel(order: Order) -> Order | None:
+    """The buyer gives the ticket back; None if the order is closed already."""
     if order.status == OrderStatus.COMPLETE:
-        raise BadRequest("Cannot cancel a completed order")
+        raise Invalid("Cannot cancel a completed order")
     return _close(order, OrderStatus.CANCELLED)
 
 
-def complete(order: Order) -> bool:
-    """Paid. A cancelled order stays cancelled: payments refunds a charge that came late."""
+def complete(order: Order) -> Order | None:
+    """Paid. A cancelled order stays cancelled (None): payments refunds a charge that came
+    late."""
     return _close(order, OrderStatus.COMPLETE)
 
 
@@ -71,60 +104,17 @@ def payment_refusal(order: Order | None, amount: int) -> str | None:
     return None
 
 
-def _close(order: Order, status: OrderStatus) -> bool:
+def _close(order: Order, status: OrderStatus) -> Order | None:
     if order.status not in OPEN:
-        return False
-    order.status = status
-    order.version += 1
-    return True
+        return None
+    return replace(order, status=status, version=order.version + 1)
 
 
-def new_listing(event: TicketCreated) -> dict:
-    return {
-        "id": event.id,
-        "title": event.title,
-        "price_cents": event.price,
-        "user_id": event.user_id,
-        "version": event.version,
-        "status": "available",
-        "withdrawn": False,
-    }
+def follow(replica: Listing, source: Listing) -> Listing:
+    """The replica takes what the source says; withdrawn stays this service's own mark."""
+    return replace(source, withdrawn=replica.withdrawn)
 
 
-def listing_changes(event: TicketUpdated) -> dict:
-    return {
-        "title": event.title,
-        "price_cents": event.price,
-        "user_id": event.user_id,
-        "status": event.status,
-        "version": event.version,
-    }
-
-
-def copy_listing(replica: Ticket, event: TicketUpdated) -> None:
-    for column, value in listing_changes(event).items():
-        setattr(replica, column, value)
-
-
-def withdraw(replica: Ticket, version: int) -> None:
-    replica.withdrawn = True
-    replica.version = version
-
-
-def order_created(order: Order, ticket: Ticket) -> OrderCreated:
-    return OrderCreated(
-        id=order.id,
-        version=order.version,
-        status=order.status,
-        user_id=order.user_id,
-        expires_at=order.expires_at,
-        ticket=OrderTicket(id=ticket.id, price=ticket.price_cents),
-    )
-
-
-def order_cancelled(order: Order) -> OrderCancelled:
-    return OrderCancelled(id=order.id, version=order.version, ticket=OrderRef(id=order.ticket_id))
-
-
-def order_completed(order: Order) -> OrderCompleted:
-    return OrderCompleted(id=order.id, version=order.version, ticket=OrderRef(id=order.ticket_id))
+def withdraw(replica: Listing, version: int) -> Listing:
+    """A withdrawn listing stays (orders point at it) but can no longer be ordered."""
+    return replace(replica, withdrawn=True, version=version)

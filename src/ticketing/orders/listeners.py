@@ -1,8 +1,11 @@
 """Orders' event handlers: the tickets replica, expirations and payments."""
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from ticketing.common.bus.versions import StaleEvent, require_next_version
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.common.bus.versions import StaleEvent
 from ticketing.common.events import (
     ExpirationComplete,
     PaymentCreated,
@@ -11,34 +14,32 @@ from ticketing.common.events import (
     TicketDeleted,
     TicketUpdated,
 )
-from ticketing.orders import domain, service
+from ticketing.orders import service
 
 
-async def on_ticket_created(db: AsyncSession, event: TicketCreated) -> None:
-    if not await service.add_replica(db, event):
+async def on_ticket_created(db: AsyncConnection, event: TicketCreated) -> None:
+    if not await service.add_listing(db, event):
         raise StaleEvent(f"ticket {event.id} already replicated")
 
 
-async def on_ticket_updated(db: AsyncSession, event: TicketUpdated) -> None:
+async def on_ticket_updated(db: AsyncConnection, event: TicketUpdated) -> None:
     await service.follow_listing(db, event)
 
 
-async def on_ticket_deleted(db: AsyncSession, event: TicketDeleted) -> None:
-    """A withdrawn listing stays as a row (orders point at it) but can no longer be ordered."""
-    replica = await service.replica_for_update(db, event.id)
-    require_next_version(replica.version if replica else None, event.version)
-    domain.withdraw(replica, event.version)
+async def on_ticket_deleted(db: AsyncConnection, event: TicketDeleted) -> None:
+    await service.withdraw_listing(db, event)
 
 
-async def on_expiration_complete(db: AsyncSession, event: ExpirationComplete) -> None:
+async def on_expiration_complete(db: AsyncConnection, event: ExpirationComplete) -> None:
     await service.expire_order(db, event.order_id)
 
 
-async def on_payment_created(db: AsyncSession, event: PaymentCreated) -> None:
+async def on_payment_created(db: AsyncConnection, event: PaymentCreated) -> None:
     await service.complete_order(db, event)
 
 
-SUBSCRIPTIONS = {
+# Each handler takes its own subject's event; the listener base hands it the right one.
+SUBSCRIPTIONS: Mapping[Subject, Callable[[AsyncConnection, Any], Awaitable[None]]] = {
     Subject.TICKET_CREATED: on_ticket_created,
     Subject.TICKET_UPDATED: on_ticket_updated,
     Subject.TICKET_DELETED: on_ticket_deleted,

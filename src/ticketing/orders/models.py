@@ -1,7 +1,9 @@
 """Orders' tables: orders, and the replica of tickets learned from ticket events."""
 
+from collections.abc import Iterable
 from datetime import datetime
-from uuid import UUID, uuid4
+from typing import ClassVar
+from uuid import UUID
 
 from sqlalchemy import (
     Boolean,
@@ -11,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     func,
     text,
@@ -18,19 +21,28 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ticketing.common.db import service_metadata
+from ticketing.orders.domain import HOLDING, OrderStatus
 
-# The statuses that hold a ticket. Kept as literal SQL: ON CONFLICT infers the partial
-# index only from a predicate that matches the index's own, constants included.
-ACTIVE_PREDICATE = "status IN ('created', 'awaiting:payment', 'complete')"
-STATUS_CHECK = "status IN ('created', 'awaiting:payment', 'cancelled', 'complete')"
+
+def _status_in(statuses: Iterable[OrderStatus]) -> str:
+    return "status IN (" + ", ".join(f"'{status.value}'" for status in statuses) + ")"
+
+
+# Literal SQL, from the domain's statuses: ON CONFLICT infers the partial index only from a
+# predicate that matches the index's own, constants included.
+ACTIVE_PREDICATE = _status_in(HOLDING)
+STATUS_CHECK = _status_in(OrderStatus)
 
 
 class Base(DeclarativeBase):
+    """Metadata only (the migrations' check, and the tables store.py writes Core against)."""
+
     metadata = service_metadata()
+    __table__: ClassVar[Table]
 
 
 class Ticket(Base):
-    """A replica of a tickets-service listing, at the source's `version` (guarantee 4)."""
+    """domain.Listing: a replica of a tickets-service listing."""
 
     __tablename__ = "tickets"
 
@@ -39,22 +51,22 @@ class Ticket(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
     user_id: Mapped[UUID]  # the seller
     version: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(30), default="available")  # as the source says
-    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(30))
+    withdrawn: Mapped[bool] = mapped_column(Boolean)
 
 
 class Order(Base):
+    """domain.Order."""
+
     __tablename__ = "orders"
 
-    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    id: Mapped[UUID] = mapped_column(primary_key=True)
     user_id: Mapped[UUID]
     ticket_id: Mapped[UUID] = mapped_column(ForeignKey("tickets.id"))
     status: Mapped[str] = mapped_column(String(20))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # What the buyer was asked to pay (order.created says it to payments): the replica's
-    # price may move after the order is placed, this does not.
     price_cents: Mapped[int] = mapped_column(Integer)
-    version: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (

@@ -32,10 +32,10 @@ async def order_ticket(
 ) -> OrderOut:
     """Reserve a ticket for the expiration window; it is yours to pay for until then."""
     window = request.app.state.settings.expiration_window_seconds
-    order, ticket = await service.reserve_ticket(
+    order, listing = await service.reserve_ticket(
         db, body.ticket_id, buyer=user.id, window_seconds=window
     )
-    return OrderOut.from_row(order, ticket)
+    return OrderOut.from_domain(order, listing)
 
 
 @router.get("", responses=error_responses(401))
@@ -43,24 +43,22 @@ async def list_orders(
     user: RequireUser,
     request: Request,
     response: Response,
-    db: Db,
+    db: AutocommitDb,
     limit: Limit = 20,
     cursor: str | None = None,
 ) -> list[OrderOut]:
     """Your orders, newest first, each with its ticket; the next page is in the Link header."""
     after = decode_cursor(cursor)
-    async with db.begin():
-        rows, next_cursor = await service.orders_page(db, user.id, limit=limit, after=after)
+    views, next_cursor = await service.orders_page(db, user.id, limit=limit, after=after)
     link_next(request, response, next_cursor)
-    return [OrderOut.from_row(order, ticket) for order, ticket in rows]
+    return [OrderOut.from_domain(order, listing) for order, listing in views]
 
 
 @router.get("/{order_id}", responses=error_responses(401, 404))
-async def show_order(user: RequireUser, order_id: OrderId, db: Db) -> OrderOut:
+async def show_order(user: RequireUser, order_id: OrderId, db: AutocommitDb) -> OrderOut:
     """One of your orders."""
-    async with db.begin():
-        order, ticket = await service.order_for(db, order_id, owner=user.id)
-    return OrderOut.from_row(order, ticket)
+    order, listing = await service.order_for(db, order_id, owner=user.id)
+    return OrderOut.from_domain(order, listing)
 
 
 @router.delete(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from ticketing.common.money import PriceOut
-from ticketing.orders.models import Order, Ticket
+from ticketing.orders.domain import Listing, Order
 
 
 def _ticket_id(value: object) -> UUID:
@@ -45,12 +45,12 @@ class OrderOut(_Camel):
     ticket: OrderTicketOut
 
     @classmethod
-    def from_row(cls, order: Order, ticket: Ticket) -> "OrderOut":
+    def from_domain(cls, order: Order, listing: Listing) -> "OrderOut":
         return cls(
             id=order.id,
             user_id=order.user_id,
             status=order.status,
             expires_at=order.expires_at,
             version=order.version,
-            ticket=OrderTicketOut(id=ticket.id, title=ticket.title, price=ticket.price_cents),
+            ticket=OrderTicketOut(id=listing.id, title=listing.title, price=listing.price_cents),
         )

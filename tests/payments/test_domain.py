@@ -1,6 +1,7 @@
 """Pure rules: who may pay, the keys, and which processor the settings choose. No I/O."""
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 from tests.support import KEYS
 from ticketing.common.refusals import Invalid, Missing, NotYours
 from ticketing.payments import domain
-from ticketing.payments.domain import AttemptStatus, Order, OrderStatus
+from ticketing.payments.domain import AttemptStatus, Order, OrderStatus, Payment
 from ticketing.payments.settings import PaymentsSettings
 
 BASE = {"database_url": "postgresql://x@localhost/db", "nats_url": "nats://x", **KEYS}
@@ -67,6 +68,14 @@ def test_the_replica_takes_the_events_status_and_version_as_a_new_value():
 def test_a_charge_landing_on_a_cancelled_order_is_to_be_refunded():
     assert domain.refund_reason_on_settling(an_order("cancelled")) == domain.EXPIRED_WHILE_PAYING
     assert domain.refund_reason_on_settling(an_order("awaiting:payment")) is None
+
+
+def test_a_refund_is_due_from_its_request_until_the_processor_confirms_it():
+    now = datetime.now(UTC)
+    paid = Payment(uuid4(), uuid4(), uuid4(), "pi_1", 2050, "usd", None, None, None)
+    asked = replace(paid, refund_reason=domain.ORDER_CANCELLED, refund_requested_at=now)
+    assert (paid.refund_due, asked.refund_due) == (False, True)
+    assert not replace(asked, refunded_at=now).refund_due
 
 
 def test_the_sandbox_is_the_default_without_a_stripe_key():

@@ -1,27 +1,27 @@
-"""Payments test data: orders events and the bus seen from outside."""
+"""Payments test data: orders events, the rows payments keeps, and the bus seen from outside."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.common.bus_support import publish_event, published_data
+from tests.common.bus_support import EventBus
 from tests.support import Person, eventually
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import (
-    Envelope,
-    Event,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
     OrderRef,
     OrderTicket,
-    Subject,
 )
 from ticketing.payments.models import Order, Payment, PaymentAttempt
+
+ORDERS, ATTEMPTS, PAYMENTS = Order.__table__, PaymentAttempt.__table__, Payment.__table__
 
 
 def order_created(buyer: UUID | None = None, price: int = 2050, **overrides) -> OrderCreated:
@@ -44,61 +44,48 @@ def order_completed(order: OrderCreated, version: int = 1) -> OrderCompleted:
     return OrderCompleted(id=order.id, version=version, ticket=OrderRef(id=order.ticket.id))
 
 
-async def replica(sessions: async_sessionmaker[AsyncSession], order_id: UUID) -> Order | None:
-    async with sessions() as db:
-        return await db.get(Order, order_id)
+async def replica(engine: AsyncEngine, order_id: UUID) -> Row[Any] | None:
+    async with engine.connect() as db:
+        return (await db.execute(select(ORDERS).where(ORDERS.c.id == order_id))).first()
 
 
-async def payments_for(sessions, order_id: UUID) -> list[Payment]:
-    async with sessions() as db:
-        return list((await db.scalars(select(Payment).where(Payment.order_id == order_id))).all())
+async def payments_for(engine: AsyncEngine, order_id: UUID) -> list[Row[Any]]:
+    async with engine.connect() as db:
+        query = select(PAYMENTS).where(PAYMENTS.c.order_id == order_id)
+        return list((await db.execute(query)).all())
 
 
-async def attempts_for(sessions, order_id: UUID) -> list[PaymentAttempt]:
-    async with sessions() as db:
-        query = select(PaymentAttempt).where(PaymentAttempt.order_id == order_id)
-        return list((await db.scalars(query.order_by(PaymentAttempt.created_at))).all())
+async def attempts_for(engine: AsyncEngine, order_id: UUID) -> list[Row[Any]]:
+    async with engine.connect() as db:
+        query = select(ATTEMPTS).where(ATTEMPTS.c.order_id == order_id)
+        return list((await db.execute(query.order_by(ATTEMPTS.c.created_at))).all())
 
 
-async def staged_events(sessions) -> int:
+async def staged_events(engine: AsyncEngine) -> int:
     """Rows ever written to the outbox: what the service has published or will publish."""
-    async with sessions() as db:
-        return await db.scalar(select(func.count()).select_from(outbox))
+    async with engine.connect() as db:
+        return (await db.execute(select(func.count()).select_from(outbox))).scalar_one()
 
 
-class EventBus:
-    """The orders service's side of the bus: publish its events, read payments' events."""
+class PaymentsBus(EventBus):
+    """The orders service's side of the bus, waiting until payments' replica has followed."""
 
-    def __init__(self, js, names: BusNames, sessions) -> None:
-        self.js = js
-        self.names = names
-        self.sessions = sessions
-
-    async def publish(self, event: Event) -> Envelope:
-        return await publish_event(self.js, self.names, event)
-
-    async def published(self, subject: Subject) -> list[dict]:
-        return await published_data(self.js, self.names, subject)
-
-    async def wait_for(self, subject: Subject, count: int = 1, timeout: float = 5) -> list[dict]:
-        async def enough():
-            found = await self.published(subject)
-            return found if len(found) >= count else None
-
-        return await eventually(enough, timeout=timeout)
+    def __init__(self, js, names: BusNames, engine: AsyncEngine) -> None:
+        super().__init__(js, names)
+        self.engine = engine
 
     async def place_order(self, buyer: Person, price: int = 2050) -> OrderCreated:
         """Publish order.created and wait until payments' replica holds it."""
         event = order_created(buyer.id, price)
         await self.publish(event)
-        await eventually(lambda: replica(self.sessions, event.id))
+        await eventually(lambda: replica(self.engine, event.id))
         return event
 
     async def cancel(self, order: OrderCreated, version: int = 1) -> None:
         await self.publish(order_cancelled(order, version))
 
         async def cancelled():
-            row = await replica(self.sessions, order.id)
+            row = await replica(self.engine, order.id)
             return row is not None and row.status == "cancelled"
 
         await eventually(cancelled)

@@ -1,27 +1,28 @@
 """Pure rules: who may pay, the keys, and which processor the settings choose. No I/O."""
 
-from types import SimpleNamespace
+from dataclasses import replace
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
 from pydantic import ValidationError
 
 from tests.support import KEYS
-from ticketing.common.bus.versions import StaleEvent, VersionGap
-from ticketing.common.errors import BadRequest, NotAuthorized, NotFound
+from ticketing.common.refusals import Invalid, Missing, NotYours
 from ticketing.payments import domain
+from ticketing.payments.domain import AttemptStatus, Order, OrderStatus, Payment
 from ticketing.payments.settings import PaymentsSettings
 
 BASE = {"database_url": "postgresql://x@localhost/db", "nats_url": "nats://x", **KEYS}
 
 
-def an_order(**overrides):
-    return SimpleNamespace(**({"user_id": uuid4(), "status": "created", "version": 0} | overrides))
+def an_order(status: str = "created") -> Order:
+    return Order(uuid4(), user_id=uuid4(), price_cents=2050, status=OrderStatus(status), version=0)
 
 
 def test_the_buyer_may_pay_for_an_open_order():
     order = an_order(status="awaiting:payment")
-    domain.check_payable(order, order.user_id)
+    assert domain.check_payable(order, order.user_id) == order
 
 
 @pytest.mark.parametrize(
@@ -30,23 +31,24 @@ def test_the_buyer_may_pay_for_an_open_order():
 )
 def test_a_closed_order_cannot_be_paid(status, message):
     order = an_order(status=status)
-    with pytest.raises(BadRequest, match=message):
+    with pytest.raises(Invalid, match=message):
         domain.check_payable(order, order.user_id)
 
 
 def test_an_unknown_order_is_not_found():
-    with pytest.raises(NotFound):
+    with pytest.raises(Missing):
         domain.check_payable(None, uuid4())
 
 
 def test_only_the_buyer_may_pay():
-    with pytest.raises(NotAuthorized):
+    with pytest.raises(NotYours):
         domain.check_payable(an_order(), uuid4())
 
 
 def test_a_refused_claim_says_why():
-    assert domain.claim_refused("succeeded").message == "Order already paid"
-    assert "in progress" in domain.claim_refused("in_flight").message
+    assert domain.claim_refused(AttemptStatus.SUCCEEDED).message == "Order already paid"
+    assert "in progress" in domain.claim_refused(AttemptStatus.IN_FLIGHT).message
+    assert "in progress" in domain.claim_refused(None).message  # released meanwhile
 
 
 def test_each_attempt_has_its_own_charge_key_and_its_refund_a_key_of_its_own():
@@ -56,16 +58,24 @@ def test_each_attempt_has_its_own_charge_key_and_its_refund_a_key_of_its_own():
     assert domain.refund_key(one) == f"refund-{one}"
 
 
-def test_the_replica_moves_one_version_at_a_time():
+def test_the_replica_takes_the_events_status_and_version_as_a_new_value():
     order = an_order()
-    domain.follow(order, 1, "cancelled")
-    assert (order.status, order.version) == ("cancelled", 1)
-    with pytest.raises(StaleEvent):
-        domain.follow(order, 1, "complete")
-    with pytest.raises(VersionGap):
-        domain.follow(order, 3, "complete")
-    with pytest.raises(VersionGap):
-        domain.follow(None, 1, "cancelled")
+    followed = domain.follow(order, 1, OrderStatus.CANCELLED)
+    assert followed == replace(order, status=OrderStatus.CANCELLED, version=1)
+    assert (order.status, order.version) == (OrderStatus.CREATED, 0)
+
+
+def test_a_charge_landing_on_a_cancelled_order_is_to_be_refunded():
+    assert domain.refund_reason_on_settling(an_order("cancelled")) == domain.EXPIRED_WHILE_PAYING
+    assert domain.refund_reason_on_settling(an_order("awaiting:payment")) is None
+
+
+def test_a_refund_is_due_from_its_request_until_the_processor_confirms_it():
+    now = datetime.now(UTC)
+    paid = Payment(uuid4(), uuid4(), uuid4(), "pi_1", 2050, "usd", None, None, None)
+    asked = replace(paid, refund_reason=domain.ORDER_CANCELLED, refund_requested_at=now)
+    assert (paid.refund_due, asked.refund_due) == (False, True)
+    assert not replace(asked, refunded_at=now).refund_due
 
 
 def test_the_sandbox_is_the_default_without_a_stripe_key():

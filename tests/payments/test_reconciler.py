@@ -19,17 +19,17 @@ class TestALostChargeAnswer:
         return FlakyProvider(lost_charges=1)
 
     async def test_is_resent_with_the_same_key_and_recorded_once(
-        self, client, bus, buyer, provider, sessions
+        self, client, bus, buyer, provider, engine
     ):
         order = await bus.place_order(buyer)
         assert (await pay(client, buyer, order.id)).status_code == 503
         [created] = await bus.wait_for(Subject.PAYMENT_CREATED)
         [charge_id] = provider.sandbox.charges
         assert created["stripeId"] == charge_id
-        [attempt] = await attempts_for(sessions, order.id)
+        [attempt] = await attempts_for(engine, order.id)
         assert attempt.status == "succeeded"
         assert provider.keys == [f"attempt-{attempt.id}"] * 2
-        assert len(await payments_for(sessions, order.id)) == 1
+        assert len(await payments_for(engine, order.id)) == 1
         after = await pay(client, buyer, order.id)
         assert after.json() == {"errors": [{"message": "Order already paid"}]}
 
@@ -39,7 +39,7 @@ class TestAFailedRefund:
     def provider(self):
         return FlakyProvider(failed_refunds=2)
 
-    async def test_is_retried_until_the_money_is_back(self, client, bus, buyer, provider, sessions):
+    async def test_is_retried_until_the_money_is_back(self, client, bus, buyer, provider, engine):
         order = await bus.place_order(buyer)
         assert (await pay(client, buyer, order.id)).status_code == 201
         await bus.cancel(order)
@@ -49,7 +49,7 @@ class TestAFailedRefund:
         assert list(provider.sandbox.refunds) == [charge_id]
 
         async def recorded():
-            [payment] = await payments_for(sessions, order.id)
+            [payment] = await payments_for(engine, order.id)
             return payment.refunded_at is not None
 
         await eventually(recorded)

@@ -19,7 +19,7 @@ from ticketing.common.events import Subject
 
 
 async def test_the_buyer_pays_the_price_in_cents_and_payment_created_is_published(
-    client, bus, buyer, provider, sessions
+    client, bus, buyer, provider, engine
 ):
     order = await bus.place_order(buyer, price=1550)
     response = await pay(client, buyer, order.id)
@@ -34,7 +34,7 @@ async def test_the_buyer_pays_the_price_in_cents_and_payment_created_is_publishe
         "stripeId": charge.id,
         "amount": 1550,  # what was charged, which orders checks against the price
     }
-    [payment] = await payments_for(sessions, order.id)
+    [payment] = await payments_for(engine, order.id)
     assert (payment.provider_id, payment.amount_cents, payment.refunded_at) == (
         charge.id,
         1550,
@@ -104,12 +104,12 @@ async def test_a_paid_order_cannot_be_paid_again(client, bus, buyer, provider):
     assert len(provider.charges) == 1
 
 
-async def test_a_complete_order_cannot_be_paid(client, bus, buyer, sessions):
+async def test_a_complete_order_cannot_be_paid(client, bus, buyer, engine):
     order = await bus.place_order(buyer)
     await bus.publish(order_completed(order))
 
     async def complete():
-        return (await replica(sessions, order.id)).status == "complete"
+        return (await replica(engine, order.id)).status == "complete"
 
     await eventually(complete)
     response = await pay(client, buyer, order.id)
@@ -121,20 +121,20 @@ async def test_a_complete_order_cannot_be_paid(client, bus, buyer, sessions):
     [("tok_chargeDeclined", "Your card was declined."), ("tok_nope", "No such token: 'tok_nope'")],
 )
 async def test_a_refused_card_is_400_with_the_reason_and_nothing_is_saved(
-    client, bus, buyer, sessions, token, message
+    client, bus, buyer, engine, token, message
 ):
     order = await bus.place_order(buyer)
     response = await pay(client, buyer, order.id, token=token)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": message}]}
-    assert await payments_for(sessions, order.id) == []
-    assert await staged_events(sessions) == 0
-    [attempt] = await attempts_for(sessions, order.id)
+    assert await payments_for(engine, order.id) == []
+    assert await staged_events(engine) == 0
+    [attempt] = await attempts_for(engine, order.id)
     assert (attempt.status, attempt.token) == ("failed", None)
 
 
 async def test_a_declined_card_can_be_retried_with_another_and_is_charged_once(
-    client, bus, buyer, provider, sessions
+    client, bus, buyer, provider, engine
 ):
     order = await bus.place_order(buyer)
     declined = await pay(client, buyer, order.id, token="tok_chargeDeclined")
@@ -143,7 +143,7 @@ async def test_a_declined_card_can_be_retried_with_another_and_is_charged_once(
     assert paid.status_code == 201
     assert len(provider.charges) == 1
     assert len(await bus.wait_for(Subject.PAYMENT_CREATED)) == 1
-    keys = {f"attempt-{a.id}" for a in await attempts_for(sessions, order.id)}
+    keys = {f"attempt-{a.id}" for a in await attempts_for(engine, order.id)}
     assert len(keys) == 2  # a fresh idempotency key for the second card
 
 
@@ -175,7 +175,7 @@ class TestWhileTheProcessorIsSlow:
         assert len(provider.sandbox.charges) == 1
 
     async def test_an_order_cancelled_meanwhile_is_refunded_and_the_buyer_told(
-        self, client, bus, buyer, provider, sessions
+        self, client, bus, buyer, provider, engine
     ):
         """Expiration fires while the card is being charged: nobody pays for nothing."""
         order = await bus.place_order(buyer)
@@ -195,7 +195,7 @@ class TestWhileTheProcessorIsSlow:
         [refunded] = await bus.wait_for(Subject.PAYMENT_REFUNDED)
         assert (refunded["orderId"], refunded["stripeId"]) == (str(order.id), charge_id)
         assert await bus.published(Subject.PAYMENT_CREATED) == []
-        [payment] = await payments_for(sessions, order.id)
+        [payment] = await payments_for(engine, order.id)
         assert payment.refunded_at is not None
 
 
@@ -205,7 +205,7 @@ class TestWhenTheProcessorDoesNotAnswer:
         return FlakyProvider(lost_charges=1)
 
     async def test_the_buyer_gets_503_and_the_claim_is_kept(
-        self, client, bus, buyer, provider, sessions
+        self, client, bus, buyer, provider, engine
     ):
         """The charge may have landed: a new attempt with a new key could charge twice."""
         order = await bus.place_order(buyer)
@@ -216,6 +216,6 @@ class TestWhenTheProcessorDoesNotAnswer:
         assert retry.json() == {
             "errors": [{"message": "A payment for this order is already in progress"}]
         }
-        [attempt] = await attempts_for(sessions, order.id)
+        [attempt] = await attempts_for(engine, order.id)
         assert attempt.status == "in_flight"
         assert len(provider.sandbox.charges) == 1

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.payments.builders import EventBus, attempts_for, pay
+from tests.payments.builders import PaymentsBus, attempts_for, pay
 from tests.payments.stripe_stub import Served, StripeStub
 from tests.support import person, running
 from ticketing.payments.app import create_app
@@ -151,12 +151,12 @@ async def test_the_service_charges_through_stripe_when_a_key_is_set(stub, settin
     assert isinstance(app.state.provider, StripeProvider)
     async with running(app) as client:
         runtime = app.state.bus
-        bus = EventBus(runtime.nc.jetstream(), runtime.names, app.state.sessionmaker)
+        bus = PaymentsBus(runtime.nc.jetstream(), runtime.names, app.state.engine)
         order = await bus.place_order(buyer, price=1550)
         response = await pay(client, buyer, order.id)
         assert response.status_code == 201
         assert (await pay(client, person(settings), order.id)).status_code == 401
-        [attempt] = await attempts_for(app.state.sessionmaker, order.id)
+        [attempt] = await attempts_for(app.state.engine, order.id)
     [request] = stub.requests
     assert (request.form["amount"], request.form["currency"]) == ("1550", "usd")
     assert request.headers["idempotency-key"] == f"attempt-{attempt.id}"

@@ -1,25 +1,38 @@
-"""One attempt's life across transactions: charge outside any, then settle in one.
+"""One attempt's life across transactions: claim in one, charge outside any, settle in one.
 
-The route drives a fresh attempt; the reconciler re-drives a stuck one. Either way the
-charge carries the attempt's own idempotency key, so driving it twice charges once.
+The route pays with a fresh attempt; the reconciler re-drives a stuck one. Either way the
+charge carries the attempt's own idempotency key, so driving it twice charges once. No
+connection is held while the processor is asked: a slow processor must not drain the pool.
 """
 
 import logging
+from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.payments import domain, service
-from ticketing.payments.models import Payment, PaymentAttempt
+from ticketing.payments.domain import Attempt, Payment
 from ticketing.payments.providers import PaymentProvider, PaymentRejected, ProviderError
 
 log = logging.getLogger(__name__)
 
 
-async def drive(
-    sessionmaker: async_sessionmaker[AsyncSession],
+async def pay(
+    engine: AsyncEngine,
     provider: PaymentProvider,
-    attempt: PaymentAttempt,
+    order_id: UUID,
+    *,
+    buyer: UUID,
+    token: str,
+    currency: str,
 ) -> Payment:
+    """Claim the order for a new attempt, then drive it."""
+    async with engine.begin() as db:
+        attempt = await service.claim(db, order_id, buyer=buyer, token=token, currency=currency)
+    return await drive(engine, provider, attempt)
+
+
+async def drive(engine: AsyncEngine, provider: PaymentProvider, attempt: Attempt) -> Payment:
     """Raises PaymentRejected (claim released) or ProviderUnavailable (claim kept)."""
     try:
         charge_id = await provider.charge(
@@ -30,23 +43,23 @@ async def drive(
             metadata={"order_id": str(attempt.order_id), "attempt_id": str(attempt.id)},
         )
     except PaymentRejected:
-        async with sessionmaker() as db, db.begin():
+        async with engine.begin() as db:
             await service.release(db, attempt.id)
         raise
-    async with sessionmaker() as db, db.begin():
+    async with engine.begin() as db:
         payment = await service.settle(db, attempt.id, charge_id)
-        if payment.refund_requested_at is not None and payment.refunded_at is None:
-            await refund_now(db, provider, payment)
+        if payment.refund_due:
+            payment = await refund_now(db, provider, payment)
     return payment
 
 
-async def refund_now(db: AsyncSession, provider: PaymentProvider, payment: Payment) -> bool:
+async def refund_now(db: AsyncConnection, provider: PaymentProvider, payment: Payment) -> Payment:
     """Refund inside the caller's transaction, which already marked the payment for refund.
-    If the processor fails, the mark stays and the reconciler tries again with the same key."""
+    If the processor fails, the mark stays and the reconciler tries again with the same key;
+    the payment comes back as it was."""
     try:
         await provider.refund(payment.provider_id, domain.refund_key(payment.attempt_id))
     except ProviderError as error:
         log.warning("refund of payment %s failed, will retry: %s", payment.id, error)
-        return False
-    await service.record_refund(db, payment)
-    return True
+        return payment
+    return await service.record_refund(db, payment)

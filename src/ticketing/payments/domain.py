@@ -1,11 +1,11 @@
 """Payment rules: who may pay for which order, and the keys that make a charge happen once."""
 
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from ticketing.common.bus.versions import require_next_version
-from ticketing.common.errors import BadRequest, NotAuthorized, NotFound
+from ticketing.common.refusals import Invalid, Missing, NotYours
 
 
 class OrderStatus(StrEnum):
@@ -31,23 +31,72 @@ EXPIRED_WHILE_PAYING = "order expired before payment completed"
 ORDER_CANCELLED = "order cancelled"
 
 
-def check_payable(order, buyer: UUID) -> None:
+@dataclass(frozen=True, slots=True)
+class Order:
+    """What payments knows of an order, fed by order.* events in version order."""
+
+    id: UUID
+    user_id: UUID
+    price_cents: int
+    status: OrderStatus
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at charging an order; `token` is kept only while it is in flight."""
+
+    id: UUID
+    order_id: UUID
+    status: AttemptStatus
+    amount_cents: int
+    currency: str
+    token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A charge that landed; refunded when its order was cancelled before or after it."""
+
+    id: UUID
+    order_id: UUID
+    attempt_id: UUID
+    provider_id: str
+    amount_cents: int
+    currency: str
+    refund_reason: str | None
+    refund_requested_at: datetime | None
+    refunded_at: datetime | None
+
+    @property
+    def refund_due(self) -> bool:
+        """Marked for refund, and the processor has not confirmed it yet."""
+        return self.refund_requested_at is not None and self.refunded_at is None
+
+
+def check_payable(order: Order | None, buyer: UUID) -> Order:
     """The cheap checks before a claim; the claim itself settles races (guarantee 6)."""
     if order is None:
-        raise NotFound("Order not found")
+        raise Missing("Order not found")
     if order.user_id != buyer:
-        raise NotAuthorized()
+        raise NotYours()
     if order.status == OrderStatus.CANCELLED:
-        raise BadRequest("Cannot pay for a cancelled order")
+        raise Invalid("Cannot pay for a cancelled order")
     if order.status == OrderStatus.COMPLETE:
-        raise BadRequest("Order already paid")
+        raise Invalid("Order already paid")
+    return order
 
 
-def claim_refused(holder: str | None) -> BadRequest:
+def claim_refused(holder: AttemptStatus | None) -> Invalid:
     """Why a second attempt could not claim the order, from the status of the one holding it."""
     if holder == AttemptStatus.SUCCEEDED:
-        return BadRequest("Order already paid")
-    return BadRequest("A payment for this order is already in progress")
+        return Invalid("Order already paid")
+    return Invalid("A payment for this order is already in progress")
+
+
+def refund_reason_on_settling(order: Order) -> str | None:
+    """A charge that lands on an order cancelled meanwhile is refunded: nobody pays for nothing."""
+    return EXPIRED_WHILE_PAYING if order.status == OrderStatus.CANCELLED else None
 
 
 def refunded_message(refunded: bool) -> str:
@@ -67,8 +116,7 @@ def refund_key(attempt_id: UUID) -> str:
     return f"refund-{attempt_id}"
 
 
-def follow(order, version: int, status: str) -> None:
-    """The replica moves only from version n-1 to n (guarantee 4)."""
-    require_next_version(order.version if order is not None else None, version)
-    order.status = status
-    order.version = version
+def follow(order: Order, version: int, status: OrderStatus) -> Order:
+    """The replica takes the order's new status at the event's version; the caller has
+    checked that the event is the next one (guarantee 4)."""
+    return replace(order, status=status, version=version)

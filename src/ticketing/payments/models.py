@@ -7,6 +7,11 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ticketing.common.db import service_metadata
+from ticketing.payments.domain import CLAIMING, AttemptStatus
+
+
+def _one_of(values: tuple[AttemptStatus, ...]) -> str:
+    return "status IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 class Base(DeclarativeBase):
@@ -32,7 +37,7 @@ class PaymentAttempt(Base):
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     order_id: Mapped[UUID] = mapped_column(ForeignKey("orders.id"))
-    status: Mapped[str] = mapped_column(String(20), default="in_flight")
+    status: Mapped[str] = mapped_column(String(20), default=AttemptStatus.IN_FLIGHT.value)
     amount_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     # Kept only while in flight, so a stuck attempt can be re-sent exactly as it was.
@@ -45,14 +50,14 @@ class PaymentAttempt(Base):
             "uq_payment_attempts_claim",
             "order_id",
             unique=True,
-            postgresql_where=text("status IN ('in_flight', 'succeeded')"),
+            postgresql_where=text(_one_of(CLAIMING)),
         ),
         Index(
             "ix_payment_attempts_in_flight",
             "driven_at",
-            postgresql_where=text("status = 'in_flight'"),
+            postgresql_where=text(f"status = '{AttemptStatus.IN_FLIGHT}'"),
         ),
-        CheckConstraint("status IN ('in_flight', 'succeeded', 'failed')", name="status"),
+        CheckConstraint(_one_of(tuple(AttemptStatus)), name="status"),
     )
 
 

@@ -3,10 +3,10 @@
 from fastapi import APIRouter, Request
 
 from ticketing.common.auth import RequireUser
-from ticketing.common.db import Db
-from ticketing.common.errors import AppError, BadRequest
+from ticketing.common.errors import AppError
 from ticketing.common.openapi import error_responses
-from ticketing.payments import charging, domain, service
+from ticketing.common.refusals import Invalid
+from ticketing.payments import charging, domain
 from ticketing.payments.providers import PaymentRejected, ProviderUnavailable
 from ticketing.payments.schemas import PaymentCreate, PaymentOut
 
@@ -19,21 +19,22 @@ class ProcessorUnavailable(AppError):
 
 
 @router.post("", status_code=201, responses=error_responses(401, 404))
-async def create_payment(
-    body: PaymentCreate, user: RequireUser, db: Db, request: Request
-) -> PaymentOut:
+async def create_payment(body: PaymentCreate, user: RequireUser, request: Request) -> PaymentOut:
     """Pay for your order with a card token; submitting twice charges once."""
     state = request.app.state
-    async with db.begin():
-        attempt = await service.claim(
-            db, body.order_id, buyer=user.id, token=body.token, currency=state.settings.currency
-        )
     try:
-        payment = await charging.drive(state.sessionmaker, state.provider, attempt)
+        payment = await charging.pay(
+            state.engine,
+            state.provider,
+            body.order_id,
+            buyer=user.id,
+            token=body.token,
+            currency=state.settings.currency,
+        )
     except PaymentRejected as rejected:
-        raise BadRequest(rejected.reason) from None
+        raise Invalid(rejected.reason) from None
     except ProviderUnavailable:
         raise ProcessorUnavailable() from None
     if payment.refund_requested_at is not None:
-        raise BadRequest(domain.refunded_message(payment.refunded_at is not None))
+        raise Invalid(domain.refunded_message(payment.refunded_at is not None))
     return PaymentOut(id=payment.id)

@@ -31,7 +31,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """StripeProvider on first use: the SDK (with requests and httpx's CLI under it) is
-    ~11 MB resident, which a process charging through the sandbox never needs."""
+    heavy to load, and a process charging through the sandbox never needs it."""
     if name == "StripeProvider":
         from ticketing.payments.providers.stripe import StripeProvider
 

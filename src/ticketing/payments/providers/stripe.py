@@ -87,7 +87,7 @@ class StripeProvider:
             raise ProviderUnavailable(str(error.user_message or error)) from error
 
     async def aclose(self) -> None:
-        await self._http.close_async()
+        await self._http.close_async()  # type: ignore[no-untyped-call]  # unannotated in stripe
 
 
 def _charge_error(error: stripe.StripeError) -> ProviderError:

@@ -1,0 +1,235 @@
+"""Payments' data access: Core statements on the caller's connection, domain values back."""
+
+from dataclasses import fields
+from datetime import timedelta
+from typing import Any, cast
+from uuid import UUID
+
+from sqlalchemy import Column, RowMapping, Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.payments import models
+from ticketing.payments.domain import (
+    CLAIMING,
+    REDRIVE_WINDOW,
+    Attempt,
+    AttemptStatus,
+    Order,
+    OrderStatus,
+    Payment,
+)
+
+# A declarative class's __table__ is a Table; SQLAlchemy types it as the wider FromClause.
+ORDERS = cast(Table, models.Order.__table__)
+ATTEMPTS = cast(Table, models.PaymentAttempt.__table__)
+PAYMENTS = cast(Table, models.Payment.__table__)
+
+
+def _columns(table: Table, value: type[Order | Attempt | Payment]) -> tuple[Column[Any], ...]:
+    """What a statement reads back: the domain value's fields, by name."""
+    return tuple(table.c[field.name] for field in fields(value))
+
+
+ORDER = _columns(ORDERS, Order)
+ATTEMPT = _columns(ATTEMPTS, Attempt)
+PAYMENT = _columns(PAYMENTS, Payment)
+
+
+def _order(row: RowMapping) -> Order:
+    return Order(**{**row, "status": OrderStatus(row["status"])})
+
+
+def _attempt(row: RowMapping) -> Attempt:
+    return Attempt(**{**row, "status": AttemptStatus(row["status"])})
+
+
+def _payment(row: RowMapping) -> Payment:
+    return Payment(**row)
+
+
+async def add_order(db: AsyncConnection, order: Order) -> bool:
+    """False when the replica already has this order (a re-published order.created)."""
+    inserted = await db.execute(
+        insert(ORDERS)
+        .values(
+            id=order.id,
+            user_id=order.user_id,
+            price_cents=order.price_cents,
+            status=order.status.value,
+            version=order.version,
+        )
+        .on_conflict_do_nothing()
+        .returning(ORDERS.c.id)
+    )
+    return inserted.first() is not None
+
+
+async def locked_order(db: AsyncConnection, order_id: UUID, *, share: bool = False) -> Order | None:
+    """FOR UPDATE, or FOR SHARE with `share`: enough to keep the order as it is while a
+    payment for it is claimed, without making concurrent claims take turns."""
+    query = select(*ORDER).where(ORDERS.c.id == order_id).with_for_update(read=share)
+    row = (await db.execute(query)).mappings().first()
+    return None if row is None else _order(row)
+
+
+async def save_order(db: AsyncConnection, order: Order) -> None:
+    await db.execute(
+        update(ORDERS)
+        .where(ORDERS.c.id == order.id)
+        .values(status=order.status.value, version=order.version)
+    )
+
+
+async def claim(db: AsyncConnection, order: Order, *, token: str, currency: str) -> Attempt | None:
+    """Insert, don't check: the partial unique index lets one attempt per order hold the
+    claim while in flight or succeeded, however many requests race (guarantee 6). None when
+    another attempt holds it."""
+    claimed = await db.execute(
+        insert(ATTEMPTS)
+        .values(
+            order_id=order.id,
+            status=AttemptStatus.IN_FLIGHT.value,
+            amount_cents=order.price_cents,
+            currency=currency,
+            token=token,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[ATTEMPTS.c.order_id],
+            index_where=ATTEMPTS.c.status.in_(CLAIMING),
+        )
+        .returning(*ATTEMPT)
+    )
+    row = claimed.mappings().first()
+    return None if row is None else _attempt(row)
+
+
+async def claim_holder(db: AsyncConnection, order_id: UUID) -> AttemptStatus | None:
+    """The status of the attempt holding the order's claim, if one still does."""
+    status = await db.scalar(
+        select(ATTEMPTS.c.status).where(
+            ATTEMPTS.c.order_id == order_id, ATTEMPTS.c.status.in_(CLAIMING)
+        )
+    )
+    return None if status is None else AttemptStatus(status)
+
+
+async def locked_attempt(db: AsyncConnection, attempt_id: UUID) -> Attempt:
+    query = select(*ATTEMPT).where(ATTEMPTS.c.id == attempt_id).with_for_update()
+    return _attempt((await db.execute(query)).mappings().one())
+
+
+async def release(db: AsyncConnection, attempt_id: UUID) -> None:
+    """An attempt in flight fails and forgets its token, which frees the order's claim."""
+    await db.execute(
+        update(ATTEMPTS)
+        .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.status == AttemptStatus.IN_FLIGHT)
+        .values(status=AttemptStatus.FAILED.value, token=None)
+    )
+
+
+async def succeed(db: AsyncConnection, attempt_id: UUID) -> None:
+    await db.execute(
+        update(ATTEMPTS)
+        .where(ATTEMPTS.c.id == attempt_id)
+        .values(status=AttemptStatus.SUCCEEDED.value, token=None)
+    )
+
+
+async def take_stale_attempts(
+    db: AsyncConnection, *, stale_after: timedelta, limit: int = 20
+) -> list[Attempt]:
+    """In-flight attempts nobody has driven for a while (a crash, a processor outage),
+    stamped as taken so one replica re-sends each; none older than the processor keeps
+    its idempotency key."""
+    stale = (
+        select(ATTEMPTS.c.id)
+        .where(
+            ATTEMPTS.c.status == AttemptStatus.IN_FLIGHT,
+            ATTEMPTS.c.driven_at < func.now() - stale_after,
+            ATTEMPTS.c.created_at > func.now() - REDRIVE_WINDOW,
+        )
+        .order_by(ATTEMPTS.c.driven_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    taken = await db.execute(
+        update(ATTEMPTS)
+        .where(ATTEMPTS.c.id.in_(stale.scalar_subquery()))
+        .values(driven_at=func.now())
+        .returning(*ATTEMPT)
+    )
+    return [_attempt(row) for row in taken.mappings()]
+
+
+async def add_payment(
+    db: AsyncConnection, attempt: Attempt, charge_id: str, *, refund_reason: str | None
+) -> Payment:
+    """A landed charge; with a `refund_reason` it is marked for refund in the same row."""
+    added = await db.execute(
+        insert(PAYMENTS)
+        .values(
+            order_id=attempt.order_id,
+            attempt_id=attempt.id,
+            provider_id=charge_id,
+            amount_cents=attempt.amount_cents,
+            currency=attempt.currency,
+            refund_reason=refund_reason,
+            refund_requested_at=None if refund_reason is None else func.now(),
+        )
+        .returning(*PAYMENT)
+    )
+    return _payment(added.mappings().one())
+
+
+async def payment_of_attempt(db: AsyncConnection, attempt_id: UUID) -> Payment | None:
+    query = select(*PAYMENT).where(PAYMENTS.c.attempt_id == attempt_id)
+    row = (await db.execute(query)).mappings().first()
+    return None if row is None else _payment(row)
+
+
+async def unrefunded_payment(db: AsyncConnection, order_id: UUID) -> Payment | None:
+    query = select(*PAYMENT).where(
+        PAYMENTS.c.order_id == order_id, PAYMENTS.c.refunded_at.is_(None)
+    )
+    row = (await db.execute(query.with_for_update())).mappings().first()
+    return None if row is None else _payment(row)
+
+
+async def mark_for_refund(db: AsyncConnection, payment_id: UUID, reason: str) -> Payment:
+    """Durable before the processor is asked, so a failed refund is retried, not forgotten."""
+    return await _update_payment(
+        db, payment_id, refund_reason=reason, refund_requested_at=func.now()
+    )
+
+
+async def record_refund(db: AsyncConnection, payment_id: UUID) -> Payment:
+    return await _update_payment(db, payment_id, refunded_at=func.now())
+
+
+async def _update_payment(db: AsyncConnection, payment_id: UUID, **values: object) -> Payment:
+    updated = await db.execute(
+        update(PAYMENTS).where(PAYMENTS.c.id == payment_id).values(**values).returning(*PAYMENT)
+    )
+    return _payment(updated.mappings().one())
+
+
+async def locked_refund(db: AsyncConnection, payment_id: UUID) -> Payment | None:
+    """A payment still waiting for its refund, unless another replica is on it."""
+    query = select(*PAYMENT).where(
+        PAYMENTS.c.id == payment_id,
+        PAYMENTS.c.refund_requested_at.is_not(None),
+        PAYMENTS.c.refunded_at.is_(None),
+    )
+    row = (await db.execute(query.with_for_update(skip_locked=True))).mappings().first()
+    return None if row is None else _payment(row)
+
+
+async def pending_refunds(db: AsyncConnection, limit: int = 50) -> list[UUID]:
+    query = (
+        select(PAYMENTS.c.id)
+        .where(PAYMENTS.c.refund_requested_at.is_not(None), PAYMENTS.c.refunded_at.is_(None))
+        .order_by(PAYMENTS.c.refund_requested_at)
+        .limit(limit)
+    )
+    return list((await db.scalars(query)).all())

@@ -1,5 +1,7 @@
 """orders replica, payment attempts, payments, bus tables"""
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -9,7 +11,7 @@ revision = "0001"
 down_revision = None
 
 
-def _stamp(name: str, nullable: bool = False) -> sa.Column:
+def _stamp(name: str, nullable: bool = False) -> "sa.Column[datetime]":
     default = None if nullable else sa.func.now()
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable, server_default=default)
 

@@ -1,4 +1,5 @@
-"""Tickets' use cases; each runs inside the caller's transaction and stages its event there."""
+"""Tickets' use cases: the domain decides, the store writes, and each change stages its event
+in the same statement; none commits (the route or the listener base owns the transaction)."""
 
 import logging
 from uuid import UUID, uuid4
@@ -65,7 +66,7 @@ async def withdraw_ticket(db: AsyncConnection, ticket_id: UUID, *, seller: UUID)
 
 
 async def _locked_or_missing(db: AsyncConnection, ticket_id: UUID) -> Ticket:
-    ticket = await store.locked(db, ticket_id)
+    ticket = await store.find(db, ticket_id, lock=True)
     if ticket is None:
         raise Missing("Ticket not found")
     return ticket
@@ -84,11 +85,11 @@ def _updated(ticket: Ticket) -> TicketUpdated:
 
 
 async def reserve_ticket(db: AsyncConnection, event: OrderCreated) -> None:
-    ticket = await store.locked(db, event.ticket.id)
+    ticket = await store.find(db, event.ticket.id, lock=True)
     if ticket is None:
         log.warning("order %s is for unknown ticket %s; ignored", event.id, event.ticket.id)
         return
-    if not await store.first_news_of(db, event.id, ticket.id, event.version):
+    if not await store.first_news_of(db, event.id, ticket_id=ticket.id, version=event.version):
         return  # a replay, or the order already ended before its creation reached us
     outcome, reserved = domain.reserve(ticket, event.id)
     if outcome is Reservation.RESERVED:
@@ -103,23 +104,27 @@ async def reserve_ticket(db: AsyncConnection, event: OrderCreated) -> None:
 
 
 async def release_ticket(db: AsyncConnection, event: OrderCancelled) -> None:
-    ticket = await store.locked(db, event.ticket.id)
+    ticket = await store.find(db, event.ticket.id, lock=True)
     if ticket is None:
         log.warning("cancelled order %s is for unknown ticket %s", event.id, event.ticket.id)
         return
-    await store.note_end(db, event.id, ticket.id, "cancelled", event.version)
+    await store.note_end(
+        db, event.id, ticket_id=ticket.id, status="cancelled", version=event.version
+    )
     if released := domain.release(ticket, event.id):
         await store.save(db, released, _updated(released))
 
 
 async def sell_ticket(db: AsyncConnection, event: OrderCompleted) -> None:
-    ticket = await store.locked(db, event.ticket.id)
+    ticket = await store.find(db, event.ticket.id, lock=True)
     if ticket is None:
         log.warning("completed order %s is for unknown ticket %s", event.id, event.ticket.id)
         return
     if not await store.is_known(db, event.id):
         raise VersionGap(f"order {event.id} completed before its creation arrived")
-    await store.note_end(db, event.id, ticket.id, "complete", event.version)
+    await store.note_end(
+        db, event.id, ticket_id=ticket.id, status="complete", version=event.version
+    )
     if sold := domain.sell(ticket, event.id):
         await store.save(db, sold, _updated(sold))
     elif not domain.sold_to(ticket, event.id):

@@ -44,15 +44,11 @@ def _values(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-async def find(db: AsyncConnection, ticket_id: UUID) -> Ticket | None:
-    row = (await db.execute(select(*_FIELDS).where(_C.id == ticket_id))).first()
-    return None if row is None else _ticket(row)
-
-
-async def locked(db: AsyncConnection, ticket_id: UUID) -> Ticket | None:
-    """FOR UPDATE: an edit and a reservation of one ticket take turns, each bumping version."""
-    query = select(*_FIELDS).where(_C.id == ticket_id).with_for_update()
-    row = (await db.execute(query)).first()
+async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> Ticket | None:
+    """With `lock`, FOR UPDATE: an edit and a reservation of one ticket take turns, each
+    bumping version, until the caller's transaction ends."""
+    query = select(*_FIELDS).where(_C.id == ticket_id)
+    row = (await db.execute(query.with_for_update() if lock else query)).first()
     return None if row is None else _ticket(row)
 
 
@@ -104,7 +100,9 @@ async def save(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
     await db.execute(outbox.staged_after(saved, event))
 
 
-async def first_news_of(db: AsyncConnection, order_id: UUID, ticket_id: UUID, version: int) -> bool:
+async def first_news_of(
+    db: AsyncConnection, order_id: UUID, *, ticket_id: UUID, version: int
+) -> bool:
     """Record the order as created; False when it was already known (replayed, or ended first)."""
     inserted = await db.execute(
         insert(KNOWN_ORDERS)
@@ -121,7 +119,7 @@ async def is_known(db: AsyncConnection, order_id: UUID) -> bool:
 
 
 async def note_end(
-    db: AsyncConnection, order_id: UUID, ticket_id: UUID, status: str, version: int
+    db: AsyncConnection, order_id: UUID, *, ticket_id: UUID, status: str, version: int
 ) -> None:
     """The order's end, unless a later version of it is already known."""
     statement = insert(KNOWN_ORDERS).values(

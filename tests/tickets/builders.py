@@ -1,49 +1,50 @@
 """Tickets for tests: unique values, through the real tables."""
 
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.common.bus.tables import outbox
-from ticketing.tickets.domain import Status
-from ticketing.tickets.models import Ticket
+from ticketing.tickets import store
+from ticketing.tickets.domain import Status, Ticket
 
 
-def a_ticket(**overrides) -> Ticket:
-    """An unsaved ticket, for pure domain tests."""
-    values = {
-        "id": uuid4(),
-        "title": f"Show {uuid4().hex[:6]}",
-        "price_cents": 2000,
-        "user_id": uuid4(),
-        "version": 0,
-        "order_id": None,
-        "status": Status.AVAILABLE,
-    }
-    values.update(overrides)
-    if values["status"] in (Status.RESERVED, Status.SOLD) and values["order_id"] is None:
-        values["order_id"] = uuid4()
-    return Ticket(**values)
-
-
-async def make_ticket(sm: async_sessionmaker[AsyncSession], **overrides) -> Ticket:
-    """A saved ticket, written straight to the table (no event): for arranging lists."""
-    ticket = a_ticket(**overrides)
-    async with sm() as db, db.begin():
-        db.add(ticket)
+def a_ticket(**overrides: Any) -> Ticket:
+    """An unsaved ticket, for pure domain tests; a reserved or sold one has an order."""
+    ticket = replace(
+        Ticket(id=uuid4(), title=f"Show {uuid4().hex[:6]}", price_cents=2000, user_id=uuid4()),
+        **overrides,
+    )
+    if ticket.status in (Status.RESERVED, Status.SOLD) and ticket.order_id is None:
+        ticket = replace(ticket, order_id=uuid4())
     return ticket
 
 
-async def load(sm: async_sessionmaker[AsyncSession], ticket_id: UUID) -> Ticket | None:
-    async with sm() as db:
-        return await db.get(Ticket, ticket_id)
+async def make_ticket(
+    engine: AsyncEngine, *, created_at: datetime | None = None, **overrides: Any
+) -> Ticket:
+    """A saved ticket, written straight to the table (no event): for arranging lists."""
+    ticket = a_ticket(**overrides)
+    row = {**asdict(ticket), "status": ticket.status.value}
+    if created_at is not None:
+        row["created_at"] = created_at
+    async with engine.begin() as db:
+        await db.execute(insert(store.TICKETS).values(row))
+    return ticket
 
 
-async def staged_events(sm: async_sessionmaker[AsyncSession]) -> list[dict]:
+async def load(engine: AsyncEngine, ticket_id: UUID | str) -> Ticket | None:
+    async with engine.connect() as db:
+        return await store.find(db, UUID(str(ticket_id)))
+
+
+async def staged_events(engine: AsyncEngine) -> list[dict]:
     """Every envelope in the outbox, oldest first, published or not."""
-    async with sm() as db:
+    async with engine.connect() as db:
         rows = await db.execute(select(outbox.c.envelope).order_by(outbox.c.seq))
         return [row.envelope for row in rows]
 

@@ -1,51 +1,25 @@
-"""A fresh tickets database and bus prefix per test, the app running, and two people."""
+"""Tickets' suite: the shared service fixtures (tests/services.py) build the tickets app; the
+other services' side of the bus, to publish their events and read ours."""
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.support import KEYS, Person, bus_prefix, person, running
+from tests.common.bus_support import EventBus, jetstream
+from tests.services import Service
+from ticketing.common.bus.connection import BusNames
 from ticketing.tickets.app import create_app
 from ticketing.tickets.settings import TicketsSettings
 
 
 @pytest.fixture
-async def settings(postgres, nats) -> TicketsSettings:
-    return TicketsSettings(
-        database_url=await postgres.fresh_database("tickets"),
-        nats_url=nats.url,
-        **KEYS,
-        cookie_secure=False,
-        bus_prefix=bus_prefix(),
-        outbox_poll_seconds=0.5,
-    )
+def service() -> Service:
+    return Service("tickets", TicketsSettings, create_app, defaults={"outbox_poll_seconds": 0.5})
 
 
 @pytest.fixture
-def app(settings) -> FastAPI:
-    return create_app(settings)
-
-
-@pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(app, base_url="http://tickets") as http:
-        yield http
-
-
-@pytest.fixture
-def sessions(app, client) -> async_sessionmaker[AsyncSession]:
-    """The running app's own sessionmaker, to arrange rows and look at them."""
-    return app.state.sessionmaker
-
-
-@pytest.fixture
-def seller(settings) -> Person:
-    return person(settings)
-
-
-@pytest.fixture
-def buyer(settings) -> Person:
-    return person(settings)
+async def bus(client, settings, nats) -> AsyncIterator[EventBus]:
+    """Started after the app (client), whose lifespan creates the stream."""
+    names = BusNames(settings.bus_prefix)
+    async with jetstream(nats.url, names) as js:
+        yield EventBus(js, names)

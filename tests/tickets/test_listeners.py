@@ -5,11 +5,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from tests.common.bus_support import jetstream, stream_messages
-from tests.common.bus_support import publish_event as publish
+from tests.common.bus_support import EventBus
 from tests.support import eventually
 from tests.tickets.builders import load, staged_events
-from ticketing.common.bus.connection import BusNames
 from ticketing.common.events import (
     OrderCancelled,
     OrderCompleted,
@@ -19,17 +17,6 @@ from ticketing.common.events import (
     Subject,
 )
 from ticketing.tickets.domain import Status
-
-
-@pytest.fixture
-def names(settings) -> BusNames:
-    return BusNames(settings.bus_prefix)
-
-
-@pytest.fixture
-async def js(client, nats, names):
-    async with jetstream(nats.url, names) as js:
-        yield js
 
 
 @pytest.fixture
@@ -70,22 +57,20 @@ def completed(ticket_id: UUID, order_id: UUID, version: int = 2) -> OrderComplet
     return OrderCompleted(id=order_id, version=version, ticket=OrderRef(id=ticket_id))
 
 
-async def reaches(sessions, ticket_id: UUID, version: int, timeout: float = 5.0):
+async def reaches(engine, ticket_id: UUID, version: int, timeout: float = 5.0):
     async def check():
-        ticket = await load(sessions, ticket_id)
+        ticket = await load(engine, ticket_id)
         return ticket if ticket.version == version else None
 
     return await eventually(check, timeout=timeout)
 
 
-async def published_update(js, names: BusNames, ticket_id: UUID, version: int) -> dict:
+async def published_update(bus: EventBus, ticket_id: UUID, version: int) -> dict:
     """The ticket.updated of that version, once the relay has put it in the stream."""
 
     async def check():
-        for message in await stream_messages(js, names):
-            data = message["data"]
-            mine = message["subject"] == "ticket.updated" and data["id"] == str(ticket_id)
-            if mine and data["version"] == version:
+        for data in await bus.published(Subject.TICKET_UPDATED):
+            if data["id"] == str(ticket_id) and data["version"] == version:
                 return data
         return None
 
@@ -93,13 +78,13 @@ async def published_update(js, names: BusNames, ticket_id: UUID, version: int) -
 
 
 async def test_an_order_reserves_the_ticket_and_ticket_updated_follows(
-    client, sessions, js, names, ticket_id, seller
+    client, engine, bus, ticket_id, seller
 ):
     order_id = uuid4()
-    await publish(js, names, created(ticket_id, order_id))
-    ticket = await reaches(sessions, ticket_id, 1)
+    await bus.publish(created(ticket_id, order_id))
+    ticket = await reaches(engine, ticket_id, 1)
     assert (ticket.status, ticket.order_id) == (Status.RESERVED, order_id)
-    data = await published_update(js, names, ticket_id, 1)
+    data = await published_update(bus, ticket_id, 1)
     assert (data["status"], data["orderId"], data["price"]) == ("reserved", str(order_id), 2000)
     shown = (await client.get(f"/api/tickets/{ticket_id}")).json()
     assert (shown["status"], shown["orderId"], shown["version"]) == ("reserved", str(order_id), 1)
@@ -113,127 +98,121 @@ async def test_an_order_reserves_the_ticket_and_ticket_updated_follows(
 
 
 async def test_cancelling_the_holding_order_puts_the_ticket_back_on_sale(
-    client, sessions, js, names, ticket_id
+    client, engine, bus, ticket_id
 ):
     order_id = uuid4()
-    await publish(js, names, created(ticket_id, order_id))
-    await reaches(sessions, ticket_id, 1)
-    await publish(js, names, cancelled(ticket_id, order_id))
-    ticket = await reaches(sessions, ticket_id, 2)
+    await bus.publish(created(ticket_id, order_id))
+    await reaches(engine, ticket_id, 1)
+    await bus.publish(cancelled(ticket_id, order_id))
+    ticket = await reaches(engine, ticket_id, 2)
     assert (ticket.status, ticket.order_id) == (Status.AVAILABLE, None)
-    data = await published_update(js, names, ticket_id, 2)
+    data = await published_update(bus, ticket_id, 2)
     assert (data["status"], data["orderId"]) == ("available", None)
     assert [t["id"] for t in (await client.get("/api/tickets")).json()] == [str(ticket_id)]
 
 
 async def test_a_cancel_from_an_order_that_does_not_hold_the_ticket_changes_nothing(
-    sessions, js, names, ticket_id, handled
+    engine, bus, ticket_id, handled
 ):
     holder = uuid4()
-    await publish(js, names, created(ticket_id, holder))
-    await reaches(sessions, ticket_id, 1)
-    await publish(js, names, cancelled(ticket_id, uuid4()))
+    await bus.publish(created(ticket_id, holder))
+    await reaches(engine, ticket_id, 1)
+    await bus.publish(cancelled(ticket_id, uuid4()))
     await eventually(lambda: handled(Subject.ORDER_CANCELLED) == 1)
-    ticket = await load(sessions, ticket_id)
+    ticket = await load(engine, ticket_id)
     assert (ticket.status, ticket.order_id, ticket.version) == (Status.RESERVED, holder, 1)
-    subjects = [e["subject"] for e in await staged_events(sessions)]
+    subjects = [e["subject"] for e in await staged_events(engine)]
     assert subjects == ["ticket.created", "ticket.updated"]
 
 
-async def test_a_cancel_for_an_available_ticket_changes_nothing(
-    sessions, js, names, ticket_id, handled
-):
-    await publish(js, names, cancelled(ticket_id, uuid4()))
+async def test_a_cancel_for_an_available_ticket_changes_nothing(engine, bus, ticket_id, handled):
+    await bus.publish(cancelled(ticket_id, uuid4()))
     await eventually(lambda: handled(Subject.ORDER_CANCELLED) == 1)
-    ticket = await load(sessions, ticket_id)
+    ticket = await load(engine, ticket_id)
     assert (ticket.status, ticket.version) == (Status.AVAILABLE, 0)
 
 
 async def test_completing_the_holding_order_sells_the_ticket(
-    client, sessions, js, names, ticket_id, seller
+    client, engine, bus, ticket_id, seller
 ):
     order_id = uuid4()
-    await publish(js, names, created(ticket_id, order_id))
-    await reaches(sessions, ticket_id, 1)
-    await publish(js, names, completed(ticket_id, order_id))
-    ticket = await reaches(sessions, ticket_id, 2)
+    await bus.publish(created(ticket_id, order_id))
+    await reaches(engine, ticket_id, 1)
+    await bus.publish(completed(ticket_id, order_id))
+    ticket = await reaches(engine, ticket_id, 2)
     assert (ticket.status, ticket.order_id) == (Status.SOLD, order_id)
-    data = await published_update(js, names, ticket_id, 2)
+    data = await published_update(bus, ticket_id, 2)
     assert (data["status"], data["orderId"]) == ("sold", str(order_id))
     withdraw = await client.delete(f"/api/tickets/{ticket_id}", headers=seller.headers)
     assert withdraw.status_code == 400
 
 
-async def test_a_late_cancel_never_releases_a_sold_ticket(sessions, js, names, ticket_id, handled):
+async def test_a_late_cancel_never_releases_a_sold_ticket(engine, bus, ticket_id, handled):
     order_id = uuid4()
-    await publish(js, names, created(ticket_id, order_id))
-    await publish(js, names, completed(ticket_id, order_id))
-    await reaches(sessions, ticket_id, 2)
-    await publish(js, names, cancelled(ticket_id, order_id, version=3))
+    await bus.publish(created(ticket_id, order_id))
+    await bus.publish(completed(ticket_id, order_id))
+    await reaches(engine, ticket_id, 2)
+    await bus.publish(cancelled(ticket_id, order_id, version=3))
     await eventually(lambda: handled(Subject.ORDER_CANCELLED) == 1)
-    assert (await load(sessions, ticket_id)).status == Status.SOLD
+    assert (await load(engine, ticket_id)).status == Status.SOLD
 
 
-async def test_a_replayed_order_created_reserves_once(sessions, js, names, ticket_id, handled):
+async def test_a_replayed_order_created_reserves_once(engine, bus, ticket_id, handled):
     event = created(ticket_id, uuid4())
-    await publish(js, names, event)
-    await publish(js, names, event)  # same facts, a new envelope id: not deduplicated by NATS
+    await bus.publish(event)
+    await bus.publish(event)  # same facts, a new envelope id: not deduplicated by NATS
     await eventually(lambda: handled(Subject.ORDER_CREATED) == 2)
-    assert (await load(sessions, ticket_id)).version == 1
-    assert len(await staged_events(sessions)) == 2
+    assert (await load(engine, ticket_id)).version == 1
+    assert len(await staged_events(engine)) == 2
 
 
 async def test_an_order_created_arriving_after_its_own_cancel_does_not_reserve(
-    sessions, js, names, ticket_id, handled
+    engine, bus, ticket_id, handled
 ):
     order_id = uuid4()
-    await publish(js, names, cancelled(ticket_id, order_id))
+    await bus.publish(cancelled(ticket_id, order_id))
     await eventually(lambda: handled(Subject.ORDER_CANCELLED) == 1)
-    await publish(js, names, created(ticket_id, order_id))
+    await bus.publish(created(ticket_id, order_id))
     await eventually(lambda: handled(Subject.ORDER_CREATED) == 1)
-    ticket = await load(sessions, ticket_id)
+    ticket = await load(engine, ticket_id)
     assert (ticket.status, ticket.order_id, ticket.version) == (Status.AVAILABLE, None, 0)
 
 
-async def test_a_completion_that_overtakes_its_creation_waits_for_it(
-    sessions, js, names, ticket_id
-):
+async def test_a_completion_that_overtakes_its_creation_waits_for_it(engine, bus, ticket_id):
     order_id = uuid4()
-    await publish(js, names, completed(ticket_id, order_id))
-    await publish(js, names, created(ticket_id, order_id))
-    ticket = await reaches(sessions, ticket_id, 2, timeout=10)
+    await bus.publish(completed(ticket_id, order_id))
+    await bus.publish(created(ticket_id, order_id))
+    ticket = await reaches(engine, ticket_id, 2, timeout=10)
     assert (ticket.status, ticket.order_id) == (Status.SOLD, order_id)
 
 
-async def test_a_new_order_waits_until_the_previous_holder_is_cancelled(
-    sessions, js, names, ticket_id
-):
+async def test_a_new_order_waits_until_the_previous_holder_is_cancelled(engine, bus, ticket_id):
     first, second = uuid4(), uuid4()
-    await publish(js, names, created(ticket_id, first))
-    await reaches(sessions, ticket_id, 1)
+    await bus.publish(created(ticket_id, first))
+    await reaches(engine, ticket_id, 1)
     # orders let the second order in, so the first has ended; its cancel is merely late
-    await publish(js, names, created(ticket_id, second))
-    await publish(js, names, cancelled(ticket_id, first))
-    ticket = await reaches(sessions, ticket_id, 3, timeout=10)
+    await bus.publish(created(ticket_id, second))
+    await bus.publish(cancelled(ticket_id, first))
+    ticket = await reaches(engine, ticket_id, 3, timeout=10)
     assert (ticket.status, ticket.order_id) == (Status.RESERVED, second)
-    await published_update(js, names, ticket_id, 3)
+    await published_update(bus, ticket_id, 3)
 
 
 async def test_an_order_for_a_withdrawn_ticket_is_ignored(
-    client, sessions, js, names, ticket_id, seller, handled
+    client, engine, bus, ticket_id, seller, handled
 ):
     await client.delete(f"/api/tickets/{ticket_id}", headers=seller.headers)
-    await publish(js, names, created(ticket_id, uuid4()))
+    await bus.publish(created(ticket_id, uuid4()))
     await eventually(lambda: handled(Subject.ORDER_CREATED) == 1)
-    ticket = await load(sessions, ticket_id)
+    ticket = await load(engine, ticket_id)
     assert (ticket.status, ticket.order_id, ticket.version) == (Status.WITHDRAWN, None, 1)
 
 
-async def test_order_events_for_an_unknown_ticket_are_acknowledged(app, js, names, handled):
+async def test_order_events_for_an_unknown_ticket_are_acknowledged(app, bus, handled):
     stranger = uuid4()
-    await publish(js, names, created(stranger, uuid4()))
-    await publish(js, names, cancelled(stranger, uuid4()))
-    await publish(js, names, completed(stranger, uuid4()))
+    await bus.publish(created(stranger, uuid4()))
+    await bus.publish(cancelled(stranger, uuid4()))
+    await bus.publish(completed(stranger, uuid4()))
     await eventually(lambda: handled(Subject.ORDER_COMPLETED) == 1)
     await eventually(lambda: handled(Subject.ORDER_CREATED) + handled(Subject.ORDER_CANCELLED) == 2)
     assert app.state.bus.listener.dead_letters == 0

@@ -39,9 +39,9 @@ async def test_a_signed_in_user_lists_a_ticket(client, seller):
     assert (await client.get(f"{URL}/{body['id']}")).json() == body
 
 
-async def test_listing_stages_ticket_created_with_the_price_in_cents(client, sessions, seller):
+async def test_listing_stages_ticket_created_with_the_price_in_cents(client, engine, seller):
     ticket = await listed(client, seller, price="20.50")
-    [event] = await staged_events(sessions)
+    [event] = await staged_events(engine)
     assert event["subject"] == "ticket.created"
     assert event["data"] == {
         "id": ticket["id"],
@@ -52,11 +52,11 @@ async def test_listing_stages_ticket_created_with_the_price_in_cents(client, ses
     }
 
 
-async def test_listing_needs_a_signed_in_user(client, sessions):
+async def test_listing_needs_a_signed_in_user(client, engine):
     response = await client.post(URL, json={"title": "Hamilton", "price": 20})
     assert response.status_code == 401
     assert response.json() == {"errors": [{"message": "Not authorized"}]}
-    assert await staged_events(sessions) == []
+    assert await staged_events(engine) == []
 
 
 @pytest.mark.parametrize(
@@ -78,11 +78,11 @@ async def test_a_price_with_up_to_two_decimals_is_accepted(client, seller, price
         (None, "Price is required"),
     ],
 )
-async def test_a_bad_price_is_refused(client, sessions, seller, price, message):
+async def test_a_bad_price_is_refused(client, engine, seller, price, message):
     response = await post(client, seller, title="Hamilton", price=price)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": message, "field": "price"}]}
-    assert await staged_events(sessions) == []
+    assert await staged_events(engine) == []
 
 
 async def test_a_missing_price_is_required(client, seller):
@@ -126,8 +126,8 @@ async def test_an_empty_body_names_both_fields(client, seller):
 # GET /api/tickets/:id
 
 
-async def test_anyone_sees_a_ticket(client, sessions):
-    ticket = await make_ticket(sessions, price_cents=1050)
+async def test_anyone_sees_a_ticket(client, engine):
+    ticket = await make_ticket(engine, price_cents=1050)
     response = await client.get(f"{URL}/{ticket.id}")
     assert response.status_code == 200
     assert response.json()["price"] == 10.5
@@ -140,13 +140,13 @@ async def test_an_unknown_or_malformed_id_is_not_found(client, ticket_id):
     assert response.json() == {"errors": [{"message": "Ticket not found"}]}
 
 
-async def test_a_withdrawn_ticket_is_not_found(client, sessions):
-    ticket = await make_ticket(sessions, status=Status.WITHDRAWN)
+async def test_a_withdrawn_ticket_is_not_found(client, engine):
+    ticket = await make_ticket(engine, status=Status.WITHDRAWN)
     assert (await client.get(f"{URL}/{ticket.id}")).status_code == 404
 
 
-async def test_a_reserved_ticket_is_shown_with_its_order(client, sessions):
-    ticket = await make_ticket(sessions, status=Status.RESERVED)
+async def test_a_reserved_ticket_is_shown_with_its_order(client, engine):
+    ticket = await make_ticket(engine, status=Status.RESERVED)
     body = (await client.get(f"{URL}/{ticket.id}")).json()
     assert (body["status"], body["orderId"]) == ("reserved", str(ticket.order_id))
 
@@ -158,12 +158,12 @@ async def put(client, person, ticket_id, **body):
     return await client.put(f"{URL}/{ticket_id}", json=body, headers=person.headers)
 
 
-async def test_the_owner_edits_title_and_price_and_the_version_grows(client, sessions, seller):
+async def test_the_owner_edits_title_and_price_and_the_version_grows(client, engine, seller):
     ticket = await listed(client, seller)
     response = await put(client, seller, ticket["id"], title=" Cats ", price="15.25")
     assert response.status_code == 200
     assert response.json() == {**ticket, "title": "Cats", "price": 15.25, "version": 1}
-    _, updated = await staged_events(sessions)
+    _, updated = await staged_events(engine)
     assert updated["subject"] == "ticket.updated"
     assert updated["data"] == {
         "id": ticket["id"],
@@ -176,26 +176,26 @@ async def test_the_owner_edits_title_and_price_and_the_version_grows(client, ses
     }
 
 
-async def test_each_edit_adds_one_to_the_version(client, sessions, seller):
+async def test_each_edit_adds_one_to_the_version(client, engine, seller):
     ticket = await listed(client, seller)
     for price in (21, 22, 23):
         await put(client, seller, ticket["id"], title="Hamilton", price=price)
-    stored = await load(sessions, ticket["id"])
+    stored = await load(engine, ticket["id"])
     assert (stored.version, stored.price_cents) == (3, 2300)
-    versions = [e["data"]["version"] for e in await staged_events(sessions)]
+    versions = [e["data"]["version"] for e in await staged_events(engine)]
     assert versions == [0, 1, 2, 3]
 
 
-async def test_someone_else_cannot_edit(client, sessions, seller, buyer):
+async def test_someone_else_cannot_edit(client, engine, seller, buyer):
     ticket = await listed(client, seller)
     response = await put(client, buyer, ticket["id"], title="Mine now", price=1)
     assert response.status_code == 401
     assert response.json() == {"errors": [{"message": "Not authorized"}]}
-    assert (await load(sessions, ticket["id"])).title == "Hamilton"
-    assert len(await staged_events(sessions)) == 1
+    assert (await load(engine, ticket["id"])).title == "Hamilton"
+    assert len(await staged_events(engine)) == 1
 
 
-async def test_editing_needs_a_signed_in_user(client, sessions, seller):
+async def test_editing_needs_a_signed_in_user(client, engine, seller):
     ticket = await listed(client, seller)
     response = await client.put(f"{URL}/{ticket['id']}", json={"title": "x", "price": 1})
     assert response.status_code == 401
@@ -207,30 +207,30 @@ async def test_editing_an_unknown_ticket_is_not_found(client, seller, ticket_id)
     assert response.status_code == 404
 
 
-async def test_a_reserved_ticket_cannot_be_edited(client, sessions, seller):
-    ticket = await make_ticket(sessions, user_id=seller.id, status=Status.RESERVED)
+async def test_a_reserved_ticket_cannot_be_edited(client, engine, seller):
+    ticket = await make_ticket(engine, user_id=seller.id, status=Status.RESERVED)
     response = await put(client, seller, ticket.id, title="Cats", price=10)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": "Cannot edit a reserved ticket"}]}
-    stored = await load(sessions, ticket.id)
+    stored = await load(engine, ticket.id)
     assert (stored.title, stored.version) == (ticket.title, 0)
-    assert await staged_events(sessions) == []
+    assert await staged_events(engine) == []
 
 
 @pytest.mark.parametrize("status", [Status.SOLD, Status.WITHDRAWN])
-async def test_a_sold_or_withdrawn_ticket_cannot_be_edited(client, sessions, seller, status):
-    ticket = await make_ticket(sessions, user_id=seller.id, status=status)
+async def test_a_sold_or_withdrawn_ticket_cannot_be_edited(client, engine, seller, status):
+    ticket = await make_ticket(engine, user_id=seller.id, status=status)
     response = await put(client, seller, ticket.id, title="Cats", price=10)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": f"Cannot edit a {status} ticket"}]}
 
 
-async def test_an_edit_with_a_bad_price_changes_nothing(client, sessions, seller):
+async def test_an_edit_with_a_bad_price_changes_nothing(client, engine, seller):
     ticket = await listed(client, seller)
     response = await put(client, seller, ticket["id"], title="Cats", price=0)
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "price"
-    assert (await load(sessions, ticket["id"])).version == 0
+    assert (await load(engine, ticket["id"])).version == 0
 
 
 async def test_an_edit_needs_both_title_and_price(client, seller):
@@ -247,32 +247,32 @@ async def delete(client, person, ticket_id):
     return await client.delete(f"{URL}/{ticket_id}", headers=person.headers)
 
 
-async def test_the_owner_withdraws_a_ticket(client, sessions, seller):
+async def test_the_owner_withdraws_a_ticket(client, engine, seller):
     ticket = await listed(client, seller)
     response = await delete(client, seller, ticket["id"])
     assert response.status_code == 204
     assert response.content == b""
     assert (await client.get(f"{URL}/{ticket['id']}")).status_code == 404
-    stored = await load(sessions, ticket["id"])
+    stored = await load(engine, ticket["id"])
     assert (stored.status, stored.version) == (Status.WITHDRAWN, 1)
-    deleted = (await staged_events(sessions))[-1]
+    deleted = (await staged_events(engine))[-1]
     assert deleted["subject"] == "ticket.deleted"
     assert deleted["data"] == {"id": ticket["id"], "version": 1}
 
 
-async def test_withdrawing_twice_is_harmless_and_publishes_once(client, sessions, seller):
+async def test_withdrawing_twice_is_harmless_and_publishes_once(client, engine, seller):
     ticket = await listed(client, seller)
     assert (await delete(client, seller, ticket["id"])).status_code == 204
     assert (await delete(client, seller, ticket["id"])).status_code == 204
-    subjects = [e["subject"] for e in await staged_events(sessions)]
+    subjects = [e["subject"] for e in await staged_events(engine)]
     assert subjects == ["ticket.created", "ticket.deleted"]
-    assert (await load(sessions, ticket["id"])).version == 1
+    assert (await load(engine, ticket["id"])).version == 1
 
 
-async def test_someone_else_cannot_withdraw(client, sessions, seller, buyer):
+async def test_someone_else_cannot_withdraw(client, engine, seller, buyer):
     ticket = await listed(client, seller)
     assert (await delete(client, buyer, ticket["id"])).status_code == 401
-    assert (await load(sessions, ticket["id"])).status == Status.AVAILABLE
+    assert (await load(engine, ticket["id"])).status == Status.AVAILABLE
 
 
 async def test_withdrawing_needs_a_signed_in_user(client, seller):
@@ -286,10 +286,10 @@ async def test_withdrawing_an_unknown_ticket_is_not_found(client, seller, ticket
 
 
 @pytest.mark.parametrize("status", [Status.RESERVED, Status.SOLD])
-async def test_a_reserved_or_sold_ticket_cannot_be_withdrawn(client, sessions, seller, status):
-    ticket = await make_ticket(sessions, user_id=seller.id, status=status)
+async def test_a_reserved_or_sold_ticket_cannot_be_withdrawn(client, engine, seller, status):
+    ticket = await make_ticket(engine, user_id=seller.id, status=status)
     response = await delete(client, seller, ticket.id)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": f"Cannot withdraw a {status} ticket"}]}
-    assert (await load(sessions, ticket.id)).status == status
-    assert await staged_events(sessions) == []
+    assert (await load(engine, ticket.id)).status == status
+    assert await staged_events(engine) == []

@@ -1,11 +1,11 @@
-"""Pure ticket rules: who may change a listing, in which state, and what each change does."""
+"""Pure ticket rules: who may change a listing, in which state, and what each change makes of it."""
 
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
 from uuid import UUID
 
 from ticketing.common import text
-from ticketing.common.errors import BadRequest, NotAuthorized
+from ticketing.common.refusals import Invalid, NotYours
 
 TITLE_MAX = 200
 
@@ -17,13 +17,29 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Listing(Protocol):
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A listing as it stands; every change below returns the next one, `version` one higher."""
+
+    id: UUID
     title: str
     price_cents: int
     user_id: UUID
-    version: int
-    order_id: UUID | None
-    status: str
+    version: int = 0
+    order_id: UUID | None = None
+    status: Status = Status.AVAILABLE
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """Which listings a list request asks for; `seller` set: theirs, in every state."""
+
+    q: str | None = None
+    min_cents: int | None = None
+    max_cents: int | None = None
+    seller: UUID | None = None
+    limit: int = 20
+    cursor: str | None = None
 
 
 class Reservation(StrEnum):
@@ -52,64 +68,59 @@ def clean_title(value: object) -> str:
     return title
 
 
-def _require_owner(ticket: Listing, user_id: UUID) -> None:
+def shown_to_public(ticket: Ticket) -> bool:
+    """A withdrawn listing is gone for the public; its seller still sees it in their list."""
+    return ticket.status is not Status.WITHDRAWN
+
+
+def _require_owner(ticket: Ticket, user_id: UUID) -> None:
     if ticket.user_id != user_id:
-        raise NotAuthorized()
+        raise NotYours()
 
 
-def _bump(ticket: Listing) -> None:
-    ticket.version += 1
-
-
-def edit(ticket: Listing, *, editor: UUID, title: str, price_cents: int) -> None:
+def edit(ticket: Ticket, *, editor: UUID, title: str, price_cents: int) -> Ticket:
     """Only the owner, and only while nobody holds or bought it."""
     _require_owner(ticket, editor)
-    if ticket.status != Status.AVAILABLE:
-        raise BadRequest(f"Cannot edit a {ticket.status} ticket")
-    ticket.title = title
-    ticket.price_cents = price_cents
-    _bump(ticket)
+    if ticket.status is not Status.AVAILABLE:
+        raise Invalid(f"Cannot edit a {ticket.status} ticket")
+    return replace(ticket, title=title, price_cents=price_cents, version=ticket.version + 1)
 
 
-def withdraw(ticket: Listing, *, seller: UUID) -> bool:
-    """Take the listing down; False when it already was (withdrawing twice is harmless)."""
+def withdraw(ticket: Ticket, *, seller: UUID) -> Ticket | None:
+    """Take the listing down; None when it already was (withdrawing twice is harmless)."""
     _require_owner(ticket, seller)
-    if ticket.status == Status.WITHDRAWN:
-        return False
-    if ticket.status != Status.AVAILABLE:
-        raise BadRequest(f"Cannot withdraw a {ticket.status} ticket")
-    ticket.status = Status.WITHDRAWN
-    _bump(ticket)
-    return True
+    if ticket.status is Status.WITHDRAWN:
+        return None
+    if ticket.status is not Status.AVAILABLE:
+        raise Invalid(f"Cannot withdraw a {ticket.status} ticket")
+    return replace(ticket, status=Status.WITHDRAWN, version=ticket.version + 1)
 
 
-def reserve(ticket: Listing, order_id: UUID) -> Reservation:
+def reserve(ticket: Ticket, order_id: UUID) -> tuple[Reservation, Ticket]:
+    """The outcome, and the ticket as it now is: changed only when RESERVED."""
     if ticket.order_id == order_id:
-        return Reservation.ALREADY
-    if ticket.status == Status.RESERVED:
-        return Reservation.HELD
-    if ticket.status != Status.AVAILABLE:
-        return Reservation.REFUSED
-    ticket.status = Status.RESERVED
-    ticket.order_id = order_id
-    _bump(ticket)
-    return Reservation.RESERVED
+        return Reservation.ALREADY, ticket
+    if ticket.status is Status.RESERVED:
+        return Reservation.HELD, ticket
+    if ticket.status is not Status.AVAILABLE:
+        return Reservation.REFUSED, ticket
+    held = replace(ticket, status=Status.RESERVED, order_id=order_id, version=ticket.version + 1)
+    return Reservation.RESERVED, held
 
 
-def release(ticket: Listing, order_id: UUID) -> bool:
+def release(ticket: Ticket, order_id: UUID) -> Ticket | None:
     """Back on sale, but only if this order still holds it: a late cancel frees nothing else."""
-    if ticket.status != Status.RESERVED or ticket.order_id != order_id:
-        return False
-    ticket.status = Status.AVAILABLE
-    ticket.order_id = None
-    _bump(ticket)
-    return True
+    if ticket.status is not Status.RESERVED or ticket.order_id != order_id:
+        return None
+    return replace(ticket, status=Status.AVAILABLE, order_id=None, version=ticket.version + 1)
 
 
-def sell(ticket: Listing, order_id: UUID) -> bool:
-    """Sold to the order that holds it; False when it does not (or it is sold already)."""
-    if ticket.status != Status.RESERVED or ticket.order_id != order_id:
-        return False
-    ticket.status = Status.SOLD
-    _bump(ticket)
-    return True
+def sell(ticket: Ticket, order_id: UUID) -> Ticket | None:
+    """Sold to the order that holds it; None when it does not (or it is sold already)."""
+    if ticket.status is not Status.RESERVED or ticket.order_id != order_id:
+        return None
+    return replace(ticket, status=Status.SOLD, version=ticket.version + 1)
+
+
+def sold_to(ticket: Ticket, order_id: UUID) -> bool:
+    return ticket.status is Status.SOLD and ticket.order_id == order_id

@@ -1,21 +1,21 @@
 """Tickets follow orders: created reserves, cancelled releases, completed sells."""
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.events import OrderCancelled, OrderCompleted, OrderCreated, Subject
 from ticketing.tickets import service
 
 
-async def on_order_created(db: AsyncSession, event: OrderCreated) -> None:
+async def on_order_created(db: AsyncConnection, event: OrderCreated) -> None:
     await service.reserve_ticket(db, event)
 
 
-async def on_order_cancelled(db: AsyncSession, event: OrderCancelled) -> None:
+async def on_order_cancelled(db: AsyncConnection, event: OrderCancelled) -> None:
     """Only the order that still holds the ticket frees it; any other cancel changes nothing."""
     await service.release_ticket(db, event)
 
 
-async def on_order_completed(db: AsyncSession, event: OrderCompleted) -> None:
+async def on_order_completed(db: AsyncConnection, event: OrderCompleted) -> None:
     await service.sell_ticket(db, event)
 
 

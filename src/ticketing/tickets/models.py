@@ -1,7 +1,8 @@
-"""Tickets' tables: the listings, and the orders it has heard of (to survive odd event orders)."""
+"""Tickets' tables (metadata for the store's statements): the listings, and the orders it has
+heard of (to survive odd event orders)."""
 
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -18,15 +19,13 @@ class Base(DeclarativeBase):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __mapper_args__ = {"eager_defaults": True}  # created_at comes back with the INSERT
-
-    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    id: Mapped[UUID] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     price_cents: Mapped[int] = mapped_column(Integer)
     user_id: Mapped[UUID]
-    version: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer)
     order_id: Mapped[UUID | None]
-    status: Mapped[str] = mapped_column(String(20), default=Status.AVAILABLE)
+    status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ticketing.common.auth import CurrentUser, RequireUser
 from ticketing.common.db import AutocommitDb, Db
-from ticketing.common.errors import NotAuthorized, NotFound
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import link_next
+from ticketing.common.refusals import Missing, NotYours
 from ticketing.tickets import service
+from ticketing.tickets.domain import Search
 from ticketing.tickets.schemas import TicketFilters, TicketIn, TicketOut
 
 router = APIRouter()
@@ -21,7 +22,7 @@ def _ticket_id(ticket_id: Annotated[str, Path(json_schema_extra={"format": "uuid
     try:
         return UUID(ticket_id)
     except ValueError:
-        raise NotFound("Ticket not found") from None
+        raise Missing("Ticket not found") from None
 
 
 TicketId = Annotated[UUID, Depends(_ticket_id)]
@@ -33,7 +34,7 @@ async def create_ticket(body: TicketIn, user: RequireUser, db: AutocommitDb) -> 
     ticket = await service.create_ticket(
         db, seller=user.id, title=body.title, price_cents=body.price_cents
     )
-    return TicketOut.from_row(ticket)
+    return TicketOut.of(ticket)
 
 
 @router.get("", response_model=list[TicketOut], responses=error_responses(401))
@@ -45,8 +46,8 @@ async def list_tickets(
 ) -> Response:
     """Tickets for sale, newest first; with mine=true, your own listings in every state."""
     if filters.mine and user is None:
-        raise NotAuthorized()
-    search = service.Search(
+        raise NotYours()
+    search = Search(
         q=filters.q,
         min_cents=filters.min_price,
         max_cents=filters.max_price,
@@ -54,8 +55,8 @@ async def list_tickets(
         limit=filters.limit,
         cursor=filters.cursor,
     )
-    rows, cursor = await service.list_tickets(db, search)
-    page = Response(TicketOut.page_json(rows), media_type="application/json")
+    tickets, cursor = await service.list_tickets(db, search)
+    page = Response(TicketOut.page_json(tickets), media_type="application/json")
     link_next(request, page, cursor)
     return page
 
@@ -63,7 +64,7 @@ async def list_tickets(
 @router.get("/{ticket_id}", responses=error_responses(404))
 async def show_ticket(ticket_id: TicketId, db: AutocommitDb) -> TicketOut:
     """One ticket."""
-    return TicketOut.from_row(await service.get_ticket(db, ticket_id))
+    return TicketOut.of(await service.get_ticket(db, ticket_id))
 
 
 @router.put("/{ticket_id}", responses=error_responses(401, 404))
@@ -73,7 +74,7 @@ async def edit_ticket(ticket_id: TicketId, body: TicketIn, user: RequireUser, db
         ticket = await service.edit_ticket(
             db, ticket_id, editor=user.id, title=body.title, price_cents=body.price_cents
         )
-    return TicketOut.from_row(ticket)
+    return TicketOut.of(ticket)
 
 
 @router.delete("/{ticket_id}", status_code=204, responses=error_responses(401, 404))

@@ -1,6 +1,7 @@
 """Tickets' request and response bodies: camelCase on the wire, price as a number."""
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
@@ -14,15 +15,14 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Row
 
 from ticketing.common import text
 from ticketing.common.money import PriceIn, PriceOut
 from ticketing.tickets import domain
-from ticketing.tickets.models import Ticket
+from ticketing.tickets.domain import Ticket
 
 
-def _required(message: str):
+def _required(message: str) -> BeforeValidator:
     """A missing field gets the original app's sentence, not pydantic's "Field required"."""
 
     def check(value: object) -> object:
@@ -97,19 +97,19 @@ class TicketOut(_Camel):
     status: str
 
     @classmethod
-    def page_json(cls, rows: list[Row]) -> bytes:
-        """The busiest answer in the system, straight to JSON: rows of our own table, whose
-        columns already have these types, need no validating (model_construct), and the
-        list is serialised in one call rather than validated again on the way out."""
-        page = [cls.model_construct(**_fields(row)) for row in rows]
+    def page_json(cls, tickets: Sequence[Ticket]) -> bytes:
+        """The busiest answer in the system, straight to JSON: domain tickets already have
+        these types, so they need no validating (model_construct), and the list is
+        serialised in one call rather than validated again on the way out."""
+        page = [cls.model_construct(**_fields(ticket)) for ticket in tickets]
         return _PAGE.dump_json(page, by_alias=True)
 
     @classmethod
-    def from_row(cls, ticket: Ticket | Row) -> "TicketOut":
+    def of(cls, ticket: Ticket) -> "TicketOut":
         return cls(**_fields(ticket))
 
 
-def _fields(ticket: Ticket | Row) -> dict:
+def _fields(ticket: Ticket) -> dict[str, Any]:
     return {
         "id": ticket.id,
         "title": ticket.title,

@@ -1,0 +1,134 @@
+"""Tickets' data access: Core statements on the caller's connection, domain values out."""
+
+from typing import Any, cast
+from uuid import UUID
+
+from sqlalchemy import Row, Select, Table, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.common.bus import outbox
+from ticketing.common.events import Event
+from ticketing.common.paging import decode_cursor, encode_cursor
+from ticketing.tickets import models
+from ticketing.tickets.domain import Search, Status, Ticket
+
+# Declarative types __table__ as any FromClause; these are the tables themselves.
+TICKETS = cast(Table, models.Ticket.__table__)
+KNOWN_ORDERS = cast(Table, models.KnownOrder.__table__)
+_C = TICKETS.c
+_FIELDS = (_C.id, _C.title, _C.price_cents, _C.user_id, _C.version, _C.order_id, _C.status)
+
+
+def _ticket(row: Row[*tuple[Any, ...]]) -> Ticket:
+    return Ticket(
+        id=row.id,
+        title=row.title,
+        price_cents=row.price_cents,
+        user_id=row.user_id,
+        version=row.version,
+        order_id=row.order_id,
+        status=Status(row.status),
+    )
+
+
+def _values(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "title": ticket.title,
+        "price_cents": ticket.price_cents,
+        "user_id": ticket.user_id,
+        "version": ticket.version,
+        "order_id": ticket.order_id,
+        "status": ticket.status.value,
+    }
+
+
+async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> Ticket | None:
+    """With `lock`, FOR UPDATE: an edit and a reservation of one ticket take turns, each
+    bumping version, until the caller's transaction ends."""
+    query = select(*_FIELDS).where(_C.id == ticket_id)
+    row = (await db.execute(query.with_for_update() if lock else query)).first()
+    return None if row is None else _ticket(row)
+
+
+async def page(db: AsyncConnection, search: Search) -> tuple[list[Ticket], str | None]:
+    """One page, newest first, and the cursor of the next page when there is one."""
+    rows = (await db.execute(_page_query(search))).all()
+    tickets = [_ticket(row) for row in rows[: search.limit]]
+    if len(rows) <= search.limit:
+        return tickets, None
+    last = rows[search.limit - 1]
+    return tickets, encode_cursor(last.created_at, last.id)
+
+
+def _page_query(search: Search) -> Select[Any]:
+    """The one list query. Values are bound parameters (the limit too), so the first page of
+    everything for sale, the request most people make, reuses one compiled statement."""
+    query = select(*_FIELDS, _C.created_at).order_by(_C.created_at.desc(), _C.id.desc())
+    if search.seller is not None:
+        query = query.where(_C.user_id == search.seller)
+    else:
+        query = query.where(_C.status == Status.AVAILABLE.value)
+    if search.q and search.q.strip():
+        query = query.where(_C.title.icontains(search.q.strip(), autoescape=True))
+    if search.min_cents is not None:
+        query = query.where(_C.price_cents >= search.min_cents)
+    if search.max_cents is not None:
+        query = query.where(_C.price_cents <= search.max_cents)
+    if after := decode_cursor(search.cursor):
+        query = query.where(tuple_(_C.created_at, _C.id) < after)
+    return query.limit(search.limit + 1)
+
+
+async def add(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
+    """The listing and its event in one statement, atomic without a transaction: one round
+    trip for the write every seller makes."""
+    listed = insert(TICKETS).values(_values(ticket)).returning(_C.id).cte("listed")
+    await db.execute(outbox.staged_after(listed, event))
+
+
+async def save(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
+    """The changed ticket and its event, in one statement inside the caller's transaction."""
+    saved = (
+        update(TICKETS)
+        .where(_C.id == ticket.id)
+        .values(_values(ticket))
+        .returning(_C.id)
+        .cte("saved")
+    )
+    await db.execute(outbox.staged_after(saved, event))
+
+
+async def first_news_of(
+    db: AsyncConnection, order_id: UUID, *, ticket_id: UUID, version: int
+) -> bool:
+    """Record the order as created; False when it was already known (replayed, or ended first)."""
+    inserted = await db.execute(
+        insert(KNOWN_ORDERS)
+        .values(id=order_id, ticket_id=ticket_id, status="created", version=version)
+        .on_conflict_do_nothing(index_elements=[KNOWN_ORDERS.c.id])
+        .returning(KNOWN_ORDERS.c.id)
+    )
+    return inserted.first() is not None
+
+
+async def is_known(db: AsyncConnection, order_id: UUID) -> bool:
+    query = select(KNOWN_ORDERS.c.id).where(KNOWN_ORDERS.c.id == order_id)
+    return (await db.execute(query)).first() is not None
+
+
+async def note_end(
+    db: AsyncConnection, order_id: UUID, *, ticket_id: UUID, status: str, version: int
+) -> None:
+    """The order's end, unless a later version of it is already known."""
+    statement = insert(KNOWN_ORDERS).values(
+        id=order_id, ticket_id=ticket_id, status=status, version=version
+    )
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[KNOWN_ORDERS.c.id],
+            set_={"status": status, "version": version},
+            where=KNOWN_ORDERS.c.version < statement.excluded.version,
+        )
+    )

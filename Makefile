@@ -11,7 +11,7 @@ SYNC := UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python $(PYTHON)
 PLATFORMS := x86_64-manylinux_2_28 aarch64-manylinux_2_28 aarch64-apple-darwin
 PYTHONS := 3.11 3.12 3.13 3.14
 
-.PHONY: install install-run up test lint bench lock deps-check clean
+.PHONY: install install-run up test lint bench lock deps-check images clean
 
 $(UV): requirements/uv.txt
 	$(PYTHON) -m venv .tools
@@ -61,6 +61,15 @@ deps-check: $(UV)
 			--only-binary :all: --extra local pyproject.toml -o /dev/null \
 		&& echo "wheels for all of it: CPython $$python, $$platform" || exit 1; \
 	done; done
+
+# Build and push the image, then pin every image production runs by digest
+# (deploy/k8s/overlays/prod/images/); commit what it wrote. Needs docker with buildx.
+REGISTRY ?= registry.example.com
+TAG ?= $(shell git describe --tags --always --dirty)
+images: install
+	docker build -f deploy/Dockerfile -t $(REGISTRY)/ticketing:$(TAG) .
+	docker push $(REGISTRY)/ticketing:$(TAG)
+	PATH=$(BIN):$$PATH $(BIN)/python deploy/pin_images.py $(REGISTRY)/ticketing:$(TAG)
 
 clean:
 	rm -rf $(VENV) .tools .ticketing .pytest_cache test-artifacts

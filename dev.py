@@ -10,19 +10,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-STAMP = VENV / ".installed"
+# The lock's exports (uv.lock, exact versions with hashes): what running needs, and that
+# plus the test tooling. pip checks every hash; no uv needed.
+REQUIREMENTS = {"up": "local.txt", "test": "dev.txt", "install": "dev.txt"}
 
 
-def install() -> None:
-    pyproject = ROOT / "pyproject.toml"
-    if STAMP.exists() and STAMP.stat().st_mtime >= pyproject.stat().st_mtime:
+def install(command: str) -> None:
+    requirements = ROOT / "requirements" / REQUIREMENTS[command]
+    stamp = VENV / f".installed-{requirements.stem}"
+    if stamp.exists() and stamp.stat().st_mtime >= requirements.stat().st_mtime:
         return
     if not (BIN / "python").exists():
         venv.create(VENV, with_pip=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True, cwd=ROOT)
-    STAMP.touch()
+    subprocess.run([*pip, "--require-hashes", "-r", str(requirements)], check=True)
+    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True, cwd=ROOT)
+    stamp.touch()
 
 
 def main() -> None:
@@ -32,7 +35,7 @@ def main() -> None:
     programs = {"up": ["ticketing", "up"], "test": ["pytest"], "install": []}
     if command not in programs:
         sys.exit("usage: python3 dev.py up|test|install [arguments]")
-    install()
+    install(command)
     if programs[command]:
         program, *rest = programs[command]
         os.execv(BIN / program, [str(BIN / program), *rest, *args])

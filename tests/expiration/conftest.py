@@ -1,14 +1,13 @@
-"""A fresh expiration database and bus prefix per test; lateness gathered for the summary."""
+"""Expiration under the shared service fixtures; lateness gathered for the summary."""
 
 import statistics
-from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
 
 from tests.common.bus_support import jetstream
 from tests.expiration.bus import Completions
-from tests.support import KEYS, bus_prefix, running
+from tests.services import Service
 from ticketing.common.bus.connection import BusNames
 from ticketing.expiration.app import create_app
 from ticketing.expiration.settings import ExpirationSettings
@@ -19,14 +18,10 @@ LATENESS: list[float] = []
 
 
 @pytest.fixture
-async def settings(postgres, nats) -> ExpirationSettings:
+def service() -> Service:
     # A long sleep cap: a timer that fires on time here was woken by NOTIFY, not the cap.
-    return ExpirationSettings(
-        database_url=await postgres.fresh_database("expiration"),
-        nats_url=nats.url,
-        **KEYS,
-        bus_prefix=bus_prefix(),
-        timer_max_sleep_seconds=30,
+    return Service(
+        "expiration", ExpirationSettings, create_app, defaults={"timer_max_sleep_seconds": 30}
     )
 
 
@@ -36,10 +31,9 @@ def names(settings) -> BusNames:
 
 
 @pytest.fixture
-async def app(settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with running(app):
-        yield app
+def started(app: FastAPI, client) -> FastAPI:
+    """The app running, its listeners and scheduler at work."""
+    return app
 
 
 @pytest.fixture

@@ -17,44 +17,46 @@ def handled(app, subject: Subject) -> int:
     return app.state.bus.listener.handled.get(subject, 0)
 
 
-async def timers_for(app, order_id) -> int:
-    async with app.state.sessionmaker() as db:
+async def timers_for(engine, order_id) -> int:
+    async with engine.connect() as db:
         query = select(func.count()).select_from(Timer).where(Timer.order_id == order_id)
         return (await db.execute(query)).scalar_one()
 
 
 async def test_a_redelivered_order_created_arms_one_timer_and_fires_once(
-    app, js, names, completions
+    started, engine, js, names, completions
 ):
     order_id, due = uuid4(), in_seconds(1.5)
     event = order_created(order_id, due)
     first = await publish(js, names, event)
     await publish(js, names, event, envelope_id=first.id)  # the same envelope again
     await publish(js, names, event)  # the same order under a new envelope id
-    await eventually(lambda: handled(app, Subject.ORDER_CREATED) == 2)
-    assert await timers_for(app, order_id) == 1
+    await eventually(lambda: handled(started, Subject.ORDER_CREATED) == 2)
+    assert await timers_for(engine, order_id) == 1
 
     await completions.wait_for(order_id, timeout=5)
     await completions.lateness(order_id, due)
     await publish(js, names, event)  # redelivered after firing: the fired timer absorbs it
-    await eventually(lambda: handled(app, Subject.ORDER_CREATED) == 3)
+    await eventually(lambda: handled(started, Subject.ORDER_CREATED) == 3)
     await settle(0.5)
     assert await completions.count(order_id) == 1
-    assert app.state.scheduler.fired == 1
+    assert started.state.scheduler.fired == 1
 
 
-async def test_a_cancelled_or_completed_order_never_expires(app, js, names, completions):
+async def test_a_cancelled_or_completed_order_never_expires(
+    started, engine, js, names, completions
+):
     cancelled, completed, control = uuid4(), uuid4(), uuid4()
     for order_id in (cancelled, completed):
         await publish(js, names, order_created(order_id, in_seconds(1.5)))
     await publish(js, names, order_created(control, in_seconds(1.8)))
-    await eventually(lambda: handled(app, Subject.ORDER_CREATED) == 3)
+    await eventually(lambda: handled(started, Subject.ORDER_CREATED) == 3)
     await publish(js, names, order_cancelled(cancelled))
     await publish(js, names, order_completed(completed))
-    await eventually(lambda: handled(app, Subject.ORDER_CANCELLED) == 1)
-    await eventually(lambda: handled(app, Subject.ORDER_COMPLETED) == 1)
-    assert await timers_for(app, cancelled) == 0  # disarmed: the table stays bounded
-    assert await timers_for(app, completed) == 0
+    await eventually(lambda: handled(started, Subject.ORDER_CANCELLED) == 1)
+    await eventually(lambda: handled(started, Subject.ORDER_COMPLETED) == 1)
+    assert await timers_for(engine, cancelled) == 0  # disarmed: the table stays bounded
+    assert await timers_for(engine, completed) == 0
 
     await completions.wait_for(control, timeout=5)  # fell due after the other two
     await settle(0.3)

@@ -6,8 +6,9 @@ from uuid import uuid4
 
 from sqlalchemy import func, select
 
+from tests.common import bus_support
 from tests.common.bus_support import publish_event as publish
-from tests.common.bus_support import sessions, settle, stream_messages
+from tests.common.bus_support import settle, stream_messages
 from tests.expiration.bus import in_seconds, order_created
 from tests.support import eventually, running
 from ticketing.common.bus.tables import outbox
@@ -27,10 +28,10 @@ async def sleep_until(moment: datetime) -> None:
     await asyncio.sleep(max((moment - datetime.now(UTC)).total_seconds(), 0))
 
 
-async def test_each_timer_fires_within_a_second_of_its_due_time(app, js, names, completions):
+async def test_each_timer_fires_within_a_second_of_its_due_time(started, js, names, completions):
     """The sleep cap is 30 s here: a timer on time means NOTIFY woke the scheduler."""
     await publish(js, names, order_created(uuid4(), in_seconds(60)))  # a far one, armed first
-    await eventually(lambda: handled(app) == 1)
+    await eventually(lambda: handled(started) == 1)
     due = {uuid4(): in_seconds(0.8 + 0.4 * i) for i in range(5)}
     for order_id, at in due.items():
         await publish(js, names, order_created(order_id, at))
@@ -40,7 +41,7 @@ async def test_each_timer_fires_within_a_second_of_its_due_time(app, js, names, 
         assert 0 <= late < 2.0, f"fired {late:.3f} s after its due time"
 
 
-async def test_an_expiry_already_past_fires_at_once(app, js, names, completions):
+async def test_an_expiry_already_past_fires_at_once(started, js, names, completions):
     order_id = uuid4()
     await publish(js, names, order_created(order_id, in_seconds(-60)))
     await completions.wait_for(order_id, timeout=2)
@@ -99,22 +100,22 @@ async def test_two_instances_on_one_database_fire_each_timer_once(settings, js, 
 
 async def test_schedulers_racing_on_one_table_fire_each_due_timer_once(settings):
     now = datetime.now(UTC)
-    async with sessions(settings.database_url) as sm:
-        async with sm() as db, db.begin():
+    async with bus_support.engine(settings.database_url) as own:
+        async with own.begin() as db:
             for _ in range(200):
                 await service.arm_timer(db, uuid4(), now - timedelta(seconds=1))
 
         async def fire_until_empty() -> list:
             fired = []
             while True:
-                async with sm() as db, db.begin():
+                async with own.begin() as db:
                     batch = await service.fire_due_timers(db, now, limit=10)
                 if not batch:
                     return fired
                 fired += batch
 
         results = await asyncio.gather(*(fire_until_empty() for _ in range(4)))
-        async with sm() as db:
+        async with own.connect() as db:
             staged = (await db.execute(select(func.count()).select_from(outbox))).scalar_one()
     fired = [order_id for result in results for order_id in result]
     assert len(fired) == len(set(fired)) == 200
@@ -124,13 +125,13 @@ async def test_schedulers_racing_on_one_table_fire_each_due_timer_once(settings)
 
 async def test_fired_timers_are_purged_after_the_retention_window(settings):
     now = datetime.now(UTC)
-    async with sessions(settings.database_url) as sm:
-        async with sm() as db, db.begin():
+    async with bus_support.engine(settings.database_url) as own:
+        async with own.begin() as db:
             await service.arm_timer(db, uuid4(), now - timedelta(minutes=1))
             await service.arm_timer(db, pending := uuid4(), now + timedelta(hours=48))
-        assert await Scheduler(sm, settings, clock=lambda: now).tick() == 30  # fired; cap
+        assert await Scheduler(own, settings, clock=lambda: now).tick() == 30  # fired; cap
         later = now + timedelta(hours=settings.fired_timer_retention_hours, minutes=1)
-        await Scheduler(sm, settings, clock=lambda: later).tick()
-        async with sm() as db:
+        await Scheduler(own, settings, clock=lambda: later).tick()
+        async with own.connect() as db:
             left = (await db.execute(select(Timer.order_id))).scalars().all()
     assert left == [pending]

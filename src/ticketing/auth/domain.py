@@ -12,6 +12,8 @@ from uuid import UUID
 from ticketing.common import text
 from ticketing.common.refusals import Invalid
 
+EMAIL_MAX_LENGTH = 254
+BAD_EMAIL = "Email must be valid"
 NEW_PASSWORD_LENGTH = (8, 128)
 GIVEN_PASSWORD_MAX = 1024  # a sign-in's password is only hashed, never stored
 
@@ -31,6 +33,14 @@ class Session:
     user_id: UUID
     created_at: datetime
     expires_at: datetime
+
+
+def account_email(address: str) -> str:
+    """The form an account is stored and found under, given an address of valid syntax:
+    lower-cased, so 'A@x.io' and 'a@x.io' are one account."""
+    if len(address) > EMAIL_MAX_LENGTH:
+        raise Invalid(BAD_EMAIL)
+    return address.lower()
 
 
 def new_password(password: str) -> str:

@@ -12,7 +12,7 @@ from ticketing.common.refusals import Invalid
 
 
 class Credentials(BaseModel):
-    email: str = Field(json_schema_extra={"format": "email", "maxLength": 254})
+    email: str = Field(json_schema_extra={"format": "email", "maxLength": domain.EMAIL_MAX_LENGTH})
     password: str = Field(
         json_schema_extra={"minLength": 1, "maxLength": domain.GIVEN_PASSWORD_MAX}
     )
@@ -20,16 +20,14 @@ class Credentials(BaseModel):
     @field_validator("email")
     @classmethod
     def _valid_email(cls, value: str) -> str:
-        """Stored lower-cased, so 'A@x.io' and 'a@x.io' are one account."""
+        """An address's syntax is email_validator's to judge; the account's form, ours."""
         if text.has_surrogate(value):
-            raise ValueError("Email must be valid")
+            raise ValueError(domain.BAD_EMAIL)
         try:
             checked = validate_email(value.strip(), check_deliverability=False)
         except EmailNotValidError:
-            raise ValueError("Email must be valid") from None
-        if len(checked.normalized) > 254:
-            raise ValueError("Email must be valid")
-        return checked.normalized.lower()
+            raise ValueError(domain.BAD_EMAIL) from None
+        return _checked(domain.account_email, checked.normalized)
 
 
 class SignupIn(Credentials):

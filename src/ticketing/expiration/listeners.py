@@ -1,6 +1,6 @@
 """Expiration's event handlers: arm a timer per new order, disarm it when the order ends."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,7 +24,7 @@ async def on_order_completed(db: AsyncConnection, event: OrderCompleted) -> None
 
 
 # Each handler takes its own subject's event: Any, since no one type names them all.
-SUBSCRIPTIONS: dict[Subject, Callable[[AsyncConnection, Any], Awaitable[None]]] = {
+SUBSCRIPTIONS: Mapping[Subject, Callable[[AsyncConnection, Any], Awaitable[None]]] = {
     Subject.ORDER_CREATED: on_order_created,
     Subject.ORDER_CANCELLED: on_order_cancelled,
     Subject.ORDER_COMPLETED: on_order_completed,

@@ -1,6 +1,6 @@
 """Auth's pure rules: no fixtures, no I/O."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -18,7 +18,7 @@ from ticketing.auth.domain import (
     given_password,
     new_password,
     new_session,
-    renewed_expiry,
+    renewed,
     wait_seconds,
 )
 from ticketing.common.refusals import Invalid
@@ -70,20 +70,20 @@ def test_a_new_session_lasts_its_ttl_from_now():
 
 def test_a_renewal_lasts_the_ttl_from_now():
     session = _session(created_ago=60)
-    token_expires = session.expires_at.timestamp()
-    assert renewed_expiry(session, token_expires, NOW, 100, 1000) == NOW + timedelta(seconds=100)
+    longer = renewed(session, session.expires_at.timestamp(), NOW, 100, 1000)
+    assert longer == replace(session, expires_at=NOW + timedelta(seconds=100))
 
 
 def test_a_renewal_never_passes_the_cap_from_sign_in():
     session = _session(created_ago=130)
     cap = session.created_at + timedelta(seconds=150)
-    assert renewed_expiry(session, NOW.timestamp() + 1, NOW, 100, 150) == cap
+    assert renewed(session, NOW.timestamp() + 1, NOW, 100, 150) == replace(session, expires_at=cap)
 
 
 def test_a_token_already_at_the_cap_is_not_renewed():
     session = _session(created_ago=130)
     at_cap = (session.created_at + timedelta(seconds=150)).timestamp()
-    assert renewed_expiry(session, at_cap, NOW, 100, 150) is None
+    assert renewed(session, at_cap, NOW, 100, 150) is None
 
 
 def test_a_cookie_is_kept_as_long_as_its_token_and_at_least_a_second():

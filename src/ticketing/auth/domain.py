@@ -4,7 +4,7 @@ session lasts, and how sign-in throttling counts. No clock, no I/O: the caller s
 
 import hashlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -69,17 +69,17 @@ def new_session(session_id: UUID, user_id: UUID, now: datetime, ttl_seconds: int
     return Session(session_id, user_id, now, now + timedelta(seconds=ttl_seconds))
 
 
-def renewed_expiry(
+def renewed(
     session: Session, token_expires_at: float, now: datetime, ttl_seconds: int, max_age_seconds: int
-) -> datetime | None:
-    """Sliding: `ttl_seconds` from now, never past `max_age_seconds` from sign-in; None when
-    that is no later than the token's own expiry (at the cap: the token is as long as the
-    session can be)."""
+) -> Session | None:
+    """Sliding: the session lasts `ttl_seconds` from now, never past `max_age_seconds` from
+    sign-in; None when that is no later than the token's own expiry (at the cap: the token
+    is as long as the session can be)."""
     cap = session.created_at + timedelta(seconds=max_age_seconds)
     expires_at = min(now + timedelta(seconds=ttl_seconds), cap)
     if int(expires_at.timestamp()) <= token_expires_at:  # a token holds whole seconds
         return None
-    return expires_at
+    return replace(session, expires_at=expires_at)
 
 
 def cookie_max_age(now: datetime, expires_at: datetime) -> int:

@@ -113,17 +113,17 @@ async def renew(
     lasts `session_ttl_seconds` from now, up to the cap counted from sign-in."""
     if not token.past_half_life(now.timestamp()):
         return None
-    expires_at = domain.renewed_expiry(
+    longer = domain.renewed(
         session,
         token.expires_at,
         now,
         settings.session_ttl_seconds,
         settings.session_max_age_seconds,
     )
-    if expires_at is None:
+    if longer is None:
         return None
-    await store.extend_session(db, session.id, expires_at)
-    return _issue(token.user, session.id, now, expires_at, settings)
+    await store.extend_session(db, longer)
+    return _issue(token.user, longer.id, now, longer.expires_at, settings)
 
 
 async def sign_out(

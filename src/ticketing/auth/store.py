@@ -93,12 +93,13 @@ async def live_session(
     return Session(row.id, row.user_id, row.created_at, row.expires_at) if row else None
 
 
-async def extend_session(db: AsyncConnection, session_id: UUID, expires_at: datetime) -> None:
-    """Never shortens: a racing renewal that reached further stands."""
+async def extend_session(db: AsyncConnection, session: Session) -> None:
+    """To the session's new expiry, never shorter: a racing renewal that reached further
+    stands."""
     await db.execute(
         update(SessionRow)
-        .where(sessions.id == session_id)
-        .values(expires_at=func.greatest(sessions.expires_at, expires_at))
+        .where(sessions.id == session.id)
+        .values(expires_at=func.greatest(sessions.expires_at, session.expires_at))
     )
 
 

@@ -1,12 +1,13 @@
 """Expiration under the shared service fixtures; lateness gathered for the summary."""
 
 import statistics
+from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
 
 from tests.common.bus_support import jetstream
-from tests.expiration.bus import Completions
+from tests.expiration.bus import ExpirationBus
 from tests.services import Service
 from ticketing.common.bus.connection import BusNames
 from ticketing.expiration.app import create_app
@@ -26,25 +27,17 @@ def service() -> Service:
 
 
 @pytest.fixture
-def names(settings) -> BusNames:
-    return BusNames(settings.bus_prefix)
-
-
-@pytest.fixture
 def started(app: FastAPI, client) -> FastAPI:
     """The app running, its listeners and scheduler at work."""
     return app
 
 
 @pytest.fixture
-async def js(nats, names):
+async def bus(settings, nats) -> AsyncIterator[ExpirationBus]:
+    """Publish order events and read expirations on the app's bus prefix."""
+    names = BusNames(settings.bus_prefix)
     async with jetstream(nats.url, names) as js:
-        yield js
-
-
-@pytest.fixture
-def completions(js, names) -> Completions:
-    return Completions(js, names, LATENESS)
+        yield ExpirationBus(js, names, LATENESS)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import jwt
+from sqlalchemy import TextClause, text
 
 from tests.support import (
     AUTH_KEYS,
@@ -215,7 +216,7 @@ async def test_a_token_past_half_its_life_is_renewed_for_the_same_session_up_to_
         assert f"Max-Age={TTL}" in renewed.headers["set-cookie"]
 
         # Signed in 130 s ago: renewing reaches only the cap, 150 s after sign-in.
-        async with app.state.sessionmaker() as db, db.begin():
+        async with app.state.engine.begin() as db:
             cap = (
                 await db.execute(_backdate(), {"sid": sid, "seconds": 130})
             ).scalar_one() + timedelta(seconds=CAP)
@@ -236,9 +237,7 @@ def _cookie(token_or_response) -> dict[str, str]:
     return {"Cookie": f"{COOKIE}={token}"}
 
 
-def _backdate():
-    from sqlalchemy import text
-
+def _backdate() -> TextClause:
     return text(
         "UPDATE sessions SET created_at = now() - make_interval(secs => :seconds)"
         " WHERE id = :sid RETURNING created_at"

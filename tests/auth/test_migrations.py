@@ -6,8 +6,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ticketing.auth.domain import digest
 from ticketing.auth.models import Base
-from ticketing.auth.throttle import digest
 from ticketing.common.bus.tables import metadata as bus_metadata
 from ticketing.common.migrations import _config
 

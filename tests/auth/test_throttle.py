@@ -10,7 +10,7 @@ import pytest
 from tests.support import eventually, running
 from ticketing.auth import devices, passwords
 from ticketing.auth.app import create_app
-from ticketing.auth.throttle import Slowing, network_of
+from ticketing.auth.domain import Slowing, network_of
 
 from .test_routes import an_email, signup
 

@@ -1,4 +1,4 @@
-"""Publish order events as the orders service would; read expiration.complete off the stream."""
+"""Order events as the orders service publishes them; expiration.complete read off the stream."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 
 from nats.js.errors import NotFoundError
 
+from tests.common.bus_support import EventBus
 from tests.support import eventually
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.events import (
@@ -41,22 +42,22 @@ def order_completed(order_id: UUID) -> OrderCompleted:
     return OrderCompleted(id=order_id, version=1, ticket=OrderRef(id=uuid4()))
 
 
-class Completions:
-    """Every expiration.complete in the stream, with the time the server stored it."""
+class ExpirationBus(EventBus):
+    """Orders' side of the bus: publish order events, and read every expiration.complete
+    with the time the server stored it."""
 
     def __init__(self, js, names: BusNames, lateness: list[float]) -> None:
-        self._js = js
-        self._names = names
+        super().__init__(js, names)
         self._lateness = lateness
         self._next_seq = 1
         self.stored: list[tuple[UUID, datetime]] = []
 
     async def refresh(self) -> None:
-        subject = self._names.subject(Subject.EXPIRATION_COMPLETE)
+        subject = self.names.subject(Subject.EXPIRATION_COMPLETE)
         while True:
             try:
-                raw = await self._js.get_msg(
-                    self._names.stream, seq=self._next_seq, subject=subject, next=True
+                raw = await self.js.get_msg(
+                    self.names.stream, seq=self._next_seq, subject=subject, next=True
                 )
             except NotFoundError:
                 return
@@ -64,11 +65,12 @@ class Completions:
             order_id = UUID(json.loads(raw.data)["data"]["orderId"])
             self.stored.append((order_id, raw.time))
 
-    async def count(self, order_id: UUID) -> int:
+    async def expirations(self, order_id: UUID) -> int:
+        """How many expiration.complete the order has had."""
         await self.refresh()
         return sum(1 for stored_id, _ in self.stored if stored_id == order_id)
 
-    async def wait_for(self, *order_ids: UUID, timeout: float = 5.0) -> None:
+    async def wait_for_expiry(self, *order_ids: UUID, timeout: float = 5.0) -> None:
         async def all_fired() -> bool:
             await self.refresh()
             return set(order_ids) <= {stored_id for stored_id, _ in self.stored}

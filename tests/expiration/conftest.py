@@ -1,4 +1,4 @@
-"""A fresh expiration database and bus prefix per test; lateness gathered for the summary."""
+"""Expiration under the shared service fixtures; lateness gathered for the summary."""
 
 import statistics
 from collections.abc import AsyncIterator
@@ -7,8 +7,8 @@ import pytest
 from fastapi import FastAPI
 
 from tests.common.bus_support import jetstream
-from tests.expiration.bus import Completions
-from tests.support import KEYS, bus_prefix, running
+from tests.expiration.bus import ExpirationBus
+from tests.services import Service
 from ticketing.common.bus.connection import BusNames
 from ticketing.expiration.app import create_app
 from ticketing.expiration.settings import ExpirationSettings
@@ -19,38 +19,25 @@ LATENESS: list[float] = []
 
 
 @pytest.fixture
-async def settings(postgres, nats) -> ExpirationSettings:
+def service() -> Service:
     # A long sleep cap: a timer that fires on time here was woken by NOTIFY, not the cap.
-    return ExpirationSettings(
-        database_url=await postgres.fresh_database("expiration"),
-        nats_url=nats.url,
-        **KEYS,
-        bus_prefix=bus_prefix(),
-        timer_max_sleep_seconds=30,
+    return Service(
+        "expiration", ExpirationSettings, create_app, defaults={"timer_max_sleep_seconds": 30}
     )
 
 
 @pytest.fixture
-def names(settings) -> BusNames:
-    return BusNames(settings.bus_prefix)
+def started(app: FastAPI, client) -> FastAPI:
+    """The app running, its listeners and scheduler at work."""
+    return app
 
 
 @pytest.fixture
-async def app(settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with running(app):
-        yield app
-
-
-@pytest.fixture
-async def js(nats, names):
+async def bus(settings, nats) -> AsyncIterator[ExpirationBus]:
+    """Publish order events and read expirations on the app's bus prefix."""
+    names = BusNames(settings.bus_prefix)
     async with jetstream(nats.url, names) as js:
-        yield js
-
-
-@pytest.fixture
-def completions(js, names) -> Completions:
-    return Completions(js, names, LATENESS)
+        yield ExpirationBus(js, names, LATENESS)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

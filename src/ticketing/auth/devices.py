@@ -44,7 +44,7 @@ def recognised(cookie: str | None, email: str, settings: AuthSettings) -> str | 
     return device_id
 
 
-def remember(response: Response, email: str, device_id: str | None, settings: AuthSettings):
+def remember(response: Response, email: str, device_id: str | None, settings: AuthSettings) -> None:
     """Set (or renew) the cookie after a right password; a new device gets a new id."""
     device_id = device_id or secrets.token_urlsafe(16)
     response.set_cookie(

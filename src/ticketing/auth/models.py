@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ticketing.auth.domain import EMAIL_MAX_LENGTH
 from ticketing.common.db import service_metadata
 
 
@@ -27,7 +28,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
-    email: Mapped[str] = mapped_column(String(254), unique=True)  # uq_users_email
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)  # uq_users_email
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -12,12 +12,17 @@ import hmac
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar, TypeVarTuple
 
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
+
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 # OWASP's Argon2id minimum: 19 MiB, two passes, one lane.
 MEMORY_KIB, TIME_COST, PARALLELISM = 19 * 1024, 2, 1
@@ -37,8 +42,8 @@ class ScryptHasher:
     def verify(self, password: str | bytes, hash: str | bytes) -> bool:
         secret = password.encode() if isinstance(password, str) else password
         try:
-            _, n, r, p, salt, digest = str(hash).split("$")
-            n, r, p = int(n), int(r), int(p)
+            _, cost, block, lanes, salt, digest = str(hash).split("$")
+            n, r, p = int(cost), int(block), int(lanes)
             expected = base64.b64decode(digest, validate=True)
             actual = hashlib.scrypt(
                 secret,
@@ -129,7 +134,7 @@ _HASHING = ThreadPoolExecutor(
 )
 
 
-async def _off_loop(function, *args):
+async def _off_loop(function: Callable[[*Args], T], *args: *Args) -> T:
     return await asyncio.get_running_loop().run_in_executor(_HASHING, function, *args)
 
 

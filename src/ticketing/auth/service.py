@@ -1,63 +1,159 @@
-"""Auth use cases; each runs inside the caller's transaction."""
+"""Auth use cases: sign up, sign in, and the sessions a sign-in starts, renews and ends.
 
-from datetime import UTC, datetime
+Each runs in the caller's transaction, except the password check (check_password), which
+holds no connection while it hashes. A session lives `session_ttl_seconds` from its last
+renewal and never past `session_max_age_seconds` from sign-in. Ending one stages
+session.revoked in the same transaction, so every service hears of it (guarantee 2) and
+refuses the token.
+"""
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
 
-from ticketing.auth import passwords, throttle
-from ticketing.auth.models import User
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ticketing.auth import domain, passwords, store, throttle
+from ticketing.auth.domain import Session, User
 from ticketing.auth.settings import AuthSettings
-from ticketing.common.errors import BadRequest
+from ticketing.common.auth import SessionToken, UserPayload, issue_token
+from ticketing.common.bus import outbox
+from ticketing.common.events import SessionRevoked
+from ticketing.common.refusals import Invalid
 
 
-async def sign_up(db: AsyncSession, email: str, password: str) -> User:
-    """Insert, don't check: the unique index decides between two racing sign-ups."""
-    password_hash = await passwords.hash_password(password)
-    row = (
-        await db.execute(
-            insert(User)
-            .values(email=email, password_hash=password_hash)
-            .on_conflict_do_nothing(index_elements=[User.email])
-            .returning(User)
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise BadRequest("Email in use")
-    return row
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A signed session token, and how long its cookie is kept."""
+
+    token: str
+    max_age: int
 
 
-async def sign_in(
-    db: AsyncSession,
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A sign-in's password check: the user if the password was right (with a hash to
+    replace theirs, if theirs is of an old kind), and the throttle's claim on the attempt."""
+
+    claim: throttle.Claim
+    user: User | None
+    new_hash: str | None
+
+
+async def sign_up(db: AsyncConnection, email: str, password_hash: str) -> User:
+    user = await store.add_user(db, email, password_hash)
+    if user is None:
+        raise Invalid("Email in use")
+    return user
+
+
+async def check_password(
+    engine: AsyncEngine,
     email: str,
     password: str,
     *,
     address: str | None,
     device: str | None,
     settings: AuthSettings,
-) -> User | None:
-    """The user, or None for bad credentials. The attempt is let through by the throttle
-    and counted as a failure before the password is checked, on a connection and in a
-    transaction of its own (throttle.claim), and uncounted here if the password is right.
-    A hash of an old kind is replaced in the caller's transaction.
+) -> Checked:
+    """The attempt is let through by the throttle and counted as a failure before the
+    password is checked, on a connection and in a transaction of its own (throttle.claim);
+    sign_in uncounts it if the password is right.
 
     The password is checked holding no pooled connection: a burst of sign-ins would
     otherwise hold the whole pool for the length of its hashes, and every other request
     (currentuser reads the sessions table) would queue behind them."""
-    attempt = throttle.Attempt.of(email, address, device)
-    claim = await throttle.claim(db.bind, attempt, settings)
-    async with db.bind.connect() as conn:
-        found = (
-            await conn.execute(select(User.id, User.password_hash).where(User.email == email))
-        ).first()
+    claim = await throttle.claim(engine, domain.Attempt.of(email, address, device), settings)
+    async with engine.connect() as db:
+        found = await store.credentials(db, email)
     stored = found.password_hash if found else passwords.DUMMY_HASH
     right, new_hash = await passwords.verify_and_update(password, stored)
     if right and found is not None:
-        user = await db.get_one(User, found.id)
-        if new_hash is not None:
-            user.password_hash = new_hash
-        await throttle.succeeded(db, claim)
-        return user
-    await throttle.prune(db, settings, datetime.now(UTC))
-    return None
+        return Checked(claim, found.user, new_hash)
+    return Checked(claim, None, None)
+
+
+async def sign_in(
+    db: AsyncConnection, checked: Checked, settings: AuthSettings, now: datetime
+) -> User | None:
+    """The user, or None for bad credentials. A right password uncounts the attempt and
+    replaces a hash of an old kind; a wrong one stays counted."""
+    if checked.user is None:
+        await throttle.prune(db, settings, now)
+        return None
+    if checked.new_hash is not None:
+        await store.set_password_hash(db, checked.user.id, checked.new_hash)
+    await throttle.succeeded(db, checked.claim)
+    return checked.user
+
+
+async def start_session(
+    db: AsyncConnection, user: User, settings: AuthSettings, now: datetime
+) -> Issued:
+    """A new session for a sign-up or sign-in; the user's expired ones are dropped."""
+    session = domain.new_session(uuid4(), user.id, now, settings.session_ttl_seconds)
+    await store.add_session(db, session)
+    payload = UserPayload(id=user.id, email=user.email)
+    return _issue(payload, session.id, now, session.expires_at, settings)
+
+
+async def live_session(db: AsyncConnection, token: SessionToken, now: datetime) -> Session | None:
+    """The token's session, if auth still has it unrevoked and unexpired, for this user."""
+    return await store.live_session(db, token.session_id, token.user.id, now)
+
+
+async def renew(
+    db: AsyncConnection,
+    session: Session,
+    token: SessionToken,
+    settings: AuthSettings,
+    now: datetime,
+) -> Issued | None:
+    """Sliding: a token past half its life is replaced by one for the same session that
+    lasts `session_ttl_seconds` from now, up to the cap counted from sign-in."""
+    if not token.past_half_life(now.timestamp()):
+        return None
+    longer = domain.renewed(
+        session,
+        token.expires_at,
+        now,
+        settings.session_ttl_seconds,
+        settings.session_max_age_seconds,
+    )
+    if longer is None:
+        return None
+    await store.extend_session(db, longer)
+    return _issue(token.user, longer.id, now, longer.expires_at, settings)
+
+
+async def sign_out(
+    db: AsyncConnection, token: SessionToken, now: datetime, *, everywhere: bool = False
+) -> int:
+    """End the token's session, or every live session of its user; how many ended. A token
+    whose session has already ended ends nothing, not even with `everywhere`."""
+    if await live_session(db, token, now) is None:
+        return 0
+    ended = await store.revoke_sessions(
+        db, token.user.id, now, session_id=None if everywhere else token.session_id
+    )
+    await outbox.stage_many(
+        db,
+        [
+            SessionRevoked(session_id=s.id, user_id=s.user_id, expires_at=s.expires_at)
+            for s in ended
+        ],
+    )
+    return len(ended)
+
+
+def _issue(
+    user: UserPayload, session_id: UUID, now: datetime, expires_at: datetime, settings: AuthSettings
+) -> Issued:
+    token = issue_token(
+        user,
+        session_id,
+        settings.jwt_private_key.get_secret_value(),
+        issued_at=now,
+        expires_at=expires_at,
+    )
+    return Issued(token, domain.cookie_max_age(now, expires_at))

@@ -18,7 +18,7 @@ def create_app(settings: ExpirationSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def scheduling(app: FastAPI) -> AsyncIterator[None]:
         """The scheduler needs only the database; the outbox relay publishes what it fires."""
-        scheduler = Scheduler(app.state.sessionmaker, settings)
+        scheduler = Scheduler(app.state.engine, settings)
         app.state.scheduler = scheduler
         task = asyncio.create_task(scheduler.run(), name="expiration-scheduler")
         try:

@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.common.db import plain_dsn
-from ticketing.expiration import domain, service
+from ticketing.common.wakeups import listen
+from ticketing.expiration import service, store
 from ticketing.expiration.settings import ExpirationSettings
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,12 @@ def utc_now() -> datetime:
 class Scheduler:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         settings: ExpirationSettings,
         *,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._engine = engine
         self._settings = settings
         self._clock = clock
         self._wake = asyncio.Event()
@@ -48,7 +48,14 @@ class Scheduler:
         self.fired = 0
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen())
+        listener = asyncio.create_task(
+            listen(
+                plain_dsn(self._settings.database_url),
+                store.CHANNEL,
+                self._wake,
+                retry_seconds=self._settings.timer_max_sleep_seconds,
+            )
+        )
         try:
             while True:
                 self._wake.clear()  # before reading the table, so no NOTIFY is missed
@@ -77,15 +84,14 @@ class Scheduler:
         while await self._fire_batch() == self._settings.timer_batch_size:
             pass
         await self._purge_if_time()
-        async with self._sessionmaker() as db:
-            upcoming = await service.next_fire_at(db)
-        delay = domain.sleep_seconds(
-            upcoming, self._clock(), self._settings.timer_max_sleep_seconds
-        )
+        async with self._engine.connect() as db:
+            delay = await service.seconds_to_sleep(
+                db, self._clock(), self._settings.timer_max_sleep_seconds
+            )
         return delay or RECHECK_SECONDS
 
     async def _fire_batch(self) -> int:
-        async with self._sessionmaker() as db, db.begin():
+        async with self._engine.begin() as db:
             fired = await service.fire_due_timers(
                 db, self._clock(), limit=self._settings.timer_batch_size
             )
@@ -97,31 +103,10 @@ class Scheduler:
     async def _purge_if_time(self) -> None:
         if time.monotonic() < self._next_purge:
             return
-        cutoff = domain.purge_cutoff(self._clock(), self._settings.fired_timer_retention_hours)
-        async with self._sessionmaker() as db, db.begin():
-            purged = await service.purge_fired_timers(db, cutoff)
+        async with self._engine.begin() as db:
+            purged = await service.purge_fired_timers(
+                db, self._clock(), self._settings.fired_timer_retention_hours
+            )
         if purged:
             log.info("expiration: purged %d fired timer(s)", purged)
         self._next_purge = time.monotonic() + self._settings.fired_timer_purge_every_seconds
-
-    async def _listen(self) -> None:
-        """A dedicated LISTEN connection; while it is down the sleep cap bounds lateness."""
-        dsn = plain_dsn(self._settings.database_url)
-        while True:
-            try:
-                conn = await asyncpg.connect(dsn, timeout=5)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                log.debug("expiration listen connection failed: %s", error)
-                await asyncio.sleep(self._settings.timer_max_sleep_seconds)
-                continue
-            closed = asyncio.Event()
-            conn.add_termination_listener(lambda _c, done=closed: done.set())
-            try:
-                await conn.add_listener(service.CHANNEL, lambda *_: self._wake.set())
-                self._wake.set()  # catch any timer armed while we were not listening
-                await closed.wait()
-            except (OSError, asyncpg.PostgresError) as error:
-                log.debug("expiration listen lost: %s", error)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=1)

@@ -1,0 +1,72 @@
+"""Expiration's data access: the timer statements, on a connection the caller holds."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.common.wakeups import notify
+from ticketing.expiration.models import Timer
+
+timers = Timer.__table__.c
+CHANNEL = "expiration_timers"
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    order_id: UUID
+    fire_at: datetime
+
+
+async def arm(db: AsyncConnection, order_id: UUID, fire_at: datetime) -> bool:
+    """Insert, don't check: the primary key makes a redelivery a no-op. True if armed now.
+
+    One statement: the insert, and a NOTIFY only if it stored a row. Delivered on commit,
+    it wakes every scheduler replica to re-read its next due time."""
+    armed = (
+        insert(Timer)
+        .values(order_id=order_id, fire_at=fire_at)
+        .on_conflict_do_nothing(index_elements=[timers.order_id])
+        .returning(timers.order_id)
+        .cte("armed")
+    )
+    return (await db.execute(notify(CHANNEL).select_from(armed))).first() is not None
+
+
+async def disarm(db: AsyncConnection, order_id: UUID) -> None:
+    """A fired timer stays for dedup until purged."""
+    await db.execute(delete(Timer).where(timers.order_id == order_id, timers.fired_at.is_(None)))
+
+
+async def fire_due(db: AsyncConnection, now: datetime, limit: int) -> list[Fired]:
+    """Mark up to `limit` due timers fired, in one statement however many are due; in due
+    order. SKIP LOCKED hands each due timer to one replica; fired_at keeps it from firing
+    again."""
+    due = (
+        select(timers.order_id)
+        .where(timers.fired_at.is_(None), timers.fire_at <= now)
+        .order_by(timers.fire_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    fired = await db.execute(
+        update(Timer)
+        .where(timers.order_id.in_(due.scalar_subquery()))
+        .values(fired_at=now)
+        .returning(timers.order_id, timers.fire_at)
+    )
+    return sorted((Fired(row.order_id, row.fire_at) for row in fired), key=lambda f: f.fire_at)
+
+
+async def next_fire_at(db: AsyncConnection) -> datetime | None:
+    query = select(func.min(timers.fire_at)).where(timers.fired_at.is_(None))
+    next_at: datetime | None = (await db.execute(query)).scalar_one()
+    return next_at
+
+
+async def purge_fired(db: AsyncConnection, before: datetime) -> int:
+    result = await db.execute(delete(Timer).where(timers.fired_at < before))
+    return result.rowcount

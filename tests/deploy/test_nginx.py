@@ -127,7 +127,7 @@ async def test_nginx_routes_each_path_as_the_ingress_and_the_gateway_do(nginx):
     async with httpx.AsyncClient(base_url=nginx) as client:
         for path in PATHS:
             expected = ingress_backend(path)
-            assert gateway.upstream(path.split("?")[0]) == expected, path
+            assert gateway.upstreams(path.split("?")[0]) == [expected], path
             if expected == "payments":
                 continue
             reply = await client.get(path)

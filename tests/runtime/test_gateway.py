@@ -23,19 +23,25 @@ def test_longest_prefix_wins_and_root_catches_the_rest():
     routes = Routes(
         {"/api/users": ["http://auth"], "/api/tickets": ["http://t"], "/": ["http://web"]}
     )
-    assert routes.upstream("/api/users/signup") == "http://auth"
-    assert routes.upstream("/api/tickets") == "http://t"
-    assert routes.upstream("/api/ticketsx") == "http://web"
-    assert routes.upstream("/orders/1") == "http://web"
+    assert routes.upstreams("/api/users/signup") == ["http://auth"]
+    assert routes.upstreams("/api/tickets") == ["http://t"]
+    assert routes.upstreams("/api/ticketsx") == ["http://web"]
+    assert routes.upstreams("/orders/1") == ["http://web"]
 
 
-def test_replicas_take_turns():
-    routes = Routes({"/api/orders": ["http://a", "http://b"]})
-    assert [routes.upstream("/api/orders") for _ in range(4)] == ["http://a", "http://b"] * 2
+def test_replicas_take_turns_and_each_turn_offers_the_others_after_it():
+    routes = Routes({"/api/orders": ["http://a", "http://b", "http://c"]})
+    turns = [routes.upstreams("/api/orders") for _ in range(4)]
+    assert turns == [
+        ["http://a", "http://b", "http://c"],
+        ["http://b", "http://c", "http://a"],
+        ["http://c", "http://a", "http://b"],
+        ["http://a", "http://b", "http://c"],
+    ]
 
 
-def test_no_route_is_none():
-    assert Routes({"/api/users": ["http://auth"]}).upstream("/elsewhere") is None
+def test_no_route_is_no_upstream():
+    assert Routes({"/api/users": ["http://auth"]}).upstreams("/elsewhere") == []
 
 
 def _echo_app(seen: list[dict]) -> FastAPI:

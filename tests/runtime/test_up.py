@@ -181,6 +181,9 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         assert reported["running"] and reported["gateway"] == up.url
         assert set(reported["services"].values()) == {"ready"}
         assert reported["consumers"]["orders-payment-created"]["pending"] == 0
+        assert set(reported["outbox"]) == {"auth", "tickets", "orders", "expiration", "payments"}
+        assert all(isinstance(count, int) for count in reported["outbox"].values()), reported
+        assert reported["pendingTimers"] == 0
         started = _descendants(up.process.pid) | _processes_mentioning(str(data_dir))
         assert started, "up started no processes"
         for process in up.state["processes"]:  # only the gateway faces the network

@@ -60,10 +60,6 @@ class Routes:
         self._rings = {prefix: list(urls) for prefix, urls in table.items()}
         self._cycles = {prefix: itertools.cycle(urls) for prefix, urls in self._rings.items()}
 
-    def upstream(self, path: str) -> str | None:
-        candidates = self.upstreams(path)
-        return candidates[0] if candidates else None
-
     def upstreams(self, path: str) -> list[str]:
         """Every replica for the path, starting with the next one in turn."""
         for prefix in self._prefixes:
@@ -185,8 +181,8 @@ def create_gateway(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         nonlocal session
-        # aiohttp rather than httpx: under a flash sale's 200 concurrent requests, httpcore's
-        # pool scanned every connection for every request and took most of the gateway's CPU.
+        # aiohttp rather than httpx: httpcore's pool scans every connection for every request,
+        # so under a flash sale's crowd of concurrent requests the gateway did little else.
         connector = aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=2)
         session = aiohttp.ClientSession(
             connector=connector,

@@ -81,7 +81,7 @@ class EmbeddedNats:
     def __init__(self, store_dir: Path, port: int | None = None) -> None:
         self.store_dir = Path(store_dir).absolute()
         self.port = port
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.passwords: dict[str, str] = {}
 
     @property

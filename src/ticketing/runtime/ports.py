@@ -7,7 +7,8 @@ import socket
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]  # (host, port) for an IPv4 socket
+        return port
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

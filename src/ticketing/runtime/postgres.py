@@ -16,8 +16,12 @@ import secrets
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ticketing.runtime.ports import free_port
+
+if TYPE_CHECKING:  # imported when used: only a machine without PostgreSQL needs it
+    from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 SOCKET_PATH_LIMIT = 108  # sockaddr_un.sun_path, terminating NUL included
@@ -78,8 +82,9 @@ class EmbeddedPostgres:
         self.use_pgserver = use_pgserver or os.environ.get("TICKETING_POSTGRES") == "pgserver"
         self.port = port
         self.url: str | None = None
-        self._pgserver = None
-        self._user = None
+        self._pgserver: PostgresServer | None = None
+        self._user: pwd.struct_passwd | None = None
+        self._stop_command: list[str] | None = None  # pg_ctl's, once it has started the server
 
     def start(self) -> str:
         bindir = None if self.use_pgserver else find_bindir()
@@ -101,13 +106,13 @@ class EmbeddedPostgres:
             self.port = None
         else:
             raise RuntimeError(f"PostgreSQL did not start; see {self.data_dir / 'postgres.log'}")
-        self._bindir, self._pgdata = bindir, pgdata
+        self._stop_command = [str(bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(pgdata)]
         self.url = self._url(password, sockets)
         return self.url
 
     def _url(self, password: str, sockets: Path) -> str:
         """Over the Unix socket when its path fits in sun_path: a query costs the client
-        about a third less CPU than over loopback TCP, and every event is several queries.
+        less there than over loopback TCP, and every event is several queries.
         Only this server's user (and root) may open the socket, and only with a password."""
         if len(str(sockets / f".s.PGSQL.{self.port}")) < SOCKET_PATH_LIMIT:
             return f"postgresql://postgres:{password}@/postgres?host={sockets}&port={self.port}"
@@ -173,13 +178,10 @@ class EmbeddedPostgres:
         if self._pgserver is not None:
             self._pgserver.cleanup()
             return
-        if self.url is None:
+        if self._stop_command is None:
             return
-        self._run(
-            [str(self._bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self._pgdata)],
-            check=False,
-        )
-        self.url = None
+        self._run(self._stop_command, check=False)
+        self._stop_command = self.url = None
 
     def _own(self, path: Path) -> None:
         if self._user is None:
@@ -193,7 +195,7 @@ class EmbeddedPostgres:
             if parent.stat().st_mode & 0o001 == 0:
                 parent.chmod(parent.stat().st_mode | 0o011)
 
-    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         user = self._user
 
         def demote() -> None:
@@ -213,19 +215,19 @@ class EmbeddedPostgres:
 
     def _start_pgserver(self) -> str:
         """Fallback for machines without PostgreSQL: a Unix-socket-only server from PyPI."""
-        import pgserver
+        from pgserver.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         password = self._password()
         pgdata = self.data_dir / "pgserver"
-        self._pgserver = pgserver.get_server(str(pgdata), cleanup_mode="stop")
+        self._pgserver = server = get_server(str(pgdata), cleanup_mode="stop")
         # pgserver's initdb trusts every local connection. The new rules take effect at the
         # reload, so the admin sets its password while trust still lets it in.
         if require_passwords(pgdata / "pg_hba.conf"):
-            self._pgserver.psql(f"ALTER ROLE postgres PASSWORD '{password}';")
-            self._pgserver.psql("SELECT pg_reload_conf();")
-        self.url = self._pgserver.get_uri().replace("postgres:@", f"postgres:{password}@", 1)
-        return self.url
+            server.psql(f"ALTER ROLE postgres PASSWORD '{password}';")
+            server.psql("SELECT pg_reload_conf();")
+        self.url = url = server.get_uri().replace("postgres:@", f"postgres:{password}@", 1)
+        return url
 
 
 def require_passwords(hba: Path) -> bool:

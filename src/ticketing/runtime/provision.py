@@ -1,8 +1,8 @@
 """Create and migrate the services' databases, in a short-lived child of `ticketing up`.
 
-Migrating loads SQLAlchemy, Alembic and every service's models: ~30 MB that `ticketing
+Migrating loads SQLAlchemy, Alembic and every service's models, memory that `ticketing
 up`, which stays up as supervisor and gateway, would otherwise keep for as long as it
-runs; here they are freed when the child exits. The child prints each database's name as
+runs; here it is freed when the child exits. The child prints each database's name as
 soon as it is at head, so the supervisor starts that service while the next one migrates.
 
 Each service gets a login role of its database's name that owns that database and nothing

@@ -6,20 +6,26 @@ import gc
 import importlib
 import logging
 import sys
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import uvicorn
 from pydantic import ValidationError
 
 from ticketing.common.logs import configure_logging
 from ticketing.common.settings import DatabaseSettings, describe_missing
+from ticketing.runtime.servers import Unsignalled
 from ticketing.runtime.services import by_name
+
+if TYPE_CHECKING:  # the service's own module imports it, when it is loaded
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
 
-def load_app(spec_app: str):
+def load_app(spec_app: str) -> "FastAPI":
     module, _, factory = spec_app.partition(":")
-    create_app = getattr(importlib.import_module(module), factory)
+    create_app: Callable[[], FastAPI] = getattr(importlib.import_module(module), factory)
     try:
         return create_app()
     except ValidationError as error:
@@ -28,8 +34,8 @@ def load_app(spec_app: str):
 
 async def migrate_with_retry(url: str, location: str, attempts: int = 30) -> None:
     """Wait for the database the way a container waits for its neighbours."""
-    # Alembic (with Mako and Pygments under it) is ~9 MB resident; a process started with
-    # --no-migrate, as every one under `ticketing up` is, never loads it.
+    # Alembic brings Mako and Pygments with it, all resident for the process's life; a
+    # process started with --no-migrate, as every one under `ticketing up` is, never loads it.
     from ticketing.common.migrations import migrate
 
     for attempt in range(1, attempts + 1):
@@ -86,19 +92,11 @@ async def serve(name: str, host: str, port: int, *, run_migrations: bool = True)
         sys.exit(1)
 
 
-class _Follower(uvicorn.Server):
-    """Leaves the signals to the main server, and stops when it does."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):
-        yield
-
-
 @contextlib.asynccontextmanager
-async def _metrics_server(app, host: str):
+async def _metrics_server(app: "FastAPI", host: str) -> AsyncIterator[None]:
     """With METRICS_PORT set, /metrics is served there and nowhere else (service_app left
     it off the main app), so the public port never shows the business counters."""
-    port = getattr(app.state.settings, "metrics_port", None)
+    port: int | None = getattr(app.state.settings, "metrics_port", None)
     if port is None:
         yield
         return
@@ -113,7 +111,7 @@ async def _metrics_server(app, host: str):
         server_header=False,
         ws="none",
     )
-    server = _Follower(config)
+    server = Unsignalled(config)  # the main server takes the signals; this one follows it
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():  # the port is taken: uvicorn has logged why

@@ -1,86 +1,159 @@
-"""`ticketing status`: what an operator asks first — is it up, is anything piling up?"""
+"""`ticketing status`: what an operator asks first — is it up, is anything piling up?
+
+A command that runs and exits, so unlike the supervisor it may load SQLAlchemy: a backlog
+is counted by the query its service keeps for it (`outbox.pending_count`), not a copy."""
 
 import asyncio
 import json
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
-import asyncpg
 import httpx
 import nats
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ticketing.common.bus import outbox
 from ticketing.common.bus.connection import BusNames
+from ticketing.common.db import make_engine, unreachable
+from ticketing.expiration.models import Timer
 
-PENDING_OUTBOX = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-PENDING_TIMERS = "SELECT count(*) FROM timers WHERE fired_at IS NULL"
+UNDEFINED_TABLE = "42P01"  # SQLSTATE: a database not migrated yet
+
+Count = int | str  # a number, or why there is none
+Counter = Callable[[AsyncConnection], Awaitable[int]]
 
 
-async def _processes(state: dict) -> list[tuple[str, str]]:
-    rows = []
+class Process(TypedDict):
+    label: str
+    url: str
+    pid: int | None
+
+
+class State(TypedDict):
+    """state.json, as `ticketing up` writes it (runtime/system.py)."""
+
+    pid: int
+    gateway: str
+    nats_url: str
+    bus_prefix: str
+    databases: dict[str, str]  # service → its database, as the admin
+    processes: list[Process]
+
+
+# The JSON `status --json` prints; its keys are read by scripts, hence their spelling.
+class Lag(TypedDict):
+    pending: int
+    awaitingAck: int
+    redelivered: int
+
+
+class NoConsumers(TypedDict):
+    error: str
+
+
+class Found(TypedDict):
+    gateway: str
+    pid: int
+    services: dict[str, str]
+    consumers: dict[str, Lag] | NoConsumers
+    outbox: dict[str, Count]
+    pendingTimers: NotRequired[Count]
+
+
+async def _processes(state: State) -> dict[str, str]:
+    found = {}
     async with httpx.AsyncClient(timeout=2) as client:
         for process in state["processes"]:
             try:
                 reply = await client.get(f"{process['url']}/readyz")
-                rows.append(
-                    (
-                        process["label"],
-                        "ready" if reply.status_code == 200 else f"not ready {reply.json()}",
-                    )
-                )
             except httpx.HTTPError:
-                rows.append((process["label"], "down"))
-    return rows
+                found[process["label"]] = "down"
+                continue
+            ready = reply.status_code == 200
+            found[process["label"]] = "ready" if ready else f"not ready {reply.json()}"
+    return found
 
 
-async def _consumers(state: dict) -> list[tuple[str, int, int, int]]:
+async def _consumers(state: State) -> dict[str, Lag]:
     names = BusNames(state.get("bus_prefix", ""))
     nc = await nats.connect(state["nats_url"], connect_timeout=2, max_reconnect_attempts=0)
     try:
-        js = nc.jetstream()
-        rows = []
-        for info in await js.consumers_info(names.stream):
-            rows.append((info.name, info.num_pending, info.num_ack_pending, info.num_redelivered))
-        return sorted(rows)
+        infos = await nc.jetstream().consumers_info(names.stream)
     finally:
         await nc.close()
+    return {
+        info.name: {
+            "pending": info.num_pending or 0,
+            "awaitingAck": info.num_ack_pending or 0,
+            "redelivered": info.num_redelivered or 0,
+        }
+        for info in sorted(infos, key=lambda info: info.name)
+    }
 
 
-async def _count(url: str, sql: str) -> int | str:
+async def _pending_timers(db: AsyncConnection) -> int:
+    """Expiration's timers that have not fired yet."""
+    timers = Timer.__table__
+    query = select(func.count()).select_from(timers).where(timers.c.fired_at.is_(None))
+    return (await db.execute(query)).scalar_one()
+
+
+def _engine(url: str) -> AsyncEngine:
+    """state.json holds the libpq form (`postgresql://`), which asyncpg and psql read."""
+    asyncpg_url = make_url(url).set(drivername="postgresql+asyncpg")
+    return make_engine(
+        asyncpg_url.render_as_string(hide_password=False),
+        connect_args={"timeout": 3, "command_timeout": 10},
+    )
+
+
+async def _count(engine: AsyncEngine, counter: Counter) -> Count:
     try:
-        conn = await asyncpg.connect(url, timeout=3)
-    except (OSError, asyncpg.PostgresError) as error:
-        return f"unreachable ({error.__class__.__name__})"
-    try:
-        return await conn.fetchval(sql)
-    except asyncpg.UndefinedTableError:
-        return "-"
-    finally:
-        await conn.close()
+        async with engine.connect() as db:
+            return await counter(db)
+    except (OSError, SQLAlchemyError) as error:
+        cause: BaseException = error
+        while cause.__cause__ is not None:  # SQLAlchemy's error wraps the driver's
+            cause = cause.__cause__
+        if getattr(cause, "sqlstate", None) == UNDEFINED_TABLE:
+            return "-"
+        return f"{'unreachable' if unreachable(error) else 'failed'} ({type(cause).__name__})"
 
 
-async def gather(data_dir: Path) -> dict | None:
+async def gather(data_dir: Path) -> Found | None:
     """What `status` reports, or None when no system runs from `data_dir` (no state, or its
     supervisor is gone: a run killed with -9 leaves its state.json behind)."""
     path = data_dir / "state.json"
     if not path.exists():
         return None
-    state = json.loads(path.read_text())
+    state: State = json.loads(path.read_text())
     if not _alive(state["pid"]):
         return None
-    found: dict = {"gateway": state["gateway"], "pid": state["pid"]}
-    found["services"] = {label: status for label, status in await _processes(state)}
+    consumers: dict[str, Lag] | NoConsumers
     try:
-        found["consumers"] = {
-            name: {"pending": pending, "awaitingAck": unacked, "redelivered": redelivered}
-            for name, pending, unacked, redelivered in await _consumers(state)
-        }
+        consumers = await _consumers(state)
     except Exception as error:
-        found["consumers"] = {"error": f"NATS unreachable: {error}"}
-    found["outbox"] = {
-        service: await _count(url, PENDING_OUTBOX) for service, url in state["databases"].items()
+        consumers = {"error": f"NATS unreachable: {error}"}
+    found: Found = {
+        "gateway": state["gateway"],
+        "pid": state["pid"],
+        "services": await _processes(state),
+        "consumers": consumers,
+        "outbox": {},
     }
-    if "expiration" in state["databases"]:
-        found["pendingTimers"] = await _count(state["databases"]["expiration"], PENDING_TIMERS)
+    for service, url in state["databases"].items():
+        engine = _engine(url)
+        try:
+            found["outbox"][service] = await _count(engine, outbox.pending_count)
+            if service == "expiration":
+                found["pendingTimers"] = await _count(engine, _pending_timers)
+        finally:
+            await engine.dispose()
     return found
 
 
@@ -94,14 +167,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def render(found: dict) -> str:
+def render(found: Found) -> str:
     lines = [f"Ticketing at {found['gateway']} (supervisor pid {found['pid']})", "", "services:"]
     lines += [f"  {label:<14} {status}" for label, status in found["services"].items()]
     lines += ["", "consumers (pending / awaiting ack / redelivered):"]
-    if "error" in found["consumers"]:
-        lines.append(f"  {found['consumers']['error']}")
+    consumers = found["consumers"]
+    if "error" in consumers:
+        lines.append(f"  {consumers['error']}")
     else:
-        for name, c in found["consumers"].items():
+        for name, c in consumers.items():
             lines.append(
                 f"  {name:<36} {c['pending']:>6} {c['awaitingAck']:>6} {c['redelivered']:>6}"
             )

@@ -21,7 +21,7 @@ class Child:
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
         self._stopping = False
-        self._watch: asyncio.Task | None = None
+        self._watch: asyncio.Task[None] | None = None
         self.url: str | None = None
 
     @property

@@ -15,7 +15,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
+from ticketing.runtime.servers import Unsignalled
 from ticketing.runtime.services import SERVICES, ServiceSpec
 from ticketing.runtime.supervisor import Child
 from ticketing.runtime.urls import database_url, plain_url, role_url
@@ -80,8 +81,8 @@ def embedded_postgres(data_dir: Path, options: Options) -> EmbeddedPostgres:
       postmaster initialises in full: enough for every pool of every replica, plus spare.
     - shared_buffers: the databases hold megabytes, which 64 MB holds many times over
       (the OS page cache sits behind it); PostgreSQL's default of 128 MB is for a server.
-      Not less: creating the five databases passes ~40 MB of template1 through the
-      buffers, and a smaller pool makes the background writer evict, so touch, them all.
+      Not less: creating each database copies template1 through the buffers, and a
+      smaller pool makes the background writer evict, so touch, them all.
     - No logical-replication launcher: nothing here subscribes to a publication.
     """
     processes = options.replicas * sum(1 for spec in options.services if spec.database)
@@ -165,7 +166,9 @@ class System:
         say(f"Ticketing is up at {url} (started in {elapsed:.1f}s); Ctrl-C stops it")
         return url
 
-    async def _provision(self, admin_url: str, passwords: dict[str, str]) -> AsyncIterator[str]:
+    async def _provision(
+        self, admin_url: str, passwords: dict[str, str]
+    ) -> AsyncGenerator[str, None]:
         """Yields each database's name once the child has created and migrated it."""
         specs = [spec for spec in self.options.services if spec.database]
         argv = [sys.executable, "-m", "ticketing.runtime.provision"]
@@ -295,8 +298,7 @@ class System:
     async def _start_gateway(self) -> None:
         gateway = create_gateway(self.upstreams, relay_key=self._relay_key)
         config = server_config(gateway, self.options.host, self.options.port)
-        self.gateway = uvicorn.Server(config)
-        self.gateway.install_signal_handlers = lambda: None
+        self.gateway = Unsignalled(config)  # SIGINT and SIGTERM are _run's, which stops it
         gc.freeze()  # as serve.py does: startup's objects out of the collector's way
         self._gateway_task = asyncio.create_task(self.gateway.serve())
         while not self.gateway.started:

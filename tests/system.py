@@ -28,10 +28,10 @@ class PrefixTransport(httpx.AsyncBaseTransport):
         self._transports[prefix] = httpx.ASGITransport(app=app, raise_app_exceptions=False)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        prefix = Routes({p: [p] for p in self._transports}).upstream(request.url.path)
-        if prefix is None:
+        candidates = Routes({p: [p] for p in self._transports}).upstreams(request.url.path)
+        if not candidates:
             return httpx.Response(404, json={"errors": [{"message": "Not found"}]})
-        return await self._transports[prefix].handle_async_request(request)
+        return await self._transports[candidates[0]].handle_async_request(request)
 
 
 @dataclass

@@ -67,6 +67,13 @@ async def next_fire_at(db: AsyncConnection) -> datetime | None:
     return next_at
 
 
+async def pending_count(db: AsyncConnection) -> int:
+    """Timers armed and not fired yet: `ticketing status` shows them."""
+    query = select(func.count()).select_from(Timer).where(timers.fired_at.is_(None))
+    count: int = (await db.execute(query)).scalar_one()
+    return count
+
+
 async def purge_fired(db: AsyncConnection, before: datetime) -> int:
     result = await db.execute(delete(Timer).where(timers.fired_at < before))
     return result.rowcount

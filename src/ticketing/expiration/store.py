@@ -8,10 +8,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.common.rows import table
 from ticketing.common.wakeups import notify
 from ticketing.expiration.models import Timer
 
-timers = Timer.__table__.c
+TIMERS = table(Timer)
 CHANNEL = "expiration_timers"
 
 
@@ -29,8 +30,8 @@ async def arm(db: AsyncConnection, order_id: UUID, fire_at: datetime) -> bool:
     armed = (
         insert(Timer)
         .values(order_id=order_id, fire_at=fire_at)
-        .on_conflict_do_nothing(index_elements=[timers.order_id])
-        .returning(timers.order_id)
+        .on_conflict_do_nothing(index_elements=[TIMERS.c.order_id])
+        .returning(TIMERS.c.order_id)
         .cte("armed")
     )
     return (await db.execute(notify(CHANNEL).select_from(armed))).first() is not None
@@ -38,7 +39,9 @@ async def arm(db: AsyncConnection, order_id: UUID, fire_at: datetime) -> bool:
 
 async def disarm(db: AsyncConnection, order_id: UUID) -> None:
     """A fired timer stays for dedup until purged."""
-    await db.execute(delete(Timer).where(timers.order_id == order_id, timers.fired_at.is_(None)))
+    await db.execute(
+        delete(Timer).where(TIMERS.c.order_id == order_id, TIMERS.c.fired_at.is_(None))
+    )
 
 
 async def fire_due(db: AsyncConnection, now: datetime, limit: int) -> list[Fired]:
@@ -46,34 +49,34 @@ async def fire_due(db: AsyncConnection, now: datetime, limit: int) -> list[Fired
     order. SKIP LOCKED hands each due timer to one replica; fired_at keeps it from firing
     again."""
     due = (
-        select(timers.order_id)
-        .where(timers.fired_at.is_(None), timers.fire_at <= now)
-        .order_by(timers.fire_at)
+        select(TIMERS.c.order_id)
+        .where(TIMERS.c.fired_at.is_(None), TIMERS.c.fire_at <= now)
+        .order_by(TIMERS.c.fire_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     fired = await db.execute(
         update(Timer)
-        .where(timers.order_id.in_(due.scalar_subquery()))
+        .where(TIMERS.c.order_id.in_(due.scalar_subquery()))
         .values(fired_at=now)
-        .returning(timers.order_id, timers.fire_at)
+        .returning(TIMERS.c.order_id, TIMERS.c.fire_at)
     )
     return sorted((Fired(row.order_id, row.fire_at) for row in fired), key=lambda f: f.fire_at)
 
 
 async def next_fire_at(db: AsyncConnection) -> datetime | None:
-    query = select(func.min(timers.fire_at)).where(timers.fired_at.is_(None))
+    query = select(func.min(TIMERS.c.fire_at)).where(TIMERS.c.fired_at.is_(None))
     next_at: datetime | None = (await db.execute(query)).scalar_one()
     return next_at
 
 
 async def pending_count(db: AsyncConnection) -> int:
     """Timers armed and not fired yet: `ticketing status` shows them."""
-    query = select(func.count()).select_from(Timer).where(timers.fired_at.is_(None))
+    query = select(func.count()).select_from(Timer).where(TIMERS.c.fired_at.is_(None))
     count: int = (await db.execute(query)).scalar_one()
     return count
 
 
 async def purge_fired(db: AsyncConnection, before: datetime) -> int:
-    result = await db.execute(delete(Timer).where(timers.fired_at < before))
+    result = await db.execute(delete(Timer).where(TIMERS.c.fired_at < before))
     return result.rowcount

@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import ClassVar
 from uuid import UUID
 
 from sqlalchemy import (
@@ -13,7 +12,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     Text,
     func,
     text,
@@ -38,7 +36,6 @@ class Base(DeclarativeBase):
     """Metadata only (the migrations' check, and the tables store.py writes Core against)."""
 
     metadata = service_metadata()
-    __table__: ClassVar[Table]
 
 
 class Ticket(Base):

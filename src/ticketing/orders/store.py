@@ -1,6 +1,5 @@
 """Orders' data access: Core statements on a connection, domain values back."""
 
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,51 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus import outbox
 from ticketing.common.events import Event
+from ticketing.common.rows import table, value, values
 from ticketing.orders import models
 from ticketing.orders.domain import OPEN, Listing, Order, OrderStatus
 
-ORDERS, TICKETS = models.Order.__table__, models.Ticket.__table__
+ORDERS, TICKETS = table(models.Order), table(models.Ticket)
 OrderView = tuple[Order, Listing]
 
 # What a ticket.updated changes: `withdrawn` is this service's own mark.
 _SOURCE_COLUMNS = ("title", "price_cents", "user_id", "status", "version")
-
-
-def _values(value: Order | Listing) -> dict[str, Any]:
-    """A value's fields as column values; the tables' columns are named as the fields.
-    Shallow, not dataclasses.asdict: that deep-copies every UUID and datetime, and this
-    builds the reservation's row, the busiest write there is."""
-    return {field.name: getattr(value, field.name) for field in fields(value)}
-
-
-def _order(row: Row[Any]) -> Order:
-    o = row._mapping
-    return Order(
-        id=o[ORDERS.c.id],
-        user_id=o[ORDERS.c.user_id],
-        ticket_id=o[ORDERS.c.ticket_id],
-        status=OrderStatus(o[ORDERS.c.status]),
-        expires_at=o[ORDERS.c.expires_at],
-        price_cents=o[ORDERS.c.price_cents],
-        version=o[ORDERS.c.version],
-        created_at=o[ORDERS.c.created_at],
-    )
-
-
-def _listing(row: Row[Any]) -> Listing:
-    t = row._mapping
-    return Listing(
-        id=t[TICKETS.c.id],
-        title=t[TICKETS.c.title],
-        price_cents=t[TICKETS.c.price_cents],
-        user_id=t[TICKETS.c.user_id],
-        version=t[TICKETS.c.version],
-        status=t[TICKETS.c.status],
-        withdrawn=t[TICKETS.c.withdrawn],
-    )
-
-
-# orders
 
 
 async def place_order(db: AsyncConnection, order: Order, created: Event) -> bool:
@@ -64,7 +27,7 @@ async def place_order(db: AsyncConnection, order: Order, created: Event) -> bool
     around it. False, and nothing written, if an order holds the ticket already."""
     placed = (
         insert(ORDERS)
-        .values(_values(order))
+        .values(values(order))
         .on_conflict_do_nothing(
             index_elements=[ORDERS.c.ticket_id], index_where=text(models.ACTIVE_PREDICATE)
         )
@@ -78,10 +41,14 @@ def _with_listing() -> Select[Any]:
     return select(ORDERS, TICKETS).join_from(ORDERS, TICKETS, TICKETS.c.id == ORDERS.c.ticket_id)
 
 
+def _view(row: Row[Any]) -> OrderView:
+    return value(Order, row, ORDERS), value(Listing, row, TICKETS)
+
+
 async def order_view(db: AsyncConnection, order_id: UUID) -> OrderView | None:
     """The order and the listing it holds, or None."""
     row = (await db.execute(_with_listing().where(ORDERS.c.id == order_id))).first()
-    return None if row is None else (_order(row), _listing(row))
+    return None if row is None else _view(row)
 
 
 async def orders_of(
@@ -96,14 +63,16 @@ async def orders_of(
     )
     if after is not None:
         query = query.where(tuple_(ORDERS.c.created_at, ORDERS.c.id) < tuple_(*after))
-    return [(_order(row), _listing(row)) for row in await db.execute(query)]
+    return [
+        (value(Order, row, ORDERS), value(Listing, row, TICKETS)) for row in await db.execute(query)
+    ]
 
 
 async def order_for_update(db: AsyncConnection, order_id: UUID) -> Order | None:
     """Row lock: a cancel, an expiry and a payment for one order take turns."""
     query = select(ORDERS).where(ORDERS.c.id == order_id).with_for_update()
     row = (await db.execute(query)).first()
-    return None if row is None else _order(row)
+    return None if row is None else value(Order, row)
 
 
 async def save_status(db: AsyncConnection, order: Order) -> None:
@@ -126,7 +95,7 @@ async def close_open_order(db: AsyncConnection, order_id: UUID) -> Order | None:
             .returning(*ORDERS.c)
         )
     ).first()
-    return None if row is None else _order(row)
+    return None if row is None else value(Order, row)
 
 
 async def order_exists(db: AsyncConnection, order_id: UUID) -> bool:
@@ -138,21 +107,21 @@ async def order_exists(db: AsyncConnection, order_id: UUID) -> bool:
 
 async def listing(db: AsyncConnection, ticket_id: UUID) -> Listing | None:
     row = (await db.execute(select(TICKETS).where(TICKETS.c.id == ticket_id))).first()
-    return None if row is None else _listing(row)
+    return None if row is None else value(Listing, row)
 
 
 async def listing_for_update(db: AsyncConnection, ticket_id: UUID) -> Listing | None:
     """NO KEY UPDATE: the version bump need not wait for orders referencing the row."""
     query = select(TICKETS).where(TICKETS.c.id == ticket_id).with_for_update(key_share=True)
     row = (await db.execute(query)).first()
-    return None if row is None else _listing(row)
+    return None if row is None else value(Listing, row)
 
 
 async def add_listing(db: AsyncConnection, listing: Listing) -> bool:
     """False if the replica already has this ticket."""
     inserted = await db.execute(
         insert(TICKETS)
-        .values(_values(listing))
+        .values(values(listing))
         .on_conflict_do_nothing(index_elements=[TICKETS.c.id])
         .returning(TICKETS.c.id)
     )
@@ -174,6 +143,6 @@ async def follow_listing(db: AsyncConnection, source: Listing) -> bool:
 async def save_listing(db: AsyncConnection, listing: Listing) -> None:
     """Every field but the key: an UPDATE that leaves the key alone takes only a NO KEY
     UPDATE lock, so it need not wait for orders referencing the row."""
-    changes = _values(listing)
+    changes = values(listing)
     del changes["id"]
     await db.execute(update(TICKETS).where(TICKETS.c.id == listing.id).values(changes))

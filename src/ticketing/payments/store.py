@@ -1,14 +1,13 @@
 """Payments' data access: Core statements on the caller's connection, domain values back."""
 
-from dataclasses import fields
 from datetime import timedelta
-from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Column, RowMapping, Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.common.rows import columns, table, value
 from ticketing.payments import models
 from ticketing.payments.domain import (
     CLAIMING,
@@ -16,36 +15,15 @@ from ticketing.payments.domain import (
     Attempt,
     AttemptStatus,
     Order,
-    OrderStatus,
     Payment,
 )
 
-# A declarative class's __table__ is a Table; SQLAlchemy types it as the wider FromClause.
-ORDERS = cast(Table, models.Order.__table__)
-ATTEMPTS = cast(Table, models.PaymentAttempt.__table__)
-PAYMENTS = cast(Table, models.Payment.__table__)
-
-
-def _columns(table: Table, value: type[Order | Attempt | Payment]) -> tuple[Column[Any], ...]:
-    """What a statement reads back: the domain value's fields, by name."""
-    return tuple(table.c[field.name] for field in fields(value))
-
-
-ORDER = _columns(ORDERS, Order)
-ATTEMPT = _columns(ATTEMPTS, Attempt)
-PAYMENT = _columns(PAYMENTS, Payment)
-
-
-def _order(row: RowMapping) -> Order:
-    return Order(**{**row, "status": OrderStatus(row["status"])})
-
-
-def _attempt(row: RowMapping) -> Attempt:
-    return Attempt(**{**row, "status": AttemptStatus(row["status"])})
-
-
-def _payment(row: RowMapping) -> Payment:
-    return Payment(**row)
+ORDERS = table(models.Order)
+ATTEMPTS = table(models.PaymentAttempt)
+PAYMENTS = table(models.Payment)
+ORDER = columns(ORDERS, Order)
+ATTEMPT = columns(ATTEMPTS, Attempt)
+PAYMENT = columns(PAYMENTS, Payment)
 
 
 async def add_order(db: AsyncConnection, order: Order) -> bool:
@@ -70,7 +48,7 @@ async def locked_order(db: AsyncConnection, order_id: UUID, *, share: bool = Fal
     payment for it is claimed, without making concurrent claims take turns."""
     query = select(*ORDER).where(ORDERS.c.id == order_id).with_for_update(read=share)
     row = (await db.execute(query)).mappings().first()
-    return None if row is None else _order(row)
+    return None if row is None else value(Order, row)
 
 
 async def save_order(db: AsyncConnection, order: Order) -> None:
@@ -101,7 +79,7 @@ async def claim(db: AsyncConnection, order: Order, *, token: str, currency: str)
         .returning(*ATTEMPT)
     )
     row = claimed.mappings().first()
-    return None if row is None else _attempt(row)
+    return None if row is None else value(Attempt, row)
 
 
 async def claim_holder(db: AsyncConnection, order_id: UUID) -> AttemptStatus | None:
@@ -116,7 +94,7 @@ async def claim_holder(db: AsyncConnection, order_id: UUID) -> AttemptStatus | N
 
 async def locked_attempt(db: AsyncConnection, attempt_id: UUID) -> Attempt:
     query = select(*ATTEMPT).where(ATTEMPTS.c.id == attempt_id).with_for_update()
-    return _attempt((await db.execute(query)).mappings().one())
+    return value(Attempt, (await db.execute(query)).mappings().one())
 
 
 async def release(db: AsyncConnection, attempt_id: UUID) -> None:
@@ -159,7 +137,7 @@ async def take_stale_attempts(
         .values(driven_at=func.now())
         .returning(*ATTEMPT)
     )
-    return [_attempt(row) for row in taken.mappings()]
+    return [value(Attempt, row) for row in taken.mappings()]
 
 
 async def add_payment(
@@ -179,13 +157,13 @@ async def add_payment(
         )
         .returning(*PAYMENT)
     )
-    return _payment(added.mappings().one())
+    return value(Payment, added.mappings().one())
 
 
 async def payment_of_attempt(db: AsyncConnection, attempt_id: UUID) -> Payment | None:
     query = select(*PAYMENT).where(PAYMENTS.c.attempt_id == attempt_id)
     row = (await db.execute(query)).mappings().first()
-    return None if row is None else _payment(row)
+    return None if row is None else value(Payment, row)
 
 
 async def unrefunded_payment(db: AsyncConnection, order_id: UUID) -> Payment | None:
@@ -193,7 +171,7 @@ async def unrefunded_payment(db: AsyncConnection, order_id: UUID) -> Payment | N
         PAYMENTS.c.order_id == order_id, PAYMENTS.c.refunded_at.is_(None)
     )
     row = (await db.execute(query.with_for_update())).mappings().first()
-    return None if row is None else _payment(row)
+    return None if row is None else value(Payment, row)
 
 
 async def mark_for_refund(db: AsyncConnection, payment_id: UUID, reason: str) -> Payment:
@@ -211,7 +189,7 @@ async def _update_payment(db: AsyncConnection, payment_id: UUID, **values: objec
     updated = await db.execute(
         update(PAYMENTS).where(PAYMENTS.c.id == payment_id).values(**values).returning(*PAYMENT)
     )
-    return _payment(updated.mappings().one())
+    return value(Payment, updated.mappings().one())
 
 
 async def locked_refund(db: AsyncConnection, payment_id: UUID) -> Payment | None:
@@ -222,7 +200,7 @@ async def locked_refund(db: AsyncConnection, payment_id: UUID) -> Payment | None
         PAYMENTS.c.refunded_at.is_(None),
     )
     row = (await db.execute(query.with_for_update(skip_locked=True))).mappings().first()
-    return None if row is None else _payment(row)
+    return None if row is None else value(Payment, row)
 
 
 async def pending_refunds(db: AsyncConnection, limit: int = 50) -> list[UUID]:

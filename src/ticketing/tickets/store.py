@@ -1,47 +1,22 @@
 """Tickets' data access: Core statements on the caller's connection, domain values out."""
 
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, Table, select, tuple_, update
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus import outbox
 from ticketing.common.events import Event
 from ticketing.common.paging import decode_cursor, encode_cursor
+from ticketing.common.rows import columns, table, value, values
 from ticketing.tickets import models
 from ticketing.tickets.domain import Search, Status, Ticket
 
-# Declarative types __table__ as any FromClause; these are the tables themselves.
-TICKETS = cast(Table, models.Ticket.__table__)
-KNOWN_ORDERS = cast(Table, models.KnownOrder.__table__)
+TICKETS, KNOWN_ORDERS = table(models.Ticket), table(models.KnownOrder)
 _C = TICKETS.c
-_FIELDS = (_C.id, _C.title, _C.price_cents, _C.user_id, _C.version, _C.order_id, _C.status)
-
-
-def _ticket(row: Row[*tuple[Any, ...]]) -> Ticket:
-    return Ticket(
-        id=row.id,
-        title=row.title,
-        price_cents=row.price_cents,
-        user_id=row.user_id,
-        version=row.version,
-        order_id=row.order_id,
-        status=Status(row.status),
-    )
-
-
-def _values(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "id": ticket.id,
-        "title": ticket.title,
-        "price_cents": ticket.price_cents,
-        "user_id": ticket.user_id,
-        "version": ticket.version,
-        "order_id": ticket.order_id,
-        "status": ticket.status.value,
-    }
+_FIELDS = columns(TICKETS, Ticket)
 
 
 async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> Ticket | None:
@@ -49,13 +24,13 @@ async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> T
     bumping version, until the caller's transaction ends."""
     query = select(*_FIELDS).where(_C.id == ticket_id)
     row = (await db.execute(query.with_for_update() if lock else query)).first()
-    return None if row is None else _ticket(row)
+    return None if row is None else value(Ticket, row)
 
 
 async def page(db: AsyncConnection, search: Search) -> tuple[list[Ticket], str | None]:
     """One page, newest first, and the cursor of the next page when there is one."""
     rows = (await db.execute(_page_query(search))).all()
-    tickets = [_ticket(row) for row in rows[: search.limit]]
+    tickets = [value(Ticket, row) for row in rows[: search.limit]]
     if len(rows) <= search.limit:
         return tickets, None
     last = rows[search.limit - 1]
@@ -84,7 +59,7 @@ def _page_query(search: Search) -> Select[Any]:
 async def add(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
     """The listing and its event in one statement, atomic without a transaction: one round
     trip for the write every seller makes."""
-    listed = insert(TICKETS).values(_values(ticket)).returning(_C.id).cte("listed")
+    listed = insert(TICKETS).values(values(ticket)).returning(_C.id).cte("listed")
     await db.execute(outbox.staged_after(listed, event))
 
 
@@ -93,7 +68,7 @@ async def save(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
     saved = (
         update(TICKETS)
         .where(_C.id == ticket.id)
-        .values(_values(ticket))
+        .values(values(ticket))
         .returning(_C.id)
         .cte("saved")
     )

@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="gateway address (default 127.0.0.1)")
     up.add_argument("--replicas", type=int, default=1, help="processes per service (default 1)")
     up.add_argument("--data-dir", type=Path, default=Path(".ticketing"), help=DATA_DIR_HELP)
+    up.add_argument(
+        "--debug",
+        action="store_true",
+        help="on a failed start, print the traceback here instead of one line and a log file",
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -78,6 +83,17 @@ def _version() -> str:
         return "unknown"
 
 
+def _keep_traceback(data_dir: Path, error: Exception) -> Path:
+    """Written in this system's own data folder: a start refused because another system
+    holds the folder never gets here, so nobody else's files are touched."""
+    import traceback
+
+    path = data_dir.absolute() / "up-failed.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(traceback.format_exception(error)))
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "up":
@@ -92,6 +108,13 @@ def main(argv: list[str] | None = None) -> None:
         except (PortTaken, DataDirInUse) as error:
             print(f"ticketing: {error}", file=sys.stderr)
             sys.exit(2)
+        except Exception as error:
+            if args.debug:
+                raise
+            details = _keep_traceback(args.data_dir, error)
+            print(f"ticketing: up failed: {error}", file=sys.stderr)
+            print(f"ticketing: traceback in {details} (or run with --debug)", file=sys.stderr)
+            sys.exit(1)
         return
     if args.command == "status":
         from ticketing.runtime.status import main as status

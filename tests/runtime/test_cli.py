@@ -3,11 +3,14 @@ and a status that says by its exit code whether a system runs."""
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
 from ticketing.cli import _parser
+from ticketing.runtime.ports import free_port
 
 
 def ticketing(*args: str) -> subprocess.CompletedProcess:
@@ -59,3 +62,31 @@ def test_status_does_not_believe_the_state_a_killed_run_left(tmp_path):
     done = ticketing("status", "--json", "--data-dir", str(tmp_path))
     assert done.returncode == 1
     assert json.loads(done.stdout) == {"running": False}
+
+
+def _up_without_postgres(data_dir: Path, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ticketing.cli", "up", "--data-dir", str(data_dir), *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PG_BIN": str(data_dir / "no-postgres-here")},
+    )
+
+
+def test_a_failed_start_says_one_line_and_where_the_traceback_is(tmp_path):
+    done = _up_without_postgres(tmp_path / "data", "--port", str(free_port()))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("ticketing: up failed: ") and "initdb" in lines[0]
+    log = tmp_path / "data" / "up-failed.log"
+    assert lines[1] == f"ticketing: traceback in {log} (or run with --debug)"
+    assert len(lines) == 2 and "Traceback" not in done.stderr
+    assert log.read_text().startswith("Traceback")
+
+
+def test_debug_shows_the_traceback_of_a_failed_start(tmp_path):
+    done = _up_without_postgres(tmp_path / "data", "--port", str(free_port()), "--debug")
+    assert done.returncode == 1
+    assert "Traceback (most recent call last)" in done.stderr
+    assert not (tmp_path / "data" / "up-failed.log").exists()

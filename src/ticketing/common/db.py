@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -63,11 +62,6 @@ def unreachable(error: BaseException) -> bool:
         error, "sqlstate", None
     )
     return isinstance(state, str) and state.startswith(_UNREACHABLE_STATES)
-
-
-def plain_dsn(url: str) -> str:
-    """The libpq form asyncpg.connect takes, for the LISTEN connection."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:

@@ -5,8 +5,9 @@ import asyncio
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import pool, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from ticketing.common.database_url import asyncpg_url
 
 MIGRATION_LOCK = 0x7469636B  # "tick": an advisory lock is per database, so one key serves all
 
@@ -20,7 +21,7 @@ def _config(script_location: str, url: str) -> Config:
 
 async def migrate(url: str, script_location: str) -> None:
     """Upgrade to head; `script_location` is like "ticketing.auth:migrations"."""
-    url = make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    url = asyncpg_url(url)
     engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     try:
         async with engine.begin() as conn:

@@ -12,7 +12,7 @@ pieces, so the web client, which has neither, never loads them.
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
@@ -70,10 +70,14 @@ class NoSniff:
 
 class ServiceApp(FastAPI):
     """NoSniff wraps the whole stack: an unexpected error's 500 is sent from outside every
-    middleware added with add_middleware."""
+    middleware added with add_middleware. The OpenAPI document shows the errors as they
+    are answered."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return NoSniff(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        return document_errors(super().openapi())
 
 
 def base_app(
@@ -108,7 +112,6 @@ def base_app(
     app.state.bus = None
     app.state.revoked_sessions = None
     errors(app)
-    document_errors(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(metrics.RequestMetrics, service=name)
     app.add_middleware(correlation.RequestCorrelation)

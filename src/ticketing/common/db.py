@@ -7,7 +7,7 @@ transaction itself (`async with db.begin()`); one whose every statement stands a
 """
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
@@ -30,7 +30,7 @@ def service_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str, **options) -> AsyncEngine:
+def make_engine(url: str, **options: Any) -> AsyncEngine:
     # No ping before each checkout: it was a round trip on every transaction. A connection a
     # database restart broke fails its first statement instead, as a disconnect (503, or a
     # listener's wait), and SQLAlchemy then discards every connection older than the failure.

@@ -1,5 +1,7 @@
 """The two tables every event-using service keeps in its own database."""
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -16,6 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ticketing.common.db import NAMING
+
+if TYPE_CHECKING:  # only migrations, which have Alembic loaded, call the functions below
+    from alembic.operations import Operations
 
 metadata = MetaData(naming_convention=NAMING)
 
@@ -40,10 +45,10 @@ processed_events = Table(
 )
 
 
-def create_bus_tables(op) -> None:
+def create_bus_tables(op: "Operations") -> None:
     """For a service's first Alembic migration: the outbox and processed-event tables."""
     metadata.create_all(op.get_bind())
 
 
-def drop_bus_tables(op) -> None:
+def drop_bus_tables(op: "Operations") -> None:
     metadata.drop_all(op.get_bind())

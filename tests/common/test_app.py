@@ -2,12 +2,17 @@
 500; API docs only when asked for; /metrics off the main port when it has its own, and
 refreshed before each scrape."""
 
+from uuid import uuid4
+
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.support import KEYS
 from ticketing.common import metrics
-from ticketing.common.app import base_app
+from ticketing.common.app import base_app, service_app
+from ticketing.common.bus.outbox import stage
+from ticketing.common.events import TicketCreated
 from ticketing.common.limits import MAX_BODY_BYTES
 from ticketing.common.settings import ServiceSettings
 
@@ -81,3 +86,18 @@ async def test_a_scrape_runs_the_refreshes_first_and_answers_even_when_one_fails
     assert answer.status_code == 200
     assert refreshed == [True]
     assert 'outbox_pending{service="probe"} 7.0' in answer.text
+
+
+async def test_a_service_counts_its_outbox_backlog_while_nats_is_down(probe_db):
+    settings = ServiceSettings(
+        database_url=probe_db,
+        nats_url="nats://127.0.0.1:9",  # nothing listens: the relay never starts
+        jwt_public_key=KEYS["jwt_public_key"],
+    )
+    app = service_app("probe-backlog", settings)
+    async with app.router.lifespan_context(app), client(app) as http:
+        async with app.state.engine.begin() as db:
+            event = TicketCreated(id=uuid4(), version=0, title="Waits", price=1, user_id=uuid4())
+            await stage(db, event)
+        answer = await http.get("/metrics")
+    assert 'outbox_pending{service="probe-backlog"} 1.0' in answer.text

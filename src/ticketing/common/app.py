@@ -151,21 +151,26 @@ def with_bus(
 
     @asynccontextmanager
     async def bus(app: FastAPI) -> AsyncIterator[None]:
-        from ticketing.common.bus import outbox
         from ticketing.common.bus.runtime import BusRuntime
 
-        engine = app.state.engine
-        runtime = BusRuntime(name, settings, engine, subscriptions, revoked=revoked)
+        runtime = BusRuntime(name, settings, app.state.engine, subscriptions, revoked=revoked)
         runtime.start()
         app.state.bus = runtime
-        if engine is not None:
-            metrics.before_scrape(app, partial(outbox.measure_pending, engine, name))
         try:
             yield
         finally:
             await runtime.stop()
 
     return bus
+
+
+async def _measure_outbox(app: FastAPI) -> None:
+    """The outbox backlog gauge, while the app runs: read from the table, so it counts the
+    events waiting while NATS is down too."""
+    if app.state.engine is not None:
+        from ticketing.common.bus.outbox import measure_pending
+
+        await measure_pending(app.state.engine, app.state.service)
 
 
 def service_app(
@@ -197,5 +202,7 @@ def service_app(
     app = base_app(name, settings, *pieces)
     if uses_database:
         install_database_errors(app)
+    if uses_database and uses_bus:
+        metrics.before_scrape(app, partial(_measure_outbox, app))
     app.state.revoked_sessions = revoked
     return app

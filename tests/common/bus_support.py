@@ -12,6 +12,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import eventually
+from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames, ensure_stream
 from ticketing.common.db import make_engine
 from ticketing.common.events import Envelope, Event, Subject
@@ -94,6 +95,21 @@ def counted(metric: Counter, **labels: str) -> Callable[[], float]:
 async def published_data(js, names: BusNames, subject: Subject) -> list[dict]:
     """The `data` of every message on `subject`, in stream order."""
     return [m["data"] for m in await stream_messages(js, names) if m["subject"] == subject]
+
+
+class ListenerCounts:
+    """What a service's listeners did from now on, as its Prometheus counters tell it."""
+
+    def __init__(self, service: str) -> None:
+        self._applied = {s: counted(metrics.APPLIED, service=service, subject=s) for s in Subject}
+        self._dead_letters = counted(metrics.DEAD_LETTERS, service=service)
+
+    def applied(self, subject: Subject) -> int:
+        """Events on `subject` that took effect (not counting duplicates)."""
+        return int(self._applied[subject]())
+
+    def dead_letters(self) -> int:
+        return int(self._dead_letters())
 
 
 class EventBus:

@@ -6,7 +6,14 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import select
 
-from tests.common.bus_support import counted, engine, envelope_bytes, jetstream, settle
+from tests.common.bus_support import (
+    ListenerCounts,
+    counted,
+    engine,
+    envelope_bytes,
+    jetstream,
+    settle,
+)
 from tests.common.bus_support import publish_event as publish
 from tests.common.probe import SUBSCRIPTIONS, replicas
 from tests.support import bus_prefix, eventually
@@ -46,14 +53,6 @@ async def all_replicas(db_engine) -> list:
         return list((await db.execute(select(replicas))).all())
 
 
-def applied(service: str, subject: Subject):
-    return counted(metrics.APPLIED, service=service, subject=subject)
-
-
-def dead_letters(service: str):
-    return counted(metrics.DEAD_LETTERS, service=service)
-
-
 def start(listener: Listener) -> asyncio.Task:
     return asyncio.create_task(listener.run())
 
@@ -67,7 +66,7 @@ async def stop(*tasks: asyncio.Task) -> None:
 async def test_a_duplicate_delivery_takes_effect_once(probe_db, nats, names):
     ticket_id = uuid4()
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
-        updates = applied("probe", Subject.TICKET_UPDATED)
+        counts = ListenerCounts("probe")
         task = start(Listener("probe", SUBSCRIPTIONS, db_engine, js, names))
         first = await publish(js, names, created(ticket_id))
         await publish(js, names, updated(ticket_id, 1), envelope_id=uuid4())
@@ -76,7 +75,7 @@ async def test_a_duplicate_delivery_takes_effect_once(probe_db, nats, names):
         # the same event delivered again (e.g. a publisher retry outside the dedupe window)
         await publish(js, names, updated(ticket_id, 2), envelope_id=same_id)
         await publish(js, names, created(ticket_id), envelope_id=first.id)
-        await eventually(lambda: updates() == 2)
+        await eventually(lambda: counts.applied(Subject.TICKET_UPDATED) == 2)
         await settle()
         await stop(task)
         row = await replica(db_engine, ticket_id)
@@ -110,11 +109,11 @@ async def test_a_version_gap_waits_for_the_missing_event_and_applies_in_order(
 async def test_a_stale_event_is_dropped(probe_db, nats, names):
     ticket_id = uuid4()
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
-        updates = applied("probe", Subject.TICKET_UPDATED)
+        counts = ListenerCounts("probe")
         task = start(Listener("probe", SUBSCRIPTIONS, db_engine, js, names))
         await publish(js, names, created(ticket_id))
         await publish(js, names, updated(ticket_id, 1))
-        await eventually(lambda: updates() == 1)
+        await eventually(lambda: counts.applied(Subject.TICKET_UPDATED) == 1)
         await publish(js, names, updated(ticket_id, 1))  # a new id, an old version
         await settle()
         await stop(task)
@@ -130,7 +129,7 @@ async def test_two_instances_on_one_durable_handle_each_message_once(probe_db, n
         on_created = SUBSCRIPTIONS[Subject.TICKET_CREATED]
         one = {Subject.TICKET_CREATED: recording(on_created, by_one)}
         two = {Subject.TICKET_CREATED: recording(on_created, by_two)}
-        total = applied("probe", Subject.TICKET_CREATED)
+        counts = ListenerCounts("probe")
         tasks = [
             start(Listener("probe", one, db_engine, js, names)),
             start(Listener("probe", two, db_engine, js, names)),
@@ -138,11 +137,11 @@ async def test_two_instances_on_one_durable_handle_each_message_once(probe_db, n
         await settle()
         for ticket_id in ids:
             await publish(js, names, created(ticket_id))
-        await eventually(lambda: total() == 60, timeout=10)
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 60, timeout=10)
         await settle()
         await stop(*tasks)
         rows = await all_replicas(db_engine)
-    assert total() == 60
+    assert counts.applied(Subject.TICKET_CREATED) == 60
     assert by_one and by_two  # both instances took their share
     assert sorted(r.id for r in rows) == sorted(ids)
     assert all(r.applied == 1 for r in rows)
@@ -153,15 +152,15 @@ async def test_a_poison_message_is_dead_lettered_and_does_not_block_the_next(
 ):
     ticket_id = uuid4()
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
-        creations, dead = applied("probe", Subject.TICKET_CREATED), dead_letters("probe")
+        counts = ListenerCounts("probe")
         task = start(Listener("probe", SUBSCRIPTIONS, db_engine, js, names, max_attempts=3))
         poison = Envelope(subject=Subject.TICKET_CREATED, data={"id": "not-a-uuid"})
         await js.publish(
             names.subject(Subject.TICKET_CREATED), envelope_bytes(poison), stream=names.stream
         )
         await publish(js, names, created(ticket_id))
-        await eventually(lambda: creations() == 1)
-        await eventually(lambda: dead() == 1, timeout=10)
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 1)
+        await eventually(lambda: counts.dead_letters() == 1, timeout=10)
         await stop(task)
     assert any("dead letter" in r.message and str(poison.id) in r.message for r in caplog.records)
 
@@ -173,9 +172,9 @@ async def test_a_burst_runs_entities_in_parallel_yet_each_entitys_versions_in_or
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         for ticket_id in ids:
             await publish(js, names, created(ticket_id))
-        creations = applied("probe-lanes-setup", Subject.TICKET_CREATED)
+        setup_counts = ListenerCounts("probe-lanes-setup")
         setup = start(Listener("probe-lanes-setup", SUBSCRIPTIONS, db_engine, js, names))
-        await eventually(lambda: creations() == 10)
+        await eventually(lambda: setup_counts.applied(Subject.TICKET_CREATED) == 10)
         await stop(setup)
         # the burst: three versions of each of ten tickets, all waiting before anyone reads
         for version in (1, 2, 3):
@@ -214,9 +213,9 @@ async def test_events_waiting_together_apply_in_one_transaction_each_once(probe_
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         for ticket_id in ids:
             await publish(js, names, created(ticket_id))
-        creations = applied("probe-batch", Subject.TICKET_CREATED)
+        counts = ListenerCounts("probe-batch")
         task = start(Listener("probe-batch", subscriptions, db_engine, js, names))
-        await eventually(lambda: creations() == 20)
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 20)
         await settle()
         await stop(task)
         rows = await all_replicas(db_engine)
@@ -237,11 +236,11 @@ async def test_a_failing_event_undoes_its_batch_which_then_applies_one_by_one(
         for ticket_id in ids:
             await publish(js, names, created(ticket_id))
         service = "probe-batch-fail"
-        creations, dead = applied(service, Subject.TICKET_CREATED), dead_letters(service)
+        counts = ListenerCounts(service)
         subscriptions = {Subject.TICKET_CREATED: handler}
         task = start(Listener(service, subscriptions, db_engine, js, names, max_attempts=2))
-        await eventually(lambda: dead() == 1, timeout=10)
-        await eventually(lambda: creations() == 9)
+        await eventually(lambda: counts.dead_letters() == 1, timeout=10)
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 9)
         await settle()
         await stop(task)
         rows = await all_replicas(db_engine)
@@ -259,10 +258,10 @@ async def test_two_copies_of_one_event_in_one_batch_take_effect_once(probe_db, n
         copy = await publish(js, names, created(first))
         await publish(js, names, created(first), envelope_id=copy.id)
         await publish(js, names, created(second))
-        creations = applied("probe-batch-dup", Subject.TICKET_CREATED)
+        counts = ListenerCounts("probe-batch-dup")
         subscriptions = {Subject.TICKET_CREATED: handler}
         task = start(Listener("probe-batch-dup", subscriptions, db_engine, js, names))
-        await eventually(lambda: creations() == 2)
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 2)
         await settle()
         await stop(task)
         rows = await all_replicas(db_engine)

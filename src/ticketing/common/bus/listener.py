@@ -189,7 +189,7 @@ class Listener:
 
     async def _apply_together(self, subject: Subject, batch: list[tuple[Msg, Decoded]]) -> bool:
         """A batch of first deliveries in one transaction: one BEGIN, one processed-events
-        insert and one COMMIT for all of them, where a burst (500 orders expiring at once)
+        insert and one COMMIT for all of them, where a burst (many orders expiring together)
         otherwise queues behind a transaction's round trips per event.
 
         All or nothing: if any event fails (a version gap, a stale event, a deadlock, the

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from ticketing.common.database_url import asyncpg_url, libpq_dsn
 from ticketing.common.migrations import migrate
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
@@ -22,16 +23,16 @@ class Postgres:
     """Hands each test a fresh database, cloned from a template migrated once per run."""
 
     def __init__(self, admin_url: str) -> None:
-        self.admin_url = make_url(admin_url).set(drivername="postgresql")
+        self.admin_url = libpq_dsn(admin_url)
         self._templates: dict[str, str] = {}
         self.created: list[str] = []
 
     def url_for(self, database: str) -> str:
-        url = self.admin_url.set(drivername="postgresql+asyncpg", database=database)
-        return url.render_as_string(hide_password=False)
+        url = make_url(self.admin_url).set(database=database)
+        return asyncpg_url(url.render_as_string(hide_password=False))
 
     async def _admin(self, sql: str) -> None:
-        conn = await asyncpg.connect(self.admin_url.render_as_string(hide_password=False))
+        conn = await asyncpg.connect(self.admin_url)
         try:
             await conn.execute(sql)
         finally:

@@ -1,16 +1,18 @@
 """Bus helpers for every test: a JetStream context, an engine, the other services' side of
-the bus (EventBus), and reading a stream back."""
+the bus (EventBus), reading a stream back, and counting what a listener did."""
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from uuid import UUID
 
 import nats
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import eventually
+from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames, ensure_stream
 from ticketing.common.db import make_engine
 from ticketing.common.events import Envelope, Event, Subject
@@ -63,13 +65,51 @@ async def publish_event(
     if envelope_id is not None:
         envelope = envelope.model_copy(update={"id": envelope_id})
     subject, stream = names.subject(envelope.subject), names.stream_for(envelope.subject)
-    await js.publish(subject, envelope.to_bytes(), stream=stream)
+    await js.publish(subject, envelope_bytes(envelope), stream=stream)
     return envelope
+
+
+def envelope_bytes(envelope: Envelope) -> bytes:
+    """The envelope as a relay sends it."""
+    return json.dumps(envelope.model_dump(mode="json", by_alias=True)).encode()
+
+
+def counted(metric: Counter, **labels: str) -> Callable[[], float]:
+    """How far `metric` has gone up since this call, over its samples with these labels
+    (e.g. `counted(metrics.APPLIED, service="orders", subject=Subject.TICKET_CREATED)`).
+    Metrics are process-wide and every test adds to them: a test counts from its start."""
+
+    def total() -> float:
+        wanted = {name: str(value) for name, value in labels.items()}
+        return sum(
+            sample.value
+            for family in metric.collect()
+            for sample in family.samples
+            if sample.name == f"{family.name}_total" and wanted.items() <= sample.labels.items()
+        )
+
+    start = total()
+    return lambda: total() - start
 
 
 async def published_data(js, names: BusNames, subject: Subject) -> list[dict]:
     """The `data` of every message on `subject`, in stream order."""
     return [m["data"] for m in await stream_messages(js, names) if m["subject"] == subject]
+
+
+class ListenerCounts:
+    """What a service's listeners did from now on, as its Prometheus counters tell it."""
+
+    def __init__(self, service: str) -> None:
+        self._applied = {s: counted(metrics.APPLIED, service=service, subject=s) for s in Subject}
+        self._dead_letters = counted(metrics.DEAD_LETTERS, service=service)
+
+    def applied(self, subject: Subject) -> int:
+        """Events on `subject` that took effect (not counting duplicates)."""
+        return int(self._applied[subject]())
+
+    def dead_letters(self) -> int:
+        return int(self._dead_letters())
 
 
 class EventBus:

@@ -1,39 +1,40 @@
 """A tiny service used only by the common tests: one replica table, the bus tables."""
 
-from uuid import UUID
-
-from sqlalchemy import Integer, String
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Column, Integer, String, Table, Uuid, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus.versions import require_next_version
 from ticketing.common.db import service_metadata
 from ticketing.common.events import Subject, TicketCreated, TicketUpdated
 
+metadata = service_metadata()
 
-class Base(DeclarativeBase):
-    metadata = service_metadata()
-
-
-class Replica(Base):
-    __tablename__ = "replicas"
-
-    id: Mapped[UUID] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer)
-    applied: Mapped[int] = mapped_column(Integer, default=1)
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("applied", Integer, nullable=False),  # how many events took effect on it
+)
 
 
-async def on_ticket_created(db: AsyncSession, event: TicketCreated) -> None:
-    db.add(Replica(id=event.id, title=event.title, version=event.version, applied=1))
+async def on_ticket_created(db: AsyncConnection, event: TicketCreated) -> None:
+    await db.execute(
+        insert(replicas).values(id=event.id, title=event.title, version=event.version, applied=1)
+    )
 
 
-async def on_ticket_updated(db: AsyncSession, event: TicketUpdated) -> None:
-    replica = await db.get(Replica, event.id, with_for_update=True)
-    require_next_version(replica.version if replica else None, event.version)
-    replica.title = event.title
-    replica.version = event.version
-    replica.applied += 1
+async def on_ticket_updated(db: AsyncConnection, event: TicketUpdated) -> None:
+    current = await db.scalar(
+        select(replicas.c.version).where(replicas.c.id == event.id).with_for_update()
+    )
+    require_next_version(current, event.version)
+    await db.execute(
+        update(replicas)
+        .where(replicas.c.id == event.id)
+        .values(title=event.title, version=event.version, applied=replicas.c.applied + 1)
+    )
 
 
 SUBSCRIPTIONS = {

@@ -1,11 +1,18 @@
-"""What service_app gives every service at its edge: nosniff on every answer, even an
-unexpected 500; API docs only when asked for; /metrics off the main port when it has its own."""
+"""What base_app gives every app at its edge: nosniff on every answer, even an unexpected
+500; API docs only when asked for; /metrics off the main port when it has its own, and
+refreshed before each scrape."""
+
+from uuid import uuid4
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from ticketing.common.app import service_app
+from tests.support import KEYS
+from ticketing.common import metrics
+from ticketing.common.app import base_app, service_app
+from ticketing.common.bus.outbox import stage
+from ticketing.common.events import TicketCreated
 from ticketing.common.limits import MAX_BODY_BYTES
 from ticketing.common.settings import ServiceSettings
 
@@ -14,12 +21,7 @@ DOCS = ("/openapi.json", "/docs", "/redoc")
 
 def an_app(**settings) -> FastAPI:
     """No database or bus: what is checked here is the HTTP edge alone."""
-    app = service_app(
-        "probe",
-        ServiceSettings.model_construct(**settings),
-        uses_database=False,
-        uses_bus=False,
-    )
+    app = base_app("probe", ServiceSettings.model_construct(**settings))
 
     @app.post("/echo")
     async def echo(body: dict) -> dict:
@@ -64,3 +66,38 @@ async def test_api_docs_are_off_unless_asked_for():
 async def test_metrics_leave_the_main_port_when_they_have_their_own(metrics_port, status):
     async with client(an_app(metrics_port=metrics_port)) as http:
         assert (await http.get("/metrics")).status_code == status
+
+
+async def test_a_scrape_runs_the_refreshes_first_and_answers_even_when_one_fails():
+    app = an_app()
+    refreshed = []
+
+    async def failing() -> None:
+        raise ConnectionError("the database is down")
+
+    async def counting() -> None:
+        refreshed.append(True)
+        metrics.OUTBOX_PENDING.labels("probe").set(7)
+
+    metrics.before_scrape(app, failing)
+    metrics.before_scrape(app, counting)
+    async with client(app) as http:
+        answer = await http.get("/metrics")
+    assert answer.status_code == 200
+    assert refreshed == [True]
+    assert 'outbox_pending{service="probe"} 7.0' in answer.text
+
+
+async def test_a_service_counts_its_outbox_backlog_while_nats_is_down(probe_db):
+    settings = ServiceSettings(
+        database_url=probe_db,
+        nats_url="nats://127.0.0.1:9",  # nothing listens: the relay never starts
+        jwt_public_key=KEYS["jwt_public_key"],
+    )
+    app = service_app("probe-backlog", settings)
+    async with app.router.lifespan_context(app), client(app) as http:
+        async with app.state.engine.begin() as db:
+            event = TicketCreated(id=uuid4(), version=0, title="Waits", price=1, user_id=uuid4())
+            await stage(db, event)
+        answer = await http.get("/metrics")
+    assert 'outbox_pending{service="probe-backlog"} 1.0' in answer.text

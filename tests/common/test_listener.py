@@ -6,10 +6,18 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import select
 
-from tests.common.bus_support import jetstream, sessions, settle
+from tests.common.bus_support import (
+    ListenerCounts,
+    counted,
+    engine,
+    envelope_bytes,
+    jetstream,
+    settle,
+)
 from tests.common.bus_support import publish_event as publish
-from tests.common.probe import SUBSCRIPTIONS, Replica
+from tests.common.probe import SUBSCRIPTIONS, replicas
 from tests.support import bus_prefix, eventually
+from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.listener import Listener
 from ticketing.common.events import Envelope, Subject, TicketCreated, TicketUpdated
@@ -35,9 +43,14 @@ def updated(ticket_id, version):
     )
 
 
-async def replica(sm, ticket_id) -> Replica | None:
-    async with sm() as db:
-        return await db.get(Replica, ticket_id)
+async def replica(db_engine, ticket_id):
+    async with db_engine.connect() as db:
+        return (await db.execute(select(replicas).where(replicas.c.id == ticket_id))).first()
+
+
+async def all_replicas(db_engine) -> list:
+    async with db_engine.connect() as db:
+        return list((await db.execute(select(replicas))).all())
 
 
 def start(listener: Listener) -> asyncio.Task:
@@ -52,9 +65,9 @@ async def stop(*tasks: asyncio.Task) -> None:
 
 async def test_a_duplicate_delivery_takes_effect_once(probe_db, nats, names):
     ticket_id = uuid4()
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
-        listener = Listener("probe", SUBSCRIPTIONS, sm, js, names)
-        task = start(listener)
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
+        counts = ListenerCounts("probe")
+        task = start(Listener("probe", SUBSCRIPTIONS, db_engine, js, names))
         first = await publish(js, names, created(ticket_id))
         await publish(js, names, updated(ticket_id, 1), envelope_id=uuid4())
         same_id = uuid4()
@@ -62,10 +75,10 @@ async def test_a_duplicate_delivery_takes_effect_once(probe_db, nats, names):
         # the same event delivered again (e.g. a publisher retry outside the dedupe window)
         await publish(js, names, updated(ticket_id, 2), envelope_id=same_id)
         await publish(js, names, created(ticket_id), envelope_id=first.id)
-        await eventually(lambda: listener.handled.get(Subject.TICKET_UPDATED) == 2)
+        await eventually(lambda: counts.applied(Subject.TICKET_UPDATED) == 2)
         await settle()
         await stop(task)
-        row = await replica(sm, ticket_id)
+        row = await replica(db_engine, ticket_id)
     assert (row.version, row.applied) == (2, 3)
 
 
@@ -73,62 +86,63 @@ async def test_a_version_gap_waits_for_the_missing_event_and_applies_in_order(
     probe_db, nats, names
 ):
     ticket_id = uuid4()
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
-        listener = Listener("probe", SUBSCRIPTIONS, sm, js, names)
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
+        listener = Listener("probe", SUBSCRIPTIONS, db_engine, js, names)
         task = start(listener)
         await publish(js, names, updated(ticket_id, 3))
         await publish(js, names, updated(ticket_id, 2))
         await publish(js, names, updated(ticket_id, 1))
         await settle(0.5)
-        assert await replica(sm, ticket_id) is None  # nothing to apply them to yet
+        assert await replica(db_engine, ticket_id) is None  # nothing to apply them to yet
         await publish(js, names, created(ticket_id))
 
         async def converged():
-            row = await replica(sm, ticket_id)
+            row = await replica(db_engine, ticket_id)
             return row is not None and row.version == 3
 
         await eventually(converged, timeout=10)
         await stop(task)
-        row = await replica(sm, ticket_id)
+        row = await replica(db_engine, ticket_id)
     assert (row.title, row.applied) == ("v3", 4)
 
 
 async def test_a_stale_event_is_dropped(probe_db, nats, names):
     ticket_id = uuid4()
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
-        listener = Listener("probe", SUBSCRIPTIONS, sm, js, names)
-        task = start(listener)
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
+        counts = ListenerCounts("probe")
+        task = start(Listener("probe", SUBSCRIPTIONS, db_engine, js, names))
         await publish(js, names, created(ticket_id))
         await publish(js, names, updated(ticket_id, 1))
-        await eventually(lambda: listener.handled.get(Subject.TICKET_UPDATED) == 1)
+        await eventually(lambda: counts.applied(Subject.TICKET_UPDATED) == 1)
         await publish(js, names, updated(ticket_id, 1))  # a new id, an old version
         await settle()
         await stop(task)
-        row = await replica(sm, ticket_id)
+        row = await replica(db_engine, ticket_id)
     assert (row.version, row.applied) == (1, 2)
 
 
 async def test_two_instances_on_one_durable_handle_each_message_once(probe_db, nats, names):
     ids = [uuid4() for _ in range(60)]
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
-        one = Listener("probe", SUBSCRIPTIONS, sm, js, names)
-        two = Listener("probe", SUBSCRIPTIONS, sm, js, names)
-        tasks = [start(one), start(two)]
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
+        by_one: list = []
+        by_two: list = []
+        on_created = SUBSCRIPTIONS[Subject.TICKET_CREATED]
+        one = {Subject.TICKET_CREATED: recording(on_created, by_one)}
+        two = {Subject.TICKET_CREATED: recording(on_created, by_two)}
+        counts = ListenerCounts("probe")
+        tasks = [
+            start(Listener("probe", one, db_engine, js, names)),
+            start(Listener("probe", two, db_engine, js, names)),
+        ]
         await settle()
         for ticket_id in ids:
             await publish(js, names, created(ticket_id))
-
-        def total():
-            return sum(x.handled.get(Subject.TICKET_CREATED, 0) for x in (one, two))
-
-        await eventually(lambda: total() == 60, timeout=10)
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 60, timeout=10)
         await settle()
         await stop(*tasks)
-        async with sm() as db:
-            rows = (await db.execute(select(Replica))).scalars().all()
-    assert total() == 60
-    assert one.handled.get(Subject.TICKET_CREATED, 0) > 0
-    assert two.handled.get(Subject.TICKET_CREATED, 0) > 0
+        rows = await all_replicas(db_engine)
+    assert counts.applied(Subject.TICKET_CREATED) == 60
+    assert by_one and by_two  # both instances took their share
     assert sorted(r.id for r in rows) == sorted(ids)
     assert all(r.applied == 1 for r in rows)
 
@@ -137,16 +151,16 @@ async def test_a_poison_message_is_dead_lettered_and_does_not_block_the_next(
     probe_db, nats, names, caplog
 ):
     ticket_id = uuid4()
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
-        listener = Listener("probe", SUBSCRIPTIONS, sm, js, names, max_attempts=3)
-        task = start(listener)
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
+        counts = ListenerCounts("probe")
+        task = start(Listener("probe", SUBSCRIPTIONS, db_engine, js, names, max_attempts=3))
         poison = Envelope(subject=Subject.TICKET_CREATED, data={"id": "not-a-uuid"})
         await js.publish(
-            names.subject(Subject.TICKET_CREATED), poison.to_bytes(), stream=names.stream
+            names.subject(Subject.TICKET_CREATED), envelope_bytes(poison), stream=names.stream
         )
         await publish(js, names, created(ticket_id))
-        await eventually(lambda: listener.handled.get(Subject.TICKET_CREATED) == 1)
-        await eventually(lambda: listener.dead_letters == 1, timeout=10)
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 1)
+        await eventually(lambda: counts.dead_letters() == 1, timeout=10)
         await stop(task)
     assert any("dead letter" in r.message and str(poison.id) in r.message for r in caplog.records)
 
@@ -154,44 +168,37 @@ async def test_a_poison_message_is_dead_lettered_and_does_not_block_the_next(
 async def test_a_burst_runs_entities_in_parallel_yet_each_entitys_versions_in_order(
     probe_db, nats, names
 ):
-    from prometheus_client import REGISTRY
-
     ids = [uuid4() for _ in range(10)]
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         for ticket_id in ids:
             await publish(js, names, created(ticket_id))
-        creator = Listener("probe-lanes-setup", SUBSCRIPTIONS, sm, js, names)
-        setup = start(creator)
-        await eventually(lambda: creator.handled.get(Subject.TICKET_CREATED) == 10)
+        setup_counts = ListenerCounts("probe-lanes-setup")
+        setup = start(Listener("probe-lanes-setup", SUBSCRIPTIONS, db_engine, js, names))
+        await eventually(lambda: setup_counts.applied(Subject.TICKET_CREATED) == 10)
         await stop(setup)
         # the burst: three versions of each of ten tickets, all waiting before anyone reads
         for version in (1, 2, 3):
             for ticket_id in ids:
                 await publish(js, names, updated(ticket_id, version))
         only_updates = {Subject.TICKET_UPDATED: SUBSCRIPTIONS[Subject.TICKET_UPDATED]}
-        listener = Listener("probe-lanes", only_updates, sm, js, names)
-        task = start(listener)
+        gaps = counted(metrics.NAKS, service="probe-lanes", reason="version_gap")
+        task = start(Listener("probe-lanes", only_updates, db_engine, js, names))
 
         async def converged():
-            async with sm() as db:
-                rows = (await db.execute(select(Replica))).scalars().all()
+            rows = await all_replicas(db_engine)
             return len(rows) == 10 and all(r.version == 3 for r in rows)
 
         await eventually(converged, timeout=10)
         await stop(task)
-    gaps = REGISTRY.get_sample_value(
-        "events_nak_total",
-        {"service": "probe-lanes", "subject": "ticket.updated", "reason": "version_gap"},
-    )
-    assert not gaps  # one entity's events never raced each other
+    assert gaps() == 0  # one entity's events never raced each other
 
 
-def recording(handler, sessions_seen: list, fails_for=None):
-    """The probe's handler, noting the session each event was applied in (kept, so no two
-    sessions can share an id())."""
+def recording(handler, connections_seen: list, fails_for=None):
+    """The probe's handler, noting the connection (one per transaction) each event was
+    applied in (kept, so no two connections can share an id())."""
 
     async def record(db, event):
-        sessions_seen.append(db)
+        connections_seen.append(db)
         if event.id == fails_for:
             raise RuntimeError("a handler bug for this one event")
         await handler(db, event)
@@ -203,16 +210,15 @@ async def test_events_waiting_together_apply_in_one_transaction_each_once(probe_
     ids = [uuid4() for _ in range(20)]
     seen: list = []
     subscriptions = {Subject.TICKET_CREATED: recording(SUBSCRIPTIONS[Subject.TICKET_CREATED], seen)}
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         for ticket_id in ids:
             await publish(js, names, created(ticket_id))
-        listener = Listener("probe-batch", subscriptions, sm, js, names)
-        task = start(listener)
-        await eventually(lambda: listener.handled.get(Subject.TICKET_CREATED) == 20)
+        counts = ListenerCounts("probe-batch")
+        task = start(Listener("probe-batch", subscriptions, db_engine, js, names))
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 20)
         await settle()
         await stop(task)
-        async with sm() as db:
-            rows = (await db.execute(select(Replica))).scalars().all()
+        rows = await all_replicas(db_engine)
     assert sorted(r.id for r in rows) == sorted(ids)
     assert all(r.applied == 1 for r in rows)
     # batches, not a transaction per event
@@ -226,19 +232,18 @@ async def test_a_failing_event_undoes_its_batch_which_then_applies_one_by_one(
     bad = ids[4]
     seen: list = []
     handler = recording(SUBSCRIPTIONS[Subject.TICKET_CREATED], seen, fails_for=bad)
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         for ticket_id in ids:
             await publish(js, names, created(ticket_id))
-        listener = Listener(
-            "probe-batch-fail", {Subject.TICKET_CREATED: handler}, sm, js, names, max_attempts=2
-        )
-        task = start(listener)
-        await eventually(lambda: listener.dead_letters == 1, timeout=10)
-        await eventually(lambda: listener.handled.get(Subject.TICKET_CREATED) == 9)
+        service = "probe-batch-fail"
+        counts = ListenerCounts(service)
+        subscriptions = {Subject.TICKET_CREATED: handler}
+        task = start(Listener(service, subscriptions, db_engine, js, names, max_attempts=2))
+        await eventually(lambda: counts.dead_letters() == 1, timeout=10)
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 9)
         await settle()
         await stop(task)
-        async with sm() as db:
-            rows = (await db.execute(select(Replica))).scalars().all()
+        rows = await all_replicas(db_engine)
     assert sorted(r.id for r in rows) == sorted(set(ids) - {bad})
     assert all(r.applied == 1 for r in rows)  # the undone batch left no half-applied copies
     # after the batch failed, each event had a transaction of its own
@@ -249,16 +254,16 @@ async def test_two_copies_of_one_event_in_one_batch_take_effect_once(probe_db, n
     first, second = uuid4(), uuid4()
     seen: list = []
     handler = recording(SUBSCRIPTIONS[Subject.TICKET_CREATED], seen)
-    async with sessions(probe_db) as sm, jetstream(nats.url, names) as js:
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         copy = await publish(js, names, created(first))
         await publish(js, names, created(first), envelope_id=copy.id)
         await publish(js, names, created(second))
-        listener = Listener("probe-batch-dup", {Subject.TICKET_CREATED: handler}, sm, js, names)
-        task = start(listener)
-        await eventually(lambda: listener.handled.get(Subject.TICKET_CREATED) == 2)
+        counts = ListenerCounts("probe-batch-dup")
+        subscriptions = {Subject.TICKET_CREATED: handler}
+        task = start(Listener("probe-batch-dup", subscriptions, db_engine, js, names))
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 2)
         await settle()
         await stop(task)
-        async with sm() as db:
-            rows = (await db.execute(select(Replica))).scalars().all()
+        rows = await all_replicas(db_engine)
     assert sorted(r.id for r in rows) == sorted([first, second])
     assert len(seen) == 2 and len({id(db) for db in seen}) == 1  # one batch, the copy skipped

@@ -12,7 +12,7 @@ PUBLISHERS = {"tickets", "orders", "expiration", "payments"}  # the services wit
 
 
 async def rows(system: System, service: str, sql: str, **params) -> list:
-    async with system.apps[service].state.sessionmaker() as db:
+    async with system.apps[service].state.engine.connect() as db:
         return list((await db.execute(text(sql), params)).all())
 
 

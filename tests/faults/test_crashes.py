@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.common.bus_support import jetstream, sessions, stream_messages
+from tests.common.bus_support import engine, jetstream, stream_messages
 from tests.faults.processes import metric, ready, supervised
 from tests.faults.support import rows
 from tests.support import cookie_for, eventually
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 
 async def _outbox(tickets_db: str) -> list:
-    async with sessions(tickets_db) as sm, sm() as db:
+    async with engine(tickets_db) as db_engine, db_engine.connect() as db:
         query = "SELECT id, subject, published_at FROM outbox ORDER BY seq"
         return list((await db.execute(text(query))).all())
 
@@ -130,7 +130,7 @@ async def test_a_listener_killed_before_its_ack_applies_the_redelivered_event_on
                 return await metric(tickets, "events_duplicate_total", **labels) == 1
 
             await eventually(skipped_as_duplicate, timeout=20)
-            async with sessions(tickets_db) as sm, sm() as db:
+            async with engine(tickets_db) as db_engine, db_engine.connect() as db:
                 query = "SELECT order_id, version, status FROM tickets WHERE id = :id"
                 stored = (await db.execute(text(query), {"id": UUID(ticket_id)})).one()
             assert (str(stored.order_id), stored.version, stored.status) == (

@@ -3,10 +3,11 @@ terminated, and never in the way of the good messages behind them."""
 
 from uuid import uuid4
 
-from tests.common.bus_support import jetstream
+from tests.common.bus_support import counted, envelope_bytes, jetstream
 from tests.journeys import order_when_replicated, wait_for_ticket
 from tests.support import cookie_for, eventually
 from tests.system import running_system
+from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.listener import durable_name
 from ticketing.common.events import Envelope, Subject
@@ -25,15 +26,15 @@ async def test_poison_is_dead_lettered_while_the_order_behind_it_reserves_its_ti
 
         names = BusNames(system.prefix)
         schema_invalid = Envelope(subject=Subject.ORDER_CREATED, data={"id": "not-a-uuid"})
+        dead = counted(metrics.DEAD_LETTERS, service="tickets", subject=Subject.ORDER_CREATED)
         async with jetstream(nats.url, names) as js:
             subject = names.subject(Subject.ORDER_CREATED)
-            await js.publish(subject, schema_invalid.to_bytes(), stream=names.stream)
+            await js.publish(subject, envelope_bytes(schema_invalid), stream=names.stream)
             await js.publish(subject, b"\x00 not even json", stream=names.stream)
             await order_when_replicated(buyer, ticket["id"])
-            listener = system.apps["tickets"].state.bus.listener
             await wait_for_ticket(seller, ticket["id"], "reserved")
-            assert listener.dead_letters == 0, "the good order waited for the poison"
-            await eventually(lambda: listener.dead_letters == 2, timeout=15)
+            assert dead() == 0, "the good order waited for the poison"
+            await eventually(lambda: dead() == 2, timeout=15)
 
             async def nothing_left() -> bool:
                 # the last term() is sent just after the count goes up; give it a moment

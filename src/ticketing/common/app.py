@@ -1,14 +1,26 @@
-"""service_app(): one FastAPI app with the error shape, health and the bus wired in."""
+"""The FastAPI app every process serves, composed of small pieces.
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+`base_app` is the HTTP edge every app has (error shape, request ids, metrics, health, body
+limit, nosniff); its lifespan runs the `Piece`s it is given, in order, and ends them in
+reverse. A service adds `with_database` and `with_bus`, which `service_app` puts together;
+the web client takes the base alone, with its own pieces and error pages.
+
+The database and bus stacks (SQLAlchemy, asyncpg, nats) are imported only inside those
+pieces, so the web client, which has neither, never loads them.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketing.common import correlation, health, metrics
-from ticketing.common.errors import install_error_handlers
+from ticketing.common.errors import install_database_errors, install_error_handlers
 from ticketing.common.limits import BodyLimit
 from ticketing.common.logs import configure_logging
 from ticketing.common.openapi import document_errors
@@ -16,26 +28,39 @@ from ticketing.common.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from ticketing.common.bus.listener import Subscriptions
+    from ticketing.common.revocations import RevokedSessions
 
+# Something an app runs for as long as it serves: set up on entry, torn down on exit.
+Piece = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 # Observability here is Prometheus at /metrics and JSON logs with a correlation id; FastAPI's
 # native OpenTelemetry hooks otherwise look up the global providers on every request.
-NO_OPENTELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
+class EdgeSettings(Protocol):
+    """What the HTTP edge reads: ServiceSettings and the web client's settings both have it."""
+
+    @property
+    def api_docs(self) -> bool: ...
+
+    @property
+    def metrics_port(self) -> int | None: ...
 
 
 class NoSniff:
     """ASGI middleware: a browser takes every answer as the type it is labelled with, so no
     error text or user-written title is ever run as a script or a style sheet."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def labelled_send(message):
+        async def labelled_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message).setdefault("x-content-type-options", "nosniff")
             await send(message)
@@ -45,64 +70,32 @@ class NoSniff:
 
 class ServiceApp(FastAPI):
     """NoSniff wraps the whole stack: an unexpected error's 500 is sent from outside every
-    middleware added with add_middleware."""
+    middleware added with add_middleware. The OpenAPI document shows the errors as they
+    are answered."""
 
-    def build_middleware_stack(self):
+    def build_middleware_stack(self) -> ASGIApp:
         return NoSniff(super().build_middleware_stack())
 
+    def openapi(self) -> dict[str, Any]:
+        return document_errors(super().openapi())
 
-def service_app(
+
+def base_app(
     name: str,
-    settings: ServiceSettings,
-    *,
-    subscriptions: "Subscriptions | None" = None,
-    uses_database: bool = True,
-    uses_bus: bool = True,
-    follows_revocations: bool = False,
-    background=None,
+    settings: EdgeSettings,
+    *pieces: Piece,
+    errors: Callable[[FastAPI], None] = install_error_handlers,
 ) -> FastAPI:
-    """`background(app)` may return an async context manager for the service's own tasks.
-    `follows_revocations`: the service reads session cookies, so it keeps the list of
-    signed-out sessions from the bus (common/bus/revocations.py) and refuses them.
-
-    The database and bus stacks (SQLAlchemy, asyncpg, nats: ~25 MB resident) are imported
-    only by a service that uses them, so the web client, which has neither, never loads them.
-    """
+    """`errors` installs the exception handlers: the `{"errors": [...]}` answers unless the
+    app's readers are people (the web client's pages)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(name)
-        engine = None
-        if uses_database:
-            from ticketing.common.db import make_engine
-
-            engine = make_engine(settings.database_url)
-        app.state.engine = engine
-        bus = None
-        if uses_bus:
-            from ticketing.common.bus.runtime import BusRuntime
-
-            bus = BusRuntime(
-                name,
-                settings,
-                engine,
-                subscriptions or {},
-                relay=uses_database,
-                revoked=app.state.revoked_sessions,
-            )
-            bus.start()
-        app.state.bus = bus
-        try:
-            if background is not None:
-                async with background(app):
-                    yield
-            else:
-                yield
-        finally:
-            if bus is not None:
-                await bus.stop()
-            if engine is not None:
-                await engine.dispose()
+        async with AsyncExitStack() as stack:
+            for piece in pieces:
+                await stack.enter_async_context(piece(app))
+            yield
 
     docs = settings.api_docs
     app = ServiceApp(
@@ -115,17 +108,101 @@ def service_app(
     )
     app.state.settings = settings
     app.state.service = name
+    app.state.engine = None
+    app.state.bus = None
     app.state.revoked_sessions = None
-    if follows_revocations and uses_bus:
-        from ticketing.common.revocations import RevokedSessions
-
-        app.state.revoked_sessions = RevokedSessions()
-    install_error_handlers(app, database=uses_database)
-    document_errors(app)
+    errors(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(metrics.RequestMetrics, service=name)
     app.add_middleware(correlation.RequestCorrelation)
     app.include_router(health.router)
     if settings.metrics_port is None:  # otherwise `serve` answers it on that port alone
         app.include_router(metrics.router)
+    return app
+
+
+def with_database(url: str) -> Piece:
+    """The service's engine, as `app.state.engine`."""
+
+    @asynccontextmanager
+    async def database(app: FastAPI) -> AsyncIterator[None]:
+        from ticketing.common.db import make_engine
+
+        engine = make_engine(url)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return database
+
+
+def with_bus(
+    name: str,
+    settings: ServiceSettings,
+    subscriptions: "Subscriptions",
+    *,
+    revoked: "RevokedSessions | None" = None,
+) -> Piece:
+    """The bus (`app.state.bus`): the outbox relay if the app has a database (after
+    `with_database`), listeners for `subscriptions`, and the revocation feed filling
+    `revoked`. It connects in the background: requests are served meanwhile."""
+
+    @asynccontextmanager
+    async def bus(app: FastAPI) -> AsyncIterator[None]:
+        from ticketing.common.bus.runtime import BusRuntime
+
+        runtime = BusRuntime(name, settings, app.state.engine, subscriptions, revoked=revoked)
+        runtime.start()
+        app.state.bus = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    return bus
+
+
+async def _measure_outbox(app: FastAPI) -> None:
+    """The outbox backlog gauge, while the app runs: read from the table, so it counts the
+    events waiting while NATS is down too."""
+    if app.state.engine is not None:
+        from ticketing.common.bus.outbox import measure_pending
+
+        await measure_pending(app.state.engine, app.state.service)
+
+
+def service_app(
+    name: str,
+    settings: ServiceSettings,
+    *,
+    subscriptions: "Subscriptions | None" = None,
+    uses_database: bool = True,
+    uses_bus: bool = True,
+    follows_revocations: bool = False,
+    background: Piece | None = None,
+) -> FastAPI:
+    """A service: the base, its database, its bus, and `background(app)` for the service's
+    own tasks (started last, stopped first). `follows_revocations`: the service reads
+    session cookies, so it keeps the list of signed-out sessions from the bus
+    (common/bus/revocations.py) and refuses them."""
+    pieces: list[Piece] = []
+    revoked = None
+    if uses_database:
+        pieces.append(with_database(settings.database_url))
+    if uses_bus:
+        if follows_revocations:
+            from ticketing.common.revocations import RevokedSessions
+
+            revoked = RevokedSessions()
+        pieces.append(with_bus(name, settings, subscriptions or {}, revoked=revoked))
+    if background is not None:
+        pieces.append(background)
+    app = base_app(name, settings, *pieces)
+    if uses_database:
+        install_database_errors(app)
+    if uses_database and uses_bus:
+        metrics.before_scrape(app, partial(_measure_outbox, app))
+    app.state.revoked_sessions = revoked
     return app

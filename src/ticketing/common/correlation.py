@@ -4,8 +4,10 @@ A request takes it from X-Request-Id (or makes one); the outbox writes it into e
 event's envelope; a listener restores it while handling, so follow-up events carry it on.
 """
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from uuid import uuid4
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _current: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 HEADER = "x-request-id"
@@ -15,21 +17,21 @@ def current() -> str | None:
     return _current.get()
 
 
-def bind(value: str | None):
+def bind(value: str | None) -> Token[str | None]:
     return _current.set(value)
 
 
-def reset(token) -> None:
+def reset(token: Token[str | None]) -> None:
     _current.reset(token)
 
 
 class RequestCorrelation:
     """ASGI middleware: bind the id for the request and echo it in the response."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -37,7 +39,7 @@ class RequestCorrelation:
         value = given[:100] if given and given.isprintable() else uuid4().hex
         token = bind(value)
 
-        async def tagged_send(message):
+        async def tagged_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (HEADER.encode(), value.encode())]

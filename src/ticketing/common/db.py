@@ -7,11 +7,10 @@ transaction itself (`async with db.begin()`); one whose every statement stands a
 """
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -31,7 +30,7 @@ def service_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str, **options) -> AsyncEngine:
+def make_engine(url: str, **options: Any) -> AsyncEngine:
     # No ping before each checkout: it was a round trip on every transaction. A connection a
     # database restart broke fails its first statement instead, as a disconnect (503, or a
     # listener's wait), and SQLAlchemy then discards every connection older than the failure.
@@ -63,11 +62,6 @@ def unreachable(error: BaseException) -> bool:
         error, "sqlstate", None
     )
     return isinstance(state, str) and state.startswith(_UNREACHABLE_STATES)
-
-
-def plain_dsn(url: str) -> str:
-    """The libpq form asyncpg.connect takes, for the LISTEN connection."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:

@@ -1,11 +1,14 @@
 """The error hierarchy and the handlers that render every error as {"errors": [...]}."""
 
 import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ExceptionHandler
 
 from ticketing.common import refusals
 
@@ -62,11 +65,13 @@ class DatabaseConnectionError(AppError):
     message = "Error connecting to database"
 
 
-def errors_response(status: int, items: list[dict[str, str]], headers=None) -> JSONResponse:
+def errors_response(
+    status: int, items: list[dict[str, str]], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"errors": items}, status_code=status, headers=headers)
 
 
-def _field_of(location: tuple) -> str | None:
+def _field_of(location: Sequence[object]) -> str | None:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or None
 
@@ -75,7 +80,7 @@ def _clean(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
-def validation_items(errors) -> list[dict[str, str]]:
+def validation_items(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     items = []
     for error in errors:
         item = {"message": _clean(error["msg"])}
@@ -131,19 +136,31 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return errors_response(500, [{"message": "Something went wrong"}])
 
 
-def install_error_handlers(app: FastAPI, *, database: bool = True) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(refusals.Refusal, _refusal)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
+E = TypeVar("E", bound=Exception)
+
+
+def on_error(
+    app: FastAPI, kind: type[E], handler: Callable[[Request, E], Awaitable[Response]]
+) -> None:
+    """`app.add_exception_handler`, typed as Starlette calls it: with the kind registered.
+    (Starlette's own annotation asks for a handler of any Exception.)"""
+    app.add_exception_handler(kind, cast(ExceptionHandler, handler))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    on_error(app, AppError, _app_error)
+    on_error(app, refusals.Refusal, _refusal)
+    on_error(app, RequestValidationError, _validation_error)
+    on_error(app, HTTPException, _http_error)
     # Database and network errors are answered where routes raise them, so a 503 is counted
     # as a 503 and nothing re-raises it to the server's log as a crash; the catch-all below
     # is the last resort for everything else.
-    kinds: tuple[type[Exception], ...] = (OSError, TimeoutError)
-    if database:
-        from sqlalchemy.exc import SQLAlchemyError
+    for kind in (OSError, TimeoutError, Exception):
+        on_error(app, kind, _unexpected)
 
-        kinds = (SQLAlchemyError, *kinds)
-    for kind in kinds:
-        app.add_exception_handler(kind, _unexpected)
-    app.add_exception_handler(Exception, _unexpected)
+
+def install_database_errors(app: FastAPI) -> None:
+    """For an app with a database: its errors answered as the network's are, above."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    on_error(app, SQLAlchemyError, _unexpected)

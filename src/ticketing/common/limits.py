@@ -2,6 +2,8 @@
 
 import json
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 MAX_BODY_BYTES = 64 * 1024  # the gateway stops bodies at the same size
 
 
@@ -12,11 +14,11 @@ def too_large(max_bytes: int = MAX_BODY_BYTES) -> str:
 class BodyLimit:
     """ASGI middleware: a body over the limit is a 413 in the common error shape."""
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -45,7 +47,7 @@ class BodyLimit:
         whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
 
-    async def _refuse(self, send) -> None:
+    async def _refuse(self, send: Send) -> None:
         body = json.dumps({"errors": [{"message": too_large(self.max_bytes)}]}).encode()
         await send(
             {
@@ -60,10 +62,10 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _replay(messages: list[dict], receive):
+def _replay(messages: list[Message], receive: Receive) -> Receive:
     pending = list(messages)
 
-    async def replayed():
+    async def replayed() -> Message:
         if pending:
             return pending.pop(0)
         return await receive()

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 from datetime import UTC, datetime
+from typing import TextIO
 
 from ticketing.common import correlation
 
@@ -17,7 +18,7 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, str | int | float | bool] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -47,14 +48,17 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class _Handler(logging.StreamHandler[TextIO]):
+    """Ours: configure_logging adds it once however many apps a process builds."""
+
+
 def configure_logging(service: str | None = None) -> None:
     root = logging.getLogger()
-    if any(getattr(h, "_ticketing", False) for h in root.handlers):
+    if any(isinstance(h, _Handler) for h in root.handlers):
         return
     if root.handlers and os.environ.get("LOG_FORMAT") != "json":
         return  # a host (pytest, uvicorn's config) already set logging up
-    handler = logging.StreamHandler()
-    handler._ticketing = True
+    handler = _Handler()
     if os.environ.get("LOG_FORMAT", "json") == "json":
         handler.setFormatter(JsonFormatter(service or os.environ.get("SERVICE_NAME")))
     else:

@@ -1,13 +1,18 @@
 """Prometheus metrics every service exposes at /metrics (or on METRICS_PORT), by service.
 
 Metrics are process-global (one registry), so they are declared here once; a service
-records business events through `business` with its own `event` label.
+records business events through `business` with its own `event` label. A gauge read from
+elsewhere (the outbox's backlog, from the database) is refreshed by a hook the app
+registers with `before_scrape`.
 """
 
+import contextlib
 import time
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
     "http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
@@ -45,18 +50,18 @@ def business(service: str, event: str) -> None:
 class RequestMetrics:
     """ASGI middleware: count and time requests by route template (not raw path)."""
 
-    def __init__(self, app, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500
 
-        async def recording_send(message):
+        async def recording_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -72,13 +77,20 @@ class RequestMetrics:
                 LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
 
 
-def _route_template(scope) -> str:
+def _route_template(scope: Scope) -> str:
     """The matched route's full path template (/api/tickets/{ticket_id}), never the raw path:
     raw paths would give one label per id."""
     context = (scope.get("fastapi") or {}).get("effective_route_context")  # prefix-aware
-    if path := getattr(context, "path", None):
-        return path
-    return getattr(scope.get("route"), "path", None) or "unmatched"
+    path = getattr(context, "path", None) or getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+Refresh = Callable[[], Awaitable[None]]
+
+
+def before_scrape(app: FastAPI, refresh: Refresh) -> None:
+    """Run `refresh` before each scrape of `app`'s /metrics."""
+    app.state.before_scrape = [*getattr(app.state, "before_scrape", ()), refresh]
 
 
 router = APIRouter(include_in_schema=False)
@@ -86,21 +98,17 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    state = request.app.state
-    if getattr(state, "engine", None) is not None and getattr(state, "bus", None):
-        from ticketing.common.bus.outbox import pending_count
-
-        try:
-            async with state.engine.connect() as db:
-                OUTBOX_PENDING.labels(state.service).set(await pending_count(db))
-        except Exception:  # the scrape still answers while the database is down
-            pass
+    refreshes: list[Refresh] = getattr(request.app.state, "before_scrape", [])
+    for refresh in refreshes:
+        # the scrape still answers, with the last values, while the database is down
+        with contextlib.suppress(Exception):
+            await refresh()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def metrics_app(main: FastAPI) -> FastAPI:
-    """/metrics alone, for the internal port: it reads the main app's state (engine, bus,
-    service name), so the outbox gauge is the same as on the main port."""
+    """/metrics alone, for the internal port. It shares the main app's state, so it runs the
+    same `before_scrape` refreshes as the main port would."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state = main.state
     app.include_router(router)

@@ -4,9 +4,10 @@ import asyncio
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import pool, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, MetaData, pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from ticketing.common.database_url import asyncpg_url
 
 MIGRATION_LOCK = 0x7469636B  # "tick": an advisory lock is per database, so one key serves all
 
@@ -20,7 +21,7 @@ def _config(script_location: str, url: str) -> Config:
 
 async def migrate(url: str, script_location: str) -> None:
     """Upgrade to head; `script_location` is like "ticketing.auth:migrations"."""
-    url = make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    url = asyncpg_url(url)
     engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     try:
         async with engine.begin() as conn:
@@ -32,18 +33,20 @@ async def migrate(url: str, script_location: str) -> None:
         await engine.dispose()
 
 
-def _upgrade(connection, config: Config) -> None:
+def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
 
-def run_env(target_metadata) -> None:
+def run_env(target_metadata: MetaData) -> None:
     """The body of every service's migrations/env.py."""
     connection = context.config.attributes.get("connection")
     if connection is not None:
         _run(connection, target_metadata)
         return
     url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic was given no sqlalchemy.url to migrate")
 
     async def standalone() -> None:
         engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
@@ -54,7 +57,7 @@ def run_env(target_metadata) -> None:
     asyncio.run(standalone())
 
 
-def _run(connection, target_metadata) -> None:
+def _run(connection: Connection, target_metadata: MetaData) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
         context.run_migrations()

@@ -3,7 +3,6 @@ FastAPI would promise a 422 that no service ever sends."""
 
 from typing import Any
 
-from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 DESCRIPTIONS = {
@@ -48,29 +47,23 @@ def _response(status: int) -> dict[str, Any]:
     return response
 
 
-def document_errors(app: FastAPI) -> None:
-    """Rewrite the generated document once: input errors are 400, any body may be too large,
-    any operation may meet a database that is down (503) or an unexpected error (500)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema and app.openapi_schema.get("x-errors-documented"):
-            return app.openapi_schema
-        schema = generate()
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                _add_common_errors(operation)
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name in ("HTTPValidationError", "ValidationError"):
-            components.pop(name, None)
-        definitions = Errors.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(definitions.pop("$defs", {}))
-        components["Errors"] = definitions
-        schema["x-errors-documented"] = True
-        app.openapi_schema = schema
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite the generated document, once (FastAPI keeps it): input errors are 400, any
+    body may be too large, any operation may meet a database that is down (503) or an
+    unexpected error (500)."""
+    if schema.get("x-errors-documented"):
         return schema
-
-    app.openapi = openapi
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            _add_common_errors(operation)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    definitions = Errors.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(definitions.pop("$defs", {}))
+    components["Errors"] = definitions
+    schema["x-errors-documented"] = True
+    return schema
 
 
 def _add_common_errors(operation: dict[str, Any]) -> None:

@@ -5,6 +5,8 @@ import re
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ticketing.common.database_url import asyncpg_url
+
 
 class DatabaseSettings(BaseSettings):
     """All `ticketing migrate` reads: a migration needs no key."""
@@ -48,12 +50,10 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _asyncpg_driver(cls, value: str) -> str:
         """Accept the plain postgresql:// form that every tool prints."""
-        from sqlalchemy.engine import make_url  # here: `serve` imports this module for web too
-
-        url = make_url(value)
-        if not url.drivername.startswith("postgresql"):
-            raise ValueError("DATABASE_URL must be a postgresql:// URL")
-        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        try:
+            return asyncpg_url(value)
+        except ValueError:
+            raise ValueError("DATABASE_URL must be a postgresql:// URL") from None
 
     @field_validator("jwt_public_key")
     @classmethod

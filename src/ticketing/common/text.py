@@ -17,7 +17,7 @@ def has_surrogate(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
-def non_blank_schema(max_length: int) -> dict:
+def non_blank_schema(max_length: int) -> dict[str, str]:
     """JSON Schema of a string that strip()s to 1..max_length characters with no control
     character: exactly what a field checked with has_unsafe after strip() accepts."""
     edge = f"[^\\s{CONTROL}]"

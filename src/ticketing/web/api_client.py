@@ -1,10 +1,11 @@
 """Typed calls to the public HTTP API, made for one browser request with its cookie forwarded."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import httpx
@@ -88,7 +89,9 @@ class Paged(Generic[T]):
     next_cursor: str | None
 
 
-def http_client(base_url: str, transport: httpx.AsyncBaseTransport | None, timeout: float):
+def http_client(
+    base_url: str, transport: httpx.AsyncBaseTransport | None, timeout: float
+) -> httpx.AsyncClient:
     """One pool for every user, so it must never keep a cookie: each call brings its own."""
     never_store = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
     return httpx.AsyncClient(
@@ -143,7 +146,9 @@ class Api:
         self._headers = _forwarded_headers(request)
         self.set_cookies: list[str] = []
 
-    async def _call(self, method: str, path: str, *, relay: bool = False, **kwargs):
+    async def _call(
+        self, method: str, path: str, *, relay: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         try:
             response = await self._http.request(method, path, headers=self._headers, **kwargs)
         except httpx.TransportError as error:
@@ -175,8 +180,17 @@ class Api:
     async def sign_out(self) -> None:
         await self._call("POST", "/api/users/signout", relay=True)
 
-    async def tickets(self, *, mine: bool = False, **filters: object) -> Paged[Ticket]:
-        params = _clean({**filters, "mine": "true" if mine else None})
+    async def tickets(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        mine: bool = False,
+        search: Mapping[str, str] | None = None,
+    ) -> Paged[Ticket]:
+        """`search`: the listing's filters, named as the API names them (q, minPrice, ...)."""
+        query = {**(search or {}), "limit": limit, "cursor": cursor}
+        params = _clean({**query, "mine": "true" if mine else None})
         response = await self._call("GET", "/api/tickets", params=params)
         items = [Ticket.model_validate(item) for item in response.json()]
         return Paged(items, _next_cursor(response))

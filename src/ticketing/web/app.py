@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ticketing.common.app import service_app
+from ticketing.common.app import Piece, base_app
 from ticketing.web import routes
 from ticketing.web.api_client import http_client
 from ticketing.web.errors import install_page_errors
@@ -16,16 +16,16 @@ from ticketing.web.security import CsrfProtection, SecurityHeaders
 from ticketing.web.settings import WebSettings
 
 
-def _api_client(settings: WebSettings, transport: httpx.AsyncBaseTransport | None):
+def _api_client(settings: WebSettings, transport: httpx.AsyncBaseTransport | None) -> Piece:
     @asynccontextmanager
-    async def background(app: FastAPI) -> AsyncIterator[None]:
+    async def api_client(app: FastAPI) -> AsyncIterator[None]:
         async with http_client(
             settings.api_base_url, transport, settings.api_timeout_seconds
         ) as http:
             app.state.http = http
             yield
 
-    return background
+    return api_client
 
 
 def create_app(
@@ -33,14 +33,8 @@ def create_app(
 ) -> FastAPI:
     """`transport` lets a test route the API calls to in-process apps."""
     settings = settings or WebSettings()
-    app = service_app(
-        "web",
-        settings,  # type: ignore[arg-type]  # no database or bus: only the name fields are read
-        uses_database=False,
-        uses_bus=False,
-        background=_api_client(settings, transport),
-    )
-    install_page_errors(app)
+    # No database or bus: the base app, answering errors with pages
+    app = base_app("web", settings, _api_client(settings, transport), errors=install_page_errors)
     app.add_middleware(
         CsrfProtection,
         key=settings.csrf_key.get_secret_value().encode(),

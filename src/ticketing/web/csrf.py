@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import jwt
 from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
@@ -85,7 +86,7 @@ class Browser:
 
 
 @pass_context
-def hidden_input(context) -> Markup:
+def hidden_input(context: Context) -> Markup:
     """`{{ csrf_input() }}` inside every form that posts."""
     token = context["request"].state.csrf.token()
     return Markup(f'<input type="hidden" name="{FIELD}" value="{escape(token)}">')

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
+from ticketing.common.errors import on_error
 from ticketing.web.api_client import ApiError, ApiUnavailable
 from ticketing.web.pages import SignInRequired, sign_in_url, templates
 
@@ -75,10 +76,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install_page_errors(app: FastAPI) -> None:
-    """Replace the JSON handlers service_app installed: people read these, not programs."""
-    app.add_exception_handler(SignInRequired, _sign_in_required)
-    app.add_exception_handler(ApiUnavailable, _api_unavailable)
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _bad_input)
-    app.add_exception_handler(Exception, _unexpected)
+    """Pages for people, where a service answers programs with {"errors": [...]}."""
+    on_error(app, SignInRequired, _sign_in_required)
+    on_error(app, ApiUnavailable, _api_unavailable)
+    on_error(app, ApiError, _api_error)
+    on_error(app, HTTPException, _http_error)
+    on_error(app, RequestValidationError, _bad_input)
+    on_error(app, Exception, _unexpected)

@@ -14,7 +14,7 @@ class WebSettings(BaseSettings):
     cookie_secure: bool = True
     page_size: int = Field(20, ge=1, le=100)
     api_timeout_seconds: float = Field(10.0, gt=0)
-    # As ServiceSettings: service_app reads them for every service, web included.
+    # As ServiceSettings: the HTTP edge (common.app.base_app) reads them for every app.
     metrics_port: int | None = Field(None, ge=1, le=65535)
     api_docs: bool = False
     # Signs the forms' CSRF tokens. Every web replica needs the same one, or a form one

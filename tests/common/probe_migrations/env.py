@@ -1,4 +1,4 @@
-from tests.common.probe import Base
+from tests.common.probe import metadata
 from ticketing.common.migrations import run_env
 
-run_env(Base.metadata)
+run_env(metadata)

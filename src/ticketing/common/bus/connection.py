@@ -46,11 +46,6 @@ class BusNames:
             return f"{subject}.{self.prefix}"
         return f"{self.prefix}.{subject}"
 
-    def unprefixed(self, name: str) -> Subject:
-        if not self.prefix:
-            return Subject(name)
-        return Subject(name.removeprefix(f"{self.prefix}.").removesuffix(f".{self.prefix}"))
-
     def all_subjects(self) -> list[str]:
         """The events stream's: every subject but session.revoked."""
         return [self.subject(s) for s in Subject if s != Subject.SESSION_REVOKED]

@@ -6,13 +6,18 @@ commit → ack; VersionGap → roll back, nak with a growing delay; StaleEvent �
 database unreachable → hold the message and try again until it answers; anything else →
 roll back, nak, and past the attempt limit log a dead letter and terminate the message
 so the ones behind it flow.
+
+Every outcome is counted in `ticketing.common.metrics` (events_applied_total,
+events_dead_letter_total, ...), labelled by service and subject.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from uuid import UUID
 
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -31,6 +36,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncConnection, Event], Awaitable[None]]
 Subscriptions = Mapping[Subject, Handler]
+Decoded = tuple[Envelope, Event]
+Delivery = tuple[Msg, Decoded | None]  # a message, and what it held if it could be read
 
 GAP_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 ERROR_DELAY = 0.5
@@ -40,21 +47,44 @@ FETCH_WAIT = 5.0  # how long one pull request waits on an idle stream before ask
 TOP_UP_WAIT = 0.05
 
 
-def _decode(msg) -> tuple[Envelope, Event]:
+def _decode(msg: Msg) -> Decoded:
     """Raises for data that is not an envelope or breaks its subject's schema."""
     envelope = Envelope.from_bytes(msg.data)
     return envelope, envelope.event()
 
 
-def _try_decode(msg) -> tuple[Envelope, Event] | None:
+def _try_decode(msg: Msg) -> Decoded | None:
     try:
         return _decode(msg)
     except Exception:
         return None
 
 
-def _delivery(msg) -> int:
-    return msg.metadata.num_delivered if msg.metadata else 1
+def _delivery(msg: Msg) -> int:
+    return msg.metadata.num_delivered if msg.metadata and msg.metadata.num_delivered else 1
+
+
+async def _first_deliveries(
+    db: AsyncConnection, subject: Subject, ids: Iterable[UUID]
+) -> set[UUID]:
+    """Record the events as processed; returns those not recorded before. Committed with
+    their effects, so an event takes effect once however often it is delivered."""
+    rows = [{"event_id": event_id, "subject": str(subject)} for event_id in ids]
+    statement = insert(processed_events)
+    # one row as keywords: a statement SQLAlchemy caches, for the one-event transaction
+    statement = statement.values(**rows[0]) if len(rows) == 1 else statement.values(rows)
+    recorded = statement.on_conflict_do_nothing().returning(processed_events.c.event_id)
+    return set((await db.execute(recorded)).scalars())
+
+
+async def _run(handler: Handler, db: AsyncConnection, envelope: Envelope, event: Event) -> None:
+    """The handler under the correlation id of the request that caused the event, which
+    the events it stages then carry on."""
+    token = correlation.bind(envelope.correlation_id or str(envelope.id))
+    try:
+        await handler(db, event)
+    finally:
+        correlation.reset(token)
 
 
 class Listener:
@@ -80,8 +110,6 @@ class Listener:
         self._names = names
         self._max_attempts = max_attempts
         self._ack_wait = ack_wait
-        self.handled: dict[str, int] = {}
-        self.dead_letters = 0
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -113,11 +141,12 @@ class Listener:
         raise asyncio.CancelledError
 
     @staticmethod
-    async def _next_batch(sub) -> list:
+    async def _next_batch(sub: JetStreamContext.PullSubscription) -> list[Msg]:
         """Wait for one message, then take at once whatever else is waiting.
 
         Not fetch(BATCH): once it is waiting, it holds the messages that trickle in until
-        BATCH have arrived or it times out, which at 200 events/s held events for seconds.
+        BATCH have arrived or it times out, so a steady trickle of events would wait for
+        the timeout.
         """
         first = await sub.fetch(1, timeout=FETCH_WAIT)
         waiting = first[-1].metadata.num_pending if first[-1].metadata else 0
@@ -128,83 +157,9 @@ class Listener:
         except (NatsTimeout, TimeoutError):
             return first
 
-    async def _handle_batch(self, subject: Subject, messages: list) -> None:
-        decoded = [(msg, _try_decode(msg)) for msg in messages]
-        fresh = all(d is not None and _delivery(m) == 1 for m, d in decoded)
-        if len(decoded) > 1 and fresh and await self._apply_together(subject, decoded):
-            return
-        await self._in_lanes(subject, decoded)
-
-    async def _apply_together(self, subject: Subject, batch: list) -> bool:
-        """A batch of first deliveries in one transaction: one BEGIN, one processed-events
-        insert and one COMMIT for all of them, where a burst (500 orders expiring at once)
-        otherwise queues behind a transaction's round trips per event.
-
-        All or nothing: if any event fails (a version gap, a stale event, a deadlock, the
-        database), nothing of the batch is kept and it goes through the one-event-per-
-        transaction lanes instead, which deal with each case. True if it was applied.
-        """
-        handler = self._subscriptions[subject]
-        applied: set = set()
-        try:
-            async with self._engine.begin() as db:
-                ids = [{"event_id": env.id, "subject": str(subject)} for _, (env, _) in batch]
-                recorded = insert(processed_events).values(ids).on_conflict_do_nothing()
-                first_time = set(
-                    (await db.execute(recorded.returning(processed_events.c.event_id))).scalars()
-                )
-                for _, (envelope, event) in batch:
-                    if envelope.id in first_time and envelope.id not in applied:
-                        token = correlation.bind(envelope.correlation_id or str(envelope.id))
-                        try:
-                            await handler(db, event)
-                        finally:
-                            correlation.reset(token)
-                        applied.add(envelope.id)
-        except asyncio.CancelledError:
-            for msg, _ in batch:  # hand them back now, not after ack_wait
-                with contextlib.suppress(Exception):
-                    await msg.nak()
-            raise
-        except Exception as error:
-            log.debug(
-                "%s: %s batch of %d goes one by one: %r", self.service, subject, len(batch), error
-            )
-            return False
-        faults.crash_point("crash_before_ack")
-        for msg, (envelope, _) in batch:
-            await msg.ack()
-            metrics.DELIVERIES.labels(self.service, subject).inc()
-            if envelope.id in applied:
-                applied.discard(envelope.id)  # a second copy in the batch is a duplicate
-                self.handled[subject] = self.handled.get(subject, 0) + 1
-                metrics.APPLIED.labels(self.service, subject).inc()
-            else:
-                metrics.DUPLICATES.labels(self.service, subject).inc()
-        return True
-
-    async def _in_lanes(self, subject: Subject, decoded: list) -> None:
-        """Different entities in parallel, each entity's events in delivery order.
-
-        One at a time, a burst queues behind each transaction's round trips; all at once,
-        one ticket's versions would race into needless version gaps. Grouping by entity
-        gives the speed without the gaps.
-        """
-        lanes: dict[str, list] = {}
-        for msg, item in decoded:
-            # poison gets a lane of its own; handle() reports it
-            key = item[1].ordering_key if item else f"undecodable-{id(msg)}"
-            lanes.setdefault(key, []).append((msg, item))
-        gate = asyncio.Semaphore(self._parallel)
-
-        async def lane(batch: list) -> None:
-            async with gate:
-                for msg, item in batch:
-                    await self.handle(subject, msg, item)
-
-        await asyncio.gather(*(lane(batch) for batch in lanes.values()))
-
-    async def _bind(self, subject: Subject, config: ConsumerConfig):
+    async def _bind(
+        self, subject: Subject, config: ConsumerConfig
+    ) -> JetStreamContext.PullSubscription:
         while not cancel_requested():
             try:
                 return await self._js.pull_subscribe(
@@ -220,11 +175,76 @@ class Listener:
                 await asyncio.sleep(1)
         raise asyncio.CancelledError
 
-    async def handle(self, subject: Subject, msg, decoded=None) -> None:
+    async def _handle_batch(self, subject: Subject, messages: list[Msg]) -> None:
+        for msg in messages:
+            metrics.DELIVERIES.labels(self.service, subject).inc()
+            if _delivery(msg) > 1:
+                metrics.REDELIVERIES.labels(self.service, subject).inc()
+        decoded = [(msg, _try_decode(msg)) for msg in messages]
+        together = [(msg, item) for msg, item in decoded if item is not None]
+        fresh = len(together) == len(decoded) and all(_delivery(m) == 1 for m, _ in together)
+        if len(together) > 1 and fresh and await self._apply_together(subject, together):
+            return
+        await self._in_lanes(subject, decoded)
+
+    async def _apply_together(self, subject: Subject, batch: list[tuple[Msg, Decoded]]) -> bool:
+        """A batch of first deliveries in one transaction: one BEGIN, one processed-events
+        insert and one COMMIT for all of them, where a burst (many orders expiring together)
+        otherwise queues behind a transaction's round trips per event.
+
+        All or nothing: if any event fails (a version gap, a stale event, a deadlock, the
+        database), nothing of the batch is kept and it goes through the one-event-per-
+        transaction lanes instead, which deal with each case. True if it was applied.
+        """
+        handler = self._subscriptions[subject]
+        applied: set[UUID] = set()
+        try:
+            async with self._engine.begin() as db:
+                first_time = await _first_deliveries(db, subject, (e.id for _, (e, _) in batch))
+                for _, (envelope, event) in batch:
+                    if envelope.id in first_time and envelope.id not in applied:
+                        await _run(handler, db, envelope, event)
+                        applied.add(envelope.id)
+        except asyncio.CancelledError:
+            for msg, _ in batch:  # hand them back now, not after ack_wait
+                with contextlib.suppress(Exception):
+                    await msg.nak()
+            raise
+        except Exception as error:
+            log.debug(
+                "%s: %s batch of %d goes one by one: %r", self.service, subject, len(batch), error
+            )
+            return False
+        faults.crash_point("crash_before_ack")
+        for msg, (envelope, _) in batch:
+            await self._ack(subject, msg, applied=envelope.id in applied)
+            applied.discard(envelope.id)  # a second copy in the batch is a duplicate
+        return True
+
+    async def _in_lanes(self, subject: Subject, decoded: list[Delivery]) -> None:
+        """Different entities in parallel, each entity's events in delivery order.
+
+        One at a time, a burst queues behind each transaction's round trips; all at once,
+        one ticket's versions would race into needless version gaps. Grouping by entity
+        gives the speed without the gaps.
+        """
+        lanes: dict[str, list[Delivery]] = {}
+        for msg, item in decoded:
+            # poison gets a lane of its own; _handle reports it
+            key = item[1].ordering_key if item else f"undecodable-{id(msg)}"
+            lanes.setdefault(key, []).append((msg, item))
+        gate = asyncio.Semaphore(self._parallel)
+
+        async def lane(batch: list[Delivery]) -> None:
+            async with gate:
+                for msg, item in batch:
+                    await self._handle(subject, msg, item)
+
+        await asyncio.gather(*(lane(batch) for batch in lanes.values()))
+
+    async def _handle(self, subject: Subject, msg: Msg, decoded: Decoded | None) -> None:
+        """One event in a transaction of its own."""
         attempt = _delivery(msg)
-        metrics.DELIVERIES.labels(self.service, subject).inc()
-        if attempt > 1:
-            metrics.REDELIVERIES.labels(self.service, subject).inc()
         try:
             envelope, event = decoded or _decode(msg)
             applied = await self._apply_when_database_answers(subject, envelope, event, msg)
@@ -245,14 +265,11 @@ class Listener:
             await self._failed(subject, msg, attempt, error)
             return
         faults.crash_point("crash_before_ack")
-        await msg.ack()
-        if applied:
-            self.handled[subject] = self.handled.get(subject, 0) + 1
-            metrics.APPLIED.labels(self.service, subject).inc()
-        else:
-            metrics.DUPLICATES.labels(self.service, subject).inc()
+        await self._ack(subject, msg, applied=applied)
 
-    async def _apply_when_database_answers(self, subject, envelope, event, msg) -> bool:
+    async def _apply_when_database_answers(
+        self, subject: Subject, envelope: Envelope, event: Event, msg: Msg
+    ) -> bool:
         """A database that is down is not the message's fault: keep the message (telling
         JetStream it is in progress, so it is not handed elsewhere) and try again until the
         database answers, rather than spend its attempts and dead-letter a good event."""
@@ -270,29 +287,21 @@ class Listener:
             pause = min(pause * 2, longest)
 
     async def _apply(self, subject: Subject, envelope: Envelope, event: Event) -> bool:
-        """Effect and processed-event record commit together, or neither does."""
-        token = correlation.bind(envelope.correlation_id or str(envelope.id))
-        try:
-            return await self._apply_in_transaction(subject, envelope, event)
-        finally:
-            correlation.reset(token)
-
-    async def _apply_in_transaction(self, subject: Subject, envelope: Envelope, event) -> bool:
+        """Effect and processed-event record commit together, or neither does. False for
+        an event already processed."""
         async with self._engine.begin() as db:
-            first_time = await db.execute(
-                insert(processed_events)
-                .values(event_id=envelope.id, subject=str(subject))
-                .on_conflict_do_nothing()
-                .returning(processed_events.c.event_id)
-            )
-            if first_time.first() is None:
+            if not await _first_deliveries(db, subject, [envelope.id]):
                 return False
-            await self._subscriptions[subject](db, event)
+            await _run(self._subscriptions[subject], db, envelope, event)
             return True
 
-    async def _failed(self, subject: Subject, msg, attempt: int, error: Exception) -> None:
+    async def _ack(self, subject: Subject, msg: Msg, *, applied: bool) -> None:
+        """After the commit: a message acked is never delivered again."""
+        await msg.ack()
+        (metrics.APPLIED if applied else metrics.DUPLICATES).labels(self.service, subject).inc()
+
+    async def _failed(self, subject: Subject, msg: Msg, attempt: int, error: Exception) -> None:
         if attempt >= self._max_attempts:
-            self.dead_letters += 1
             metrics.DEAD_LETTERS.labels(self.service, subject).inc()
             log.error(
                 "dead letter: service=%s subject=%s attempt=%s error=%r data=%s",

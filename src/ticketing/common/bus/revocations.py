@@ -10,6 +10,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
@@ -35,7 +36,7 @@ class RevocationFeed:
         self._revoked = revoked
         self._replay = timedelta(seconds=replay_seconds)
         self._applied = 0  # consumer sequence of the last message applied
-        self._subscription = None
+        self._subscription: JetStreamContext.PushSubscription | None = None
 
     async def start(self) -> None:
         """Subscribe, then return once every revocation already in the stream is applied."""
@@ -59,10 +60,13 @@ class RevocationFeed:
         self._revoked.caught_up.set()
 
     async def _caught_up(self) -> bool:
+        if self._subscription is None:
+            return False
         info = await self._subscription.consumer_info()
-        return info.num_pending == 0 and self._applied >= (info.delivered.consumer_seq or 0)
+        delivered = (info.delivered.consumer_seq or 0) if info.delivered else 0
+        return info.num_pending == 0 and self._applied >= delivered
 
-    async def _on_message(self, msg) -> None:
+    async def _on_message(self, msg: Msg) -> None:
         try:
             event = Envelope.from_bytes(msg.data).event()
             if isinstance(event, SessionRevoked):

@@ -9,13 +9,14 @@ import contextlib
 import logging
 
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.common.bus.connection import BusNames, connect, ensure_stream
 from ticketing.common.bus.listener import Listener, Subscriptions
 from ticketing.common.bus.outbox import OutboxRelay
 from ticketing.common.bus.revocations import RevocationFeed
-from ticketing.common.db import plain_dsn
+from ticketing.common.database_url import libpq_dsn
 from ticketing.common.revocations import RevokedSessions
 from ticketing.common.settings import ServiceSettings
 
@@ -30,22 +31,22 @@ class BusRuntime:
         engine: AsyncEngine | None,
         subscriptions: Subscriptions,
         *,
-        relay: bool,
         revoked: RevokedSessions | None = None,
     ) -> None:
+        if subscriptions and engine is None:
+            raise ValueError("a listener applies events in the service's database: it has none")
         self.service = service
         self.settings = settings
         self.names = BusNames(settings.bus_prefix)
         self._engine = engine
         self._subscriptions = subscriptions
-        self._with_relay = relay and engine is not None
         self.nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self.listener: Listener | None = None
         self.revoked = revoked
         self.feed: RevocationFeed | None = None
         self.ready = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def connected(self) -> bool:
@@ -64,22 +65,23 @@ class BusRuntime:
             except Exception as error:
                 log.warning("%s: stream not ready: %s", self.service, error)
                 await asyncio.sleep(1)
-        if self._with_relay:
+        engine = self._engine
+        if engine is not None:  # a service with a database has an outbox
             self.relay = OutboxRelay(
-                self._engine,
+                self.service,
+                engine,
                 js,
                 self.names,
-                listen_dsn=plain_dsn(self.settings.database_url),
+                listen_dsn=libpq_dsn(self.settings.database_url),
                 poll_seconds=self.settings.outbox_poll_seconds,
-                service=self.service,
                 connected=lambda: self.connected,
             )
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
-        if self._subscriptions:
+        if self._subscriptions and engine is not None:
             self.listener = Listener(
                 self.service,
                 self._subscriptions,
-                self._engine,
+                engine,
                 js,
                 self.names,
                 max_attempts=self.settings.listener_max_attempts,
@@ -89,16 +91,16 @@ class BusRuntime:
                 asyncio.create_task(self.listener.run(), name=f"{self.service}-listen")
             )
         if self.revoked is not None:  # last: relay and listeners never wait for it
-            await self._follow_revocations(js)
+            await self._follow_revocations(js, self.revoked)
         self.ready.set()
 
-    async def _follow_revocations(self, js) -> None:
+    async def _follow_revocations(self, js: JetStreamContext, revoked: RevokedSessions) -> None:
         """Before `ready`: a token signed out before this process started is refused at once."""
         while True:
             feed = RevocationFeed(
                 js,
                 self.names,
-                self.revoked,
+                revoked,
                 replay_seconds=self.settings.session_max_age_seconds,
             )
             try:

@@ -1,8 +1,11 @@
 """The two tables every event-using service keeps in its own database."""
 
+from typing import Protocol
+
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Identity,
     Index,
@@ -16,6 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ticketing.common.db import NAMING
+
+
+class Migration(Protocol):
+    """What the functions below use of a migration's `alembic.op`."""
+
+    def get_bind(self) -> Connection: ...
+
 
 metadata = MetaData(naming_convention=NAMING)
 
@@ -40,10 +50,10 @@ processed_events = Table(
 )
 
 
-def create_bus_tables(op) -> None:
+def create_bus_tables(op: Migration) -> None:
     """For a service's first Alembic migration: the outbox and processed-event tables."""
     metadata.create_all(op.get_bind())
 
 
-def drop_bus_tables(op) -> None:
+def drop_bus_tables(op: Migration) -> None:
     metadata.drop_all(op.get_bind())

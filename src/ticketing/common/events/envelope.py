@@ -1,6 +1,5 @@
 """The JSON envelope {id, subject, occurredAt, data}; its id doubles as Nats-Msg-Id."""
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -26,9 +25,6 @@ class Envelope(_Wire):
             data=event.model_dump(mode="json", by_alias=True),
             correlation_id=correlation.current(),
         )
-
-    def to_bytes(self) -> bytes:
-        return json.dumps(self.model_dump(mode="json", by_alias=True)).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "Envelope":

@@ -22,8 +22,9 @@ class Event(_Wire):
     def ordering_key(self) -> str:
         """The entity whose events must apply one after another (the listener runs other
         entities' events in parallel): the ticket for ticket and order events, the order
-        for expiration and payment events."""
-        return str(self.id)
+        for expiration and payment events. Here: the event's own `id` field, which an event
+        without one replaces with its own key."""
+        return str(vars(self)["id"])
 
 
 class TicketCreated(Event):

@@ -25,7 +25,7 @@ async def home(
     limit = page.request.app.state.settings.page_size
     error = None
     try:
-        found = await page.api.tickets(**search, limit=limit, cursor=cursor)
+        found = await page.api.tickets(search=search, limit=limit, cursor=cursor)
     except ApiError as refused:
         if refused.status != 400:
             raise

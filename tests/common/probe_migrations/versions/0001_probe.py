@@ -6,7 +6,7 @@ Revises:
 
 from alembic import op
 
-from tests.common.probe import Base
+from tests.common.probe import metadata
 from ticketing.common.bus.tables import create_bus_tables
 
 revision = "0001"
@@ -16,9 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    Base.metadata.create_all(op.get_bind())
+    metadata.create_all(op.get_bind())
     create_bus_tables(op)
 
 
 def downgrade() -> None:
-    Base.metadata.drop_all(op.get_bind())
+    metadata.drop_all(op.get_bind())

@@ -15,7 +15,7 @@ from tests.support import (
 from ticketing.auth import passwords
 from ticketing.auth.app import create_app
 from ticketing.common.auth import COOKIE
-from ticketing.common.db import plain_dsn
+from ticketing.common.database_url import libpq_dsn
 from ticketing.common.keys import generate_key_pair, private_key
 
 
@@ -112,7 +112,7 @@ async def test_signin_with_unknown_email_is_invalid_credentials(client):
 async def test_an_old_scrypt_hash_signs_in_and_is_replaced_with_argon2id(client, settings):
     email = an_email()
     await signup(client, email)
-    db = await asyncpg.connect(plain_dsn(settings.database_url))
+    db = await asyncpg.connect(libpq_dsn(settings.database_url))
     try:
         old = scrypt_hash("password123")
         await db.execute("UPDATE users SET password_hash = $1 WHERE email = $2", old, email)

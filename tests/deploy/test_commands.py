@@ -10,11 +10,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.deploy.manifests import containers, of_kind, resolved_env
 from tests.deploy.test_image import final_stage
 from tests.support import bus_prefix, eventually
+from ticketing.common.database_url import libpq_dsn
 from ticketing.runtime.ports import free_port
 from ticketing.runtime.services import SERVICES as RUNTIME_SERVICES
 
@@ -34,10 +34,6 @@ def environment(container: dict, database_url: str, nats) -> dict[str, str]:
     if "NATS_USER" in env:  # the dev Secret's password is not the test server's
         env["NATS_USER"], env["NATS_PASSWORD"] = nats.credentials(env["NATS_USER"])
     return {**os.environ, **env}
-
-
-def plain(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def migrated_services() -> list[dict]:
@@ -64,7 +60,7 @@ async def test_the_job_and_replicas_migrating_one_database_at_once_all_succeed(
         out.decode()[-1500:] for (out, _), r in zip(outputs, runs, strict=True) if r.returncode
     ]
     assert not failed, "\n---\n".join(failed)
-    conn = await asyncpg.connect(plain(url))
+    conn = await asyncpg.connect(libpq_dsn(url))
     try:
         assert await conn.fetchval("SELECT count(*) FROM alembic_version") == 1
     finally:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.common.db import plain_dsn
+from ticketing.common.database_url import libpq_dsn
 from ticketing.common.wakeups import listen
 from ticketing.expiration import service, store
 from ticketing.expiration.settings import ExpirationSettings
@@ -50,7 +50,7 @@ class Scheduler:
     async def run(self) -> None:
         listener = asyncio.create_task(
             listen(
-                plain_dsn(self._settings.database_url),
+                libpq_dsn(self._settings.database_url),
                 store.CHANNEL,
                 self._wake,
                 retry_seconds=self._settings.timer_max_sleep_seconds,

@@ -12,12 +12,12 @@ from typing import NotRequired, TypedDict
 
 import httpx
 import nats
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.common.bus import outbox
 from ticketing.common.bus.connection import BusNames
+from ticketing.common.database_url import asyncpg_url
 from ticketing.common.db import make_engine, unreachable
 from ticketing.expiration import store as expiration_store
 
@@ -97,11 +97,7 @@ async def _consumers(state: State) -> dict[str, Lag]:
 
 def _engine(url: str) -> AsyncEngine:
     """state.json holds the libpq form (`postgresql://`), which asyncpg and psql read."""
-    asyncpg_url = make_url(url).set(drivername="postgresql+asyncpg")
-    return make_engine(
-        asyncpg_url.render_as_string(hide_password=False),
-        connect_args={"timeout": 3, "command_timeout": 10},
-    )
+    return make_engine(asyncpg_url(url), connect_args={"timeout": 3, "command_timeout": 10})
 
 
 async def _count(engine: AsyncEngine, counter: Counter) -> Count:

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from ticketing.common.database_url import libpq_dsn
 from ticketing.runtime import data_lock, provision
 from ticketing.runtime.files import kept_passwords, write_owner_only
 from ticketing.runtime.gateway import create_gateway, server_config
@@ -31,7 +32,7 @@ from ticketing.runtime.postgres import EmbeddedPostgres
 from ticketing.runtime.servers import Unsignalled
 from ticketing.runtime.services import SERVICES, ServiceSpec
 from ticketing.runtime.supervisor import Child
-from ticketing.runtime.urls import database_url, plain_url, role_url
+from ticketing.runtime.urls import database_url, role_url
 
 log = logging.getLogger("ticketing")
 
@@ -209,7 +210,7 @@ class System:
         if not nats_url:
             self.nats = EmbeddedNats(data / "nats")
             nats_url = self.nats.start()
-        return plain_url(admin_url), nats_url
+        return libpq_dsn(admin_url), nats_url
 
     def _bus_user(self, spec: ServiceSpec) -> dict[str, str]:
         """The service's own NATS user on the embedded server; a NATS_URL given from

@@ -2,18 +2,12 @@
 
 from urllib.parse import quote, urlsplit, urlunsplit
 
-
-def plain_url(url: str) -> str:
-    """The libpq form (`postgresql://`), whatever driver the given URL named."""
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        raise ValueError(f"not a PostgreSQL URL: {parts.scheme}://…")
-    return urlunsplit(parts._replace(scheme="postgresql"))
+from ticketing.common.database_url import libpq_dsn
 
 
 def database_url(admin_url: str, database: str) -> str:
     """The same server, user and options as `admin_url`, on another database."""
-    return urlunsplit(urlsplit(plain_url(admin_url))._replace(path=f"/{database}"))
+    return urlunsplit(urlsplit(libpq_dsn(admin_url))._replace(path=f"/{database}"))
 
 
 def role_url(admin_url: str, database: str, role: str, password: str) -> str:

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.common.bus_support import ListenerCounts
 from tests.support import KEYS, Person, bus_prefix, person, running
 from ticketing.common.settings import ServiceSettings
 
@@ -46,7 +47,15 @@ async def settings(service: Service, postgres, nats, overrides) -> ServiceSettin
 
 
 @pytest.fixture
-def app(service: Service, settings) -> FastAPI:
+def counts(service: Service) -> ListenerCounts:
+    """What the service's listeners applied since the test began, from its Prometheus
+    counters (process-wide, so counted from here). Made before the app, so nothing the
+    test's fixtures publish is missed."""
+    return ListenerCounts(service.name)
+
+
+@pytest.fixture
+def app(service: Service, settings, counts) -> FastAPI:
     return service.create_app(settings)
 
 

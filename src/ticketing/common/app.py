@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from ticketing.common import correlation, health, metrics
 from ticketing.common.errors import install_database_errors, install_error_handlers
 from ticketing.common.limits import BodyLimit
 from ticketing.common.logs import configure_logging
+from ticketing.common.middleware import ResponseHeaders
 from ticketing.common.openapi import document_errors
 from ticketing.common.settings import ServiceSettings
 
@@ -48,24 +48,12 @@ class EdgeSettings(Protocol):
     def metrics_port(self) -> int | None: ...
 
 
-class NoSniff:
-    """ASGI middleware: a browser takes every answer as the type it is labelled with, so no
-    error text or user-written title is ever run as a script or a style sheet."""
+class NoSniff(ResponseHeaders):
+    """A browser takes every answer as the type it is labelled with, so no error text or
+    user-written title is ever run as a script or a style sheet."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def labelled_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).setdefault("x-content-type-options", "nosniff")
-            await send(message)
-
-        await self.app(scope, receive, labelled_send)
+        super().__init__(app, {"x-content-type-options": "nosniff"})
 
 
 class ServiceApp(FastAPI):

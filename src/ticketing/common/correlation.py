@@ -9,6 +9,8 @@ from uuid import uuid4
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ticketing.common.middleware import HttpMiddleware
+
 _current: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 HEADER = "x-request-id"
 
@@ -25,16 +27,13 @@ def reset(token: Token[str | None]) -> None:
     _current.reset(token)
 
 
-class RequestCorrelation:
+class RequestCorrelation(HttpMiddleware):
     """ASGI middleware: bind the id for the request and echo it in the response."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        super().__init__(app)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
         value = given[:100] if given and given.isprintable() else uuid4().hex
         token = bind(value)

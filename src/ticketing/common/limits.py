@@ -4,6 +4,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ticketing.common.middleware import HttpMiddleware
+
 MAX_BODY_BYTES = 64 * 1024  # the gateway stops bodies at the same size
 
 
@@ -11,17 +13,14 @@ def too_large(max_bytes: int = MAX_BODY_BYTES) -> str:
     return f"Request body must be at most {max_bytes} bytes"
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """ASGI middleware: a body over the limit is a 413 in the common error shape."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is None and b"transfer-encoding" not in headers:

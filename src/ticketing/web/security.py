@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketing.common.limits import MAX_BODY_BYTES
+from ticketing.common.middleware import HttpMiddleware, ResponseHeaders
 from ticketing.web import csrf
 from ticketing.web.errors import error_page
 
@@ -47,29 +48,17 @@ def content_security_policy(stripe: bool) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
-class SecurityHeaders:
+class SecurityHeaders(ResponseHeaders):
     def __init__(self, app: ASGIApp, *, stripe: bool = False) -> None:
-        self.app = app
-        self.headers = {
-            "content-security-policy": content_security_policy(stripe),
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "same-origin",
-            "x-frame-options": "DENY",
-        }
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        super().__init__(
+            app,
+            {
+                "content-security-policy": content_security_policy(stripe),
+                "x-content-type-options": "nosniff",
+                "referrer-policy": "same-origin",
+                "x-frame-options": "DENY",
+            },
+        )
 
 
 def _hostname(authority: str) -> str | None:
@@ -119,19 +108,16 @@ async def _submitted_token(scope: Scope, receive: Receive) -> tuple[str | None, 
     return next((value for name, value in fields if name == csrf.FIELD), None), replay
 
 
-class CsrfProtection:
+class CsrfProtection(HttpMiddleware):
     """Every unsafe request needs the token its page was given, and must not be cross-site;
     either failing is the 403 page, before any route (or API call) runs."""
 
     def __init__(self, app: ASGIApp, *, key: bytes, cookie_secure: bool) -> None:
-        self.app = app
+        super().__init__(app)
         self.key = key
         self.cookie_secure = cookie_secure
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         browser = csrf.Browser.of(headers, self.key)
         scope.setdefault("state", {})["csrf"] = browser

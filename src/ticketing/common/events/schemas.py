@@ -27,79 +27,66 @@ class Event(_Wire):
         return str(vars(self)["id"])
 
 
-class TicketCreated(Event):
+class _Versioned(Event):
+    """An entity's state change: `version` orders its changes (guarantee 4)."""
+
+    id: UUID
+    version: int = Field(ge=0)
+
+
+class _Listing(_Versioned):
+    title: str
+    price: Cents = Field(gt=0)
+    user_id: UUID
+
+
+class TicketCreated(_Listing):
     subject = Subject.TICKET_CREATED
-    id: UUID
-    version: int = Field(ge=0)
-    title: str
-    price: Cents = Field(gt=0)
-    user_id: UUID
 
 
-class TicketUpdated(Event):
+class TicketUpdated(_Listing):
     subject = Subject.TICKET_UPDATED
-    id: UUID
-    version: int = Field(ge=0)
-    title: str
-    price: Cents = Field(gt=0)
-    user_id: UUID
     order_id: UUID | None = None
     status: str
 
 
-class TicketDeleted(Event):
+class TicketDeleted(_Versioned):
     subject = Subject.TICKET_DELETED
-    id: UUID
-    version: int = Field(ge=0)
-
-
-class OrderTicket(_Wire):
-    id: UUID
-    price: Cents = Field(gt=0)
 
 
 class OrderRef(_Wire):
     id: UUID
 
 
-class OrderCreated(Event):
+class OrderTicket(OrderRef):
+    price: Cents = Field(gt=0)
+
+
+class _OrderEvent(_Versioned):
+    ticket: OrderRef
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.ticket.id)
+
+
+class OrderCreated(_OrderEvent):
     subject = Subject.ORDER_CREATED
-    id: UUID
-    version: int = Field(ge=0)
     status: str
     user_id: UUID
     expires_at: AwareDatetime
     ticket: OrderTicket
 
-    @property
-    def ordering_key(self) -> str:
-        return str(self.ticket.id)
 
-
-class OrderCancelled(Event):
+class OrderCancelled(_OrderEvent):
     subject = Subject.ORDER_CANCELLED
-    id: UUID
-    version: int = Field(ge=0)
-    ticket: OrderRef
-
-    @property
-    def ordering_key(self) -> str:
-        return str(self.ticket.id)
 
 
-class OrderCompleted(Event):
+class OrderCompleted(_OrderEvent):
     subject = Subject.ORDER_COMPLETED
-    id: UUID
-    version: int = Field(ge=0)
-    ticket: OrderRef
-
-    @property
-    def ordering_key(self) -> str:
-        return str(self.ticket.id)
 
 
-class ExpirationComplete(Event):
-    subject = Subject.EXPIRATION_COMPLETE
+class _ForOrder(Event):
     order_id: UUID
 
     @property
@@ -107,30 +94,25 @@ class ExpirationComplete(Event):
         return str(self.order_id)
 
 
-class PaymentCreated(Event):
+class ExpirationComplete(_ForOrder):
+    subject = Subject.EXPIRATION_COMPLETE
+
+
+class _Payment(_ForOrder):
+    id: UUID
+    stripe_id: str
+
+
+class PaymentCreated(_Payment):
     """`amount` is what was charged: orders completes an order only if it is the price."""
 
     subject = Subject.PAYMENT_CREATED
-    id: UUID
-    order_id: UUID
-    stripe_id: str
     amount: Cents = Field(gt=0)
 
-    @property
-    def ordering_key(self) -> str:
-        return str(self.order_id)
 
-
-class PaymentRefunded(Event):
+class PaymentRefunded(_Payment):
     subject = Subject.PAYMENT_REFUNDED
-    id: UUID
-    order_id: UUID
-    stripe_id: str
     reason: str
-
-    @property
-    def ordering_key(self) -> str:
-        return str(self.order_id)
 
 
 class SessionRevoked(Event):

@@ -9,7 +9,9 @@ The database and bus stacks (SQLAlchemy, asyncpg, nats) are imported only inside
 pieces, so the web client, which has neither, never loads them.
 """
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
@@ -161,36 +163,56 @@ async def _measure_outbox(app: FastAPI) -> None:
         await measure_pending(app.state.engine, app.state.service)
 
 
+def background_task(
+    run: Callable[[FastAPI], Coroutine[Any, Any, None]],
+    *,
+    name: str,
+    then: Callable[[], Awaitable[None]] | None = None,
+) -> Piece:
+    """A service's own loop (`run(app)`), running while the app serves: cancelled and
+    awaited when it stops, then `then()` (closing what the loop used)."""
+
+    @asynccontextmanager
+    async def task(app: FastAPI) -> AsyncIterator[None]:
+        running = asyncio.create_task(run(app), name=name)
+        try:
+            yield
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            if then is not None:
+                await then()
+
+    return task
+
+
 def service_app(
     name: str,
     settings: ServiceSettings,
     *,
     subscriptions: "Subscriptions | None" = None,
-    uses_database: bool = True,
-    uses_bus: bool = True,
     follows_revocations: bool = False,
     background: Piece | None = None,
 ) -> FastAPI:
-    """A service: the base, its database, its bus, and `background(app)` for the service's
-    own tasks (started last, stopped first). `follows_revocations`: the service reads
-    session cookies, so it keeps the list of signed-out sessions from the bus
-    (common/bus/revocations.py) and refuses them."""
-    pieces: list[Piece] = []
+    """A service: the base, its database, its bus (the outbox relay, listeners for
+    `subscriptions`), and `background` for its own task (started last, stopped first); a
+    client of the services without either (web) takes `base_app` alone.
+    `follows_revocations`: the service reads session cookies, so it keeps the list of
+    signed-out sessions from the bus (common/bus/revocations.py) and refuses them."""
     revoked = None
-    if uses_database:
-        pieces.append(with_database(settings.database_url))
-    if uses_bus:
-        if follows_revocations:
-            from ticketing.common.revocations import RevokedSessions
+    if follows_revocations:
+        from ticketing.common.revocations import RevokedSessions
 
-            revoked = RevokedSessions()
-        pieces.append(with_bus(name, settings, subscriptions or {}, revoked=revoked))
+        revoked = RevokedSessions()
+    pieces = [
+        with_database(settings.database_url),
+        with_bus(name, settings, subscriptions or {}, revoked=revoked),
+    ]
     if background is not None:
         pieces.append(background)
     app = base_app(name, settings, *pieces)
-    if uses_database:
-        install_database_errors(app)
-    if uses_database and uses_bus:
-        metrics.before_scrape(app, partial(_measure_outbox, app))
+    install_database_errors(app)
+    metrics.before_scrape(app, partial(_measure_outbox, app))
     app.state.revoked_sessions = revoked
     return app

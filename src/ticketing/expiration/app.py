@@ -1,12 +1,8 @@
 """Expiration's composition root: listeners, the scheduler task, health routes only."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 
-from ticketing.common.app import service_app
+from ticketing.common.app import background_task, service_app
 from ticketing.expiration import listeners
 from ticketing.expiration.scheduler import Scheduler
 from ticketing.expiration.settings import ExpirationSettings
@@ -15,19 +11,14 @@ from ticketing.expiration.settings import ExpirationSettings
 def create_app(settings: ExpirationSettings | None = None) -> FastAPI:
     settings = settings or ExpirationSettings()
 
-    @contextlib.asynccontextmanager
-    async def scheduling(app: FastAPI) -> AsyncIterator[None]:
+    async def schedule(app: FastAPI) -> None:
         """The scheduler needs only the database; the outbox relay publishes what it fires."""
-        scheduler = Scheduler(app.state.engine, settings)
-        app.state.scheduler = scheduler
-        task = asyncio.create_task(scheduler.run(), name="expiration-scheduler")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        app.state.scheduler = Scheduler(app.state.engine, settings)
+        await app.state.scheduler.run()
 
     return service_app(
-        "expiration", settings, subscriptions=listeners.SUBSCRIPTIONS, background=scheduling
+        "expiration",
+        settings,
+        subscriptions=listeners.SUBSCRIPTIONS,
+        background=background_task(schedule, name="expiration-scheduler"),
     )

@@ -1,10 +1,8 @@
 """Expiration's event handlers: arm a timer per new order, disarm it when the order ends."""
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.common.bus.listener import Subscriptions
 from ticketing.common.events import OrderCancelled, OrderCompleted, OrderCreated, Subject
 from ticketing.expiration import service
 
@@ -24,7 +22,7 @@ async def on_order_completed(db: AsyncConnection, event: OrderCompleted) -> None
 
 
 # Each handler takes its own subject's event: Any, since no one type names them all.
-SUBSCRIPTIONS: Mapping[Subject, Callable[[AsyncConnection, Any], Awaitable[None]]] = {
+SUBSCRIPTIONS: Subscriptions = {
     Subject.ORDER_CREATED: on_order_created,
     Subject.ORDER_CANCELLED: on_order_cancelled,
     Subject.ORDER_COMPLETED: on_order_completed,

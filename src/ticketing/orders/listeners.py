@@ -1,10 +1,8 @@
 """Orders' event handlers: the tickets replica, expirations and payments."""
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.common.bus.listener import Subscriptions
 from ticketing.common.bus.versions import StaleEvent
 from ticketing.common.events import (
     ExpirationComplete,
@@ -38,8 +36,7 @@ async def on_payment_created(db: AsyncConnection, event: PaymentCreated) -> None
     await service.complete_order(db, event)
 
 
-# Each handler takes its own subject's event; the listener base hands it the right one.
-SUBSCRIPTIONS: Mapping[Subject, Callable[[AsyncConnection, Any], Awaitable[None]]] = {
+SUBSCRIPTIONS: Subscriptions = {
     Subject.TICKET_CREATED: on_ticket_created,
     Subject.TICKET_UPDATED: on_ticket_updated,
     Subject.TICKET_DELETED: on_ticket_deleted,

@@ -1,15 +1,12 @@
 """Finishes what a crash or a processor outage left half done: stuck attempts, refunds due."""
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketing.common.app import Piece, background_task
 from ticketing.payments import charging, store
 from ticketing.payments.providers import PaymentProvider, ProviderError
 from ticketing.payments.settings import PaymentsSettings
@@ -49,23 +46,13 @@ async def redrive_stale_attempts(
             log.info("attempt %s re-sent: %s", attempt.id, error)
 
 
-def background(
-    provider: PaymentProvider, settings: PaymentsSettings
-) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def background(provider: PaymentProvider, settings: PaymentsSettings) -> Piece:
     """For service_app(background=...): the reconcile loop, and closing the provider."""
-
-    @asynccontextmanager
-    async def run(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_loop(app.state.engine, provider, settings))
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await provider.aclose()
-
-    return run
+    return background_task(
+        lambda app: _loop(app.state.engine, provider, settings),
+        name="payments-reconciler",
+        then=provider.aclose,
+    )
 
 
 async def _loop(engine: AsyncEngine, provider: PaymentProvider, settings: PaymentsSettings) -> None:

@@ -2,6 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.common.bus.listener import Subscriptions
 from ticketing.common.events import OrderCancelled, OrderCompleted, OrderCreated, Subject
 from ticketing.tickets import service
 
@@ -19,7 +20,7 @@ async def on_order_completed(db: AsyncConnection, event: OrderCompleted) -> None
     await service.sell_ticket(db, event)
 
 
-SUBSCRIPTIONS = {
+SUBSCRIPTIONS: Subscriptions = {
     Subject.ORDER_CREATED: on_order_created,
     Subject.ORDER_CANCELLED: on_order_cancelled,
     Subject.ORDER_COMPLETED: on_order_completed,

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 from uuid import UUID
 
 from nats.aio.msg import Msg
@@ -34,7 +35,9 @@ from ticketing.common.events import Envelope, Event, Subject
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncConnection, Event], Awaitable[None]]
+# Each handler takes its own subject's event class (the listener validated it against that
+# subject's schema), so the event parameter is typed by the handler, not here.
+Handler = Callable[[AsyncConnection, Any], Awaitable[None]]
 Subscriptions = Mapping[Subject, Handler]
 Decoded = tuple[Envelope, Event]
 Delivery = tuple[Msg, Decoded | None]  # a message, and what it held if it could be read

@@ -30,6 +30,7 @@ def _status_in(statuses: Iterable[OrderStatus]) -> str:
 # predicate that matches the index's own, constants included.
 ACTIVE_PREDICATE = _status_in(HOLDING)
 STATUS_CHECK = _status_in(OrderStatus)
+_HOLDING = text(ACTIVE_PREDICATE)
 
 
 class Base(DeclarativeBase):
@@ -68,12 +69,7 @@ class Order(Base):
 
     __table_args__ = (
         # Guarantee 1: at most one order holds a ticket; the insert itself is the check.
-        Index(
-            "uq_orders_active_ticket",
-            "ticket_id",
-            unique=True,
-            postgresql_where=text(ACTIVE_PREDICATE),
-        ),
+        Index("uq_orders_active_ticket", "ticket_id", unique=True, postgresql_where=_HOLDING),
         Index("ix_orders_user_newest", "user_id", created_at.desc(), id.desc()),
         CheckConstraint(text(STATUS_CHECK), name="status"),
     )

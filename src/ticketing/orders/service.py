@@ -6,19 +6,9 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.common import events
 from ticketing.common.bus import outbox
 from ticketing.common.bus.versions import require_next_version
-from ticketing.common.events import (
-    OrderCancelled,
-    OrderCompleted,
-    OrderCreated,
-    OrderRef,
-    OrderTicket,
-    PaymentCreated,
-    TicketCreated,
-    TicketDeleted,
-    TicketUpdated,
-)
 from ticketing.common.metrics import business
 from ticketing.common.paging import encode_cursor
 from ticketing.common.refusals import Invalid
@@ -89,7 +79,7 @@ async def expire_order(db: AsyncConnection, order_id: UUID) -> None:
         log.warning("expiration.complete for unknown order %s; ignored", order_id)
 
 
-async def complete_order(db: AsyncConnection, payment: PaymentCreated) -> None:
+async def complete_order(db: AsyncConnection, payment: events.PaymentCreated) -> None:
     """A refused payment is logged and acknowledged, not retried into a dead letter: no
     later delivery of the same event can make it right. A cancelled order stays cancelled
     (domain.complete); payments refunds a charge that came late."""
@@ -110,12 +100,12 @@ async def complete_order(db: AsyncConnection, payment: PaymentCreated) -> None:
         business("orders", "reservation_paid")
 
 
-async def add_listing(db: AsyncConnection, event: TicketCreated) -> bool:
+async def add_listing(db: AsyncConnection, event: events.TicketCreated) -> bool:
     """False if the replica already has this ticket (a re-sent ticket.created)."""
     return await store.add_listing(db, _listing(event))
 
 
-async def follow_listing(db: AsyncConnection, event: TicketUpdated) -> None:
+async def follow_listing(db: AsyncConnection, event: events.TicketUpdated) -> None:
     """Replica follows the source in order: only version n-1 may become n. The next version,
     nearly always, is one UPDATE; anything else is told apart under a row lock."""
     source = _listing(event)
@@ -127,7 +117,7 @@ async def follow_listing(db: AsyncConnection, event: TicketUpdated) -> None:
     await store.save_listing(db, domain.follow(replica, source))  # it became n-1 meanwhile
 
 
-async def withdraw_listing(db: AsyncConnection, event: TicketDeleted) -> None:
+async def withdraw_listing(db: AsyncConnection, event: events.TicketDeleted) -> None:
     """A withdrawn listing stays as a row (orders point at it) but can no longer be ordered."""
     replica = await store.listing_for_update(db, event.id)
     require_next_version(replica.version if replica else None, event.version)
@@ -135,32 +125,29 @@ async def withdraw_listing(db: AsyncConnection, event: TicketDeleted) -> None:
     await store.save_listing(db, domain.withdraw(replica, event.version))
 
 
-def _listing(event: TicketCreated | TicketUpdated) -> Listing:
-    status = event.status if isinstance(event, TicketUpdated) else "available"
-    return Listing(
-        id=event.id,
-        title=event.title,
-        price_cents=event.price,
-        user_id=event.user_id,
-        version=event.version,
-        status=status,
-    )
+def _listing(event: events.TicketCreated | events.TicketUpdated) -> Listing:
+    status = event.status if isinstance(event, events.TicketUpdated) else "available"
+    return Listing(event.id, event.title, event.price, event.user_id, event.version, status)
 
 
-def _created(order: Order) -> OrderCreated:
-    return OrderCreated(
+def _created(order: Order) -> events.OrderCreated:
+    return events.OrderCreated(
         id=order.id,
         version=order.version,
         status=order.status.value,
         user_id=order.user_id,
         expires_at=order.expires_at,
-        ticket=OrderTicket(id=order.ticket_id, price=order.price_cents),
+        ticket=events.OrderTicket(id=order.ticket_id, price=order.price_cents),
     )
 
 
-def _cancelled(order: Order) -> OrderCancelled:
-    return OrderCancelled(id=order.id, version=order.version, ticket=OrderRef(id=order.ticket_id))
+def _cancelled(order: Order) -> events.OrderCancelled:
+    return events.OrderCancelled(
+        id=order.id, version=order.version, ticket=events.OrderRef(id=order.ticket_id)
+    )
 
 
-def _completed(order: Order) -> OrderCompleted:
-    return OrderCompleted(id=order.id, version=order.version, ticket=OrderRef(id=order.ticket_id))
+def _completed(order: Order) -> events.OrderCompleted:
+    return events.OrderCompleted(
+        id=order.id, version=order.version, ticket=events.OrderRef(id=order.ticket_id)
+    )

@@ -16,6 +16,7 @@ from ticketing.common.events import (
     TicketUpdated,
 )
 from ticketing.common.refusals import Missing
+from ticketing.common.rows import values
 from ticketing.tickets import domain, store
 from ticketing.tickets.domain import Reservation, Search, Ticket
 
@@ -73,15 +74,8 @@ async def _locked_or_missing(db: AsyncConnection, ticket_id: UUID) -> Ticket:
 
 
 def _updated(ticket: Ticket) -> TicketUpdated:
-    return TicketUpdated(
-        id=ticket.id,
-        version=ticket.version,
-        title=ticket.title,
-        price=ticket.price_cents,
-        user_id=ticket.user_id,
-        order_id=ticket.order_id,
-        status=ticket.status,
-    )
+    """The ticket as it now stands; the wire calls its price in cents `price`."""
+    return TicketUpdated.model_validate({**values(ticket), "price": ticket.price_cents})
 
 
 async def reserve_ticket(db: AsyncConnection, event: OrderCreated) -> None:

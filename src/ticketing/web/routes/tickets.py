@@ -18,10 +18,12 @@ JUST_LISTED = (
 )
 
 
-def _form_errors(error: ApiError) -> ApiError:
+def _form_again(page: Page, template: str, error: ApiError, **values: object) -> Response:
+    """The same form, with what was typed and why it was refused; only a 400 is the
+    form's fault (anything else goes to the error page)."""
     if error.status != 400:
         raise error
-    return error
+    return page.render(template, status_code=400, error=error, fields=FIELDS, **values)
 
 
 @router.get("/new")
@@ -36,14 +38,7 @@ async def new_ticket(page: PageDep, title: FormText = "", price: FormText = "") 
     try:
         ticket = await page.api.create_ticket(title, price)
     except ApiError as error:
-        return page.render(
-            "tickets/new.html",
-            status_code=400,
-            error=_form_errors(error),
-            title=title,
-            price=price,
-            fields=FIELDS,
-        )
+        return _form_again(page, "tickets/new.html", error, title=title, price=price)
     return page.redirect(f"/tickets/{ticket.id}", flash="listed")
 
 
@@ -84,7 +79,9 @@ async def purchase(page: PageDep, ticket_id: str) -> Response:
         ticket = await page.api.ticket(ticket_uuid)  # gone for everyone: the 404 page
         if error.status == 404:  # orders has not heard of the listing yet (it learns by event)
             error = ApiError(400, [{"message": JUST_LISTED}])
-        return _show(page, ticket, _form_errors(error))
+        if error.status != 400:
+            raise error
+        return _show(page, ticket, error)
     return page.redirect(f"/orders/{order.id}")
 
 
@@ -116,14 +113,8 @@ async def edit_ticket(
     try:
         await page.api.edit_ticket(ticket.id, title, price)
     except ApiError as error:
-        return page.render(
-            "tickets/edit.html",
-            status_code=400,
-            error=_form_errors(error),
-            ticket=ticket,
-            title=title,
-            price=price,
-            fields=FIELDS,
+        return _form_again(
+            page, "tickets/edit.html", error, ticket=ticket, title=title, price=price
         )
     return page.redirect("/tickets/mine", flash="updated")
 

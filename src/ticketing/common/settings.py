@@ -45,6 +45,11 @@ class ServiceSettings(BaseSettings):
     metrics_port: int | None = Field(None, ge=1, le=65535)
     # /docs, /redoc and /openapi.json map every route for whoever asks: on for development.
     api_docs: bool = False
+    # The limits a JetStream stream is created with (common/bus/connection.StreamLimits);
+    # an existing stream keeps whatever limits it has. Bytes: none unless given (JetStream
+    # sets them aside in its store at once).
+    stream_max_age_seconds: float = Field(30 * 24 * 3600, gt=0)
+    stream_max_bytes: int | None = Field(None, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from dataclasses import dataclass, replace
 
 import nats
 from nats.aio.client import Client
@@ -86,24 +87,50 @@ async def connect(url: str, *, name: str, user: str = "", password: str = "") ->
     )
 
 
-async def ensure_stream(js: JetStreamContext, names: BusNames) -> None:
+@dataclass(frozen=True)
+class StreamLimits:
+    """What a new stream may keep: events older than `max_age_seconds`, or past `max_bytes`
+    in all, are dropped oldest first. Applied when a stream is created, never after: once
+    it exists, its limits are the operator's (`nats stream edit`), and a service starting
+    does not put them back. A consumer down for longer than `max_age_seconds` misses what
+    expired meanwhile, so the age is far longer than any outage should be. JetStream sets
+    `max_bytes` aside in its store when the stream is made, so none by default: give one
+    that fits the server's volume."""
+
+    max_age_seconds: float = 30 * 24 * 3600
+    max_bytes: int | None = None
+
+
+async def ensure_stream(
+    js: JetStreamContext, names: BusNames, limits: StreamLimits = StreamLimits()
+) -> None:
     """Create the streams, or bring existing ones' subjects up to date: the events stream
     first, which gives up session.revoked if an older version held it there."""
-    await _ensure(js, names.stream, names.all_subjects())
+    await _ensure(js, names.stream, names.all_subjects(), limits)
     revoked = str(Subject.SESSION_REVOKED)
-    await _ensure(js, names.sessions_stream, [revoked, f"{revoked}.*"])
+    await _ensure(js, names.sessions_stream, [revoked, f"{revoked}.*"], limits)
 
 
-async def _ensure(js: JetStreamContext, name: str, subjects: list[str]) -> None:
-    config = StreamConfig(
-        name=name, subjects=subjects, storage=StorageType.FILE, duplicate_window=120.0
-    )
+async def _ensure(
+    js: JetStreamContext, name: str, subjects: list[str], limits: StreamLimits
+) -> None:
     try:
-        await js.stream_info(name)
+        info = await js.stream_info(name)
     except NotFoundError:
+        config = StreamConfig(
+            name=name,
+            subjects=subjects,
+            storage=StorageType.FILE,
+            duplicate_window=120.0,
+            max_age=limits.max_age_seconds,
+            max_bytes=limits.max_bytes if limits.max_bytes is not None else -1,
+        )
         try:
             await js.add_stream(config)
             return
         except BadRequestError:  # another replica created it first
-            pass
-    await js.update_stream(config)
+            info = await js.stream_info(name)
+    if sorted(info.config.subjects or []) != sorted(subjects):
+        # Subjects are the code's (a new event type, a subject moved between streams);
+        # everything else in the stream's config stays as it is.
+        await js.update_stream(replace(info.config, subjects=subjects))

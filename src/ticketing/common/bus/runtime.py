@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.common.bus.connection import BusNames, connect, ensure_stream
+from ticketing.common.bus.connection import BusNames, StreamLimits, connect, ensure_stream
 from ticketing.common.bus.listener import Listener, Subscriptions
 from ticketing.common.bus.outbox import OutboxRelay
 from ticketing.common.bus.revocations import RevocationFeed
@@ -60,7 +60,10 @@ class BusRuntime:
         js = self.nc.jetstream()
         while True:
             try:
-                await ensure_stream(js, self.names)
+                limits = StreamLimits(
+                    self.settings.stream_max_age_seconds, self.settings.stream_max_bytes
+                )
+                await ensure_stream(js, self.names, limits)
                 break
             except Exception as error:
                 log.warning("%s: stream not ready: %s", self.service, error)

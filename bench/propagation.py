@@ -77,9 +77,8 @@ async def commit_tickets_paced(
         )
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(INSERT_TICKET, ticket_id, f"Gig {i}", 2500, seller_id)
-            await conn.execute(
-                INSERT_EVENT, envelope.id, str(envelope.subject), envelope.to_bytes().decode()
-            )
+            body = envelope.model_dump_json(by_alias=True)
+            await conn.execute(INSERT_EVENT, envelope.id, str(envelope.subject), body)
             await conn.execute(f"NOTIFY {CHANNEL}")
         ids.append(str(ticket_id))
 

@@ -16,14 +16,15 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from ticketing.common.app import NO_OPENTELEMETRY
-from ticketing.common.db import AutocommitDb, make_engine, make_sessionmaker
+from ticketing.common.database_url import asyncpg_url
+from ticketing.common.db import AutocommitDb, make_engine
 
 
 def create_app(database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(database_url)
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.engine = engine
         yield
         await engine.dispose()
 
@@ -38,7 +39,7 @@ def create_app(database_url: str) -> FastAPI:
 
 
 async def serve(database_url: str, port: int) -> None:
-    url = database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    url = asyncpg_url(database_url)
     config = uvicorn.Config(
         create_app(url),
         host="127.0.0.1",

@@ -117,7 +117,7 @@ def _fields(ticket: Ticket) -> dict[str, Any]:
         "user_id": ticket.user_id,
         "version": ticket.version,
         "order_id": ticket.order_id,
-        "status": ticket.status,
+        "status": ticket.status.value,  # the text: a str field serialises a str fastest
     }
 
 

@@ -1,16 +1,17 @@
 """Tickets' data access: Core statements on the caller's connection, domain values out."""
 
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, select, tuple_, update
+from sqlalchemy import Select, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus import outbox
 from ticketing.common.events import Event
 from ticketing.common.paging import decode_cursor, encode_cursor
-from ticketing.common.rows import columns, table, value, values
+from ticketing.common.rows import columns, many, table, value, values
 from ticketing.tickets import models
 from ticketing.tickets.domain import Search, Status, Ticket
 
@@ -29,31 +30,57 @@ async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> T
 
 async def page(db: AsyncConnection, search: Search) -> tuple[list[Ticket], str | None]:
     """One page, newest first, and the cursor of the next page when there is one."""
-    rows = (await db.execute(_page_query(search))).all()
-    tickets = [value(Ticket, row) for row in rows[: search.limit]]
+    words = search.q.strip() if search.q else ""
+    after = decode_cursor(search.cursor)
+    shape = _page_query(
+        search.seller is not None,
+        bool(words),
+        search.min_cents is not None,
+        search.max_cents is not None,
+        after is not None,
+    )
+    bound = {
+        "seller": search.seller,
+        "words": f"%{_escaped(words)}%",
+        "low": search.min_cents,
+        "high": search.max_cents,
+        "after_at": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "rows": search.limit + 1,
+    }
+    rows = (await db.execute(shape, bound)).all()
+    tickets = many(Ticket, rows[: search.limit])
     if len(rows) <= search.limit:
         return tickets, None
     last = rows[search.limit - 1]
     return tickets, encode_cursor(last.created_at, last.id)
 
 
-def _page_query(search: Search) -> Select[Any]:
-    """The one list query. Values are bound parameters (the limit too), so the first page of
-    everything for sale, the request most people make, reuses one compiled statement."""
+@cache
+def _page_query(mine: bool, words: bool, low: bool, high: bool, after: bool) -> Select[Any]:
+    """The one list query, built once for each combination of filters with its values
+    bound: a request then neither builds a statement nor works out its cache key."""
     query = select(*_FIELDS, _C.created_at).order_by(_C.created_at.desc(), _C.id.desc())
-    if search.seller is not None:
-        query = query.where(_C.user_id == search.seller)
+    if mine:
+        query = query.where(_C.user_id == bindparam("seller"))
     else:
         query = query.where(_C.status == Status.AVAILABLE.value)
-    if search.q and search.q.strip():
-        query = query.where(_C.title.icontains(search.q.strip(), autoescape=True))
-    if search.min_cents is not None:
-        query = query.where(_C.price_cents >= search.min_cents)
-    if search.max_cents is not None:
-        query = query.where(_C.price_cents <= search.max_cents)
-    if after := decode_cursor(search.cursor):
-        query = query.where(tuple_(_C.created_at, _C.id) < after)
-    return query.limit(search.limit + 1)
+    if words:
+        query = query.where(_C.title.ilike(bindparam("words"), escape="/"))
+    if low:
+        query = query.where(_C.price_cents >= bindparam("low"))
+    if high:
+        query = query.where(_C.price_cents <= bindparam("high"))
+    if after:
+        query = query.where(
+            tuple_(_C.created_at, _C.id) < tuple_(bindparam("after_at"), bindparam("after_id"))
+        )
+    return query.limit(bindparam("rows"))
+
+
+def _escaped(words: str) -> str:
+    """A title search matches the words as typed: LIKE's own characters lose their meaning."""
+    return words.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 async def add(db: AsyncConnection, ticket: Ticket, event: Event) -> None:

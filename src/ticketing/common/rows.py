@@ -7,6 +7,8 @@ from enum import Enum
 from typing import Any, TypeVar, get_type_hints
 
 from sqlalchemy import Column, Row, RowMapping, Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
 
@@ -16,6 +18,16 @@ def table(model: type[Any]) -> Table:
     FromClause), for the Core statements a store writes."""
     found: Table = model.__table__
     return found
+
+
+async def insert_new(db: AsyncConnection, table: Table, row: dict[str, Any]) -> bool:
+    """Insert, don't check: True if the row is new, False if its key was there already (a
+    replayed event, a replica that has it). The key decides, so two racing inserts agree."""
+    key = list(table.primary_key.columns)
+    inserted = await db.execute(
+        insert(table).values(row).on_conflict_do_nothing(index_elements=key).returning(*key)
+    )
+    return inserted.first() is not None
 
 
 def columns(table: Table, kind: type[Any]) -> tuple[Column[Any], ...]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus import outbox
 from ticketing.common.events import Event
-from ticketing.common.rows import table, value, values
+from ticketing.common.rows import insert_new, table, value, values
 from ticketing.orders import models
 from ticketing.orders.domain import OPEN, Listing, Order, OrderStatus
 
@@ -119,13 +119,7 @@ async def listing_for_update(db: AsyncConnection, ticket_id: UUID) -> Listing | 
 
 async def add_listing(db: AsyncConnection, listing: Listing) -> bool:
     """False if the replica already has this ticket."""
-    inserted = await db.execute(
-        insert(TICKETS)
-        .values(values(listing))
-        .on_conflict_do_nothing(index_elements=[TICKETS.c.id])
-        .returning(TICKETS.c.id)
-    )
-    return inserted.first() is not None
+    return await insert_new(db, TICKETS, values(listing))
 
 
 async def follow_listing(db: AsyncConnection, source: Listing) -> bool:

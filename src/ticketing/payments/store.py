@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.common.rows import columns, table, value
+from ticketing.common.rows import columns, insert_new, table, value, values
 from ticketing.payments import models
 from ticketing.payments.domain import (
     CLAIMING,
@@ -28,19 +28,7 @@ PAYMENT = columns(PAYMENTS, Payment)
 
 async def add_order(db: AsyncConnection, order: Order) -> bool:
     """False when the replica already has this order (a re-published order.created)."""
-    inserted = await db.execute(
-        insert(ORDERS)
-        .values(
-            id=order.id,
-            user_id=order.user_id,
-            price_cents=order.price_cents,
-            status=order.status.value,
-            version=order.version,
-        )
-        .on_conflict_do_nothing()
-        .returning(ORDERS.c.id)
-    )
-    return inserted.first() is not None
+    return await insert_new(db, ORDERS, values(order))
 
 
 async def locked_order(db: AsyncConnection, order_id: UUID, *, share: bool = False) -> Order | None:

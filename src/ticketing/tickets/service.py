@@ -2,6 +2,7 @@
 in the same statement; none commits (the route or the listener base owns the transaction)."""
 
 import logging
+from typing import TypeVar
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,6 +22,7 @@ from ticketing.tickets import domain, store
 from ticketing.tickets.domain import Reservation, Search, Ticket
 
 log = logging.getLogger(__name__)
+E = TypeVar("E", TicketCreated, TicketUpdated)
 
 
 async def list_tickets(db: AsyncConnection, search: Search) -> tuple[list[Ticket], str | None]:
@@ -40,14 +42,7 @@ async def create_ticket(
 ) -> Ticket:
     """Runs without a transaction: the listing and its ticket.created are one statement."""
     ticket = Ticket(id=uuid4(), title=title, price_cents=price_cents, user_id=seller)
-    created = TicketCreated(
-        id=ticket.id,
-        version=ticket.version,
-        title=ticket.title,
-        price=ticket.price_cents,
-        user_id=ticket.user_id,
-    )
-    await store.add(db, ticket, created)
+    await store.add(db, ticket, _as_event(TicketCreated, ticket))
     return ticket
 
 
@@ -74,8 +69,12 @@ async def _locked_or_missing(db: AsyncConnection, ticket_id: UUID) -> Ticket:
 
 
 def _updated(ticket: Ticket) -> TicketUpdated:
-    """The ticket as it now stands; the wire calls its price in cents `price`."""
-    return TicketUpdated.model_validate({**values(ticket), "price": ticket.price_cents})
+    return _as_event(TicketUpdated, ticket)
+
+
+def _as_event(kind: type[E], ticket: Ticket) -> E:
+    """The ticket as it now stands, as `kind` says it; the wire calls the cents `price`."""
+    return kind.model_validate({**values(ticket), "price": ticket.price_cents})
 
 
 async def reserve_ticket(db: AsyncConnection, event: OrderCreated) -> None:

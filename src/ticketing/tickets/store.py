@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ticketing.common.bus import outbox
 from ticketing.common.events import Event
 from ticketing.common.paging import decode_cursor, encode_cursor
-from ticketing.common.rows import columns, many, table, value, values
+from ticketing.common.rows import columns, insert_new, many, table, value, values
 from ticketing.tickets import models
 from ticketing.tickets.domain import Search, Status, Ticket
 
@@ -106,13 +106,8 @@ async def first_news_of(
     db: AsyncConnection, order_id: UUID, *, ticket_id: UUID, version: int
 ) -> bool:
     """Record the order as created; False when it was already known (replayed, or ended first)."""
-    inserted = await db.execute(
-        insert(KNOWN_ORDERS)
-        .values(id=order_id, ticket_id=ticket_id, status="created", version=version)
-        .on_conflict_do_nothing(index_elements=[KNOWN_ORDERS.c.id])
-        .returning(KNOWN_ORDERS.c.id)
-    )
-    return inserted.first() is not None
+    known = {"id": order_id, "ticket_id": ticket_id, "status": "created", "version": version}
+    return await insert_new(db, KNOWN_ORDERS, known)
 
 
 async def is_known(db: AsyncConnection, order_id: UUID) -> bool:

@@ -13,15 +13,11 @@ from ticketing.auth import devices, passwords, service
 from ticketing.auth.schemas import CurrentUserOut, SigninIn, SignupIn, UserOut
 from ticketing.auth.settings import AuthSettings
 from ticketing.common.auth import UserPayload, clear_session, session_of, set_session_cookie
+from ticketing.common.db import Engine
 from ticketing.common.openapi import error_responses
 from ticketing.common.refusals import Invalid
 
 router = APIRouter()
-
-
-def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
 
 
 def _settings(request: Request) -> AuthSettings:
@@ -29,7 +25,6 @@ def _settings(request: Request) -> AuthSettings:
     return settings
 
 
-Engine = Annotated[AsyncEngine, Depends(_engine)]
 Settings = Annotated[AuthSettings, Depends(_settings)]
 
 

@@ -80,5 +80,13 @@ async def _autocommit(request: Request) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+def _engine(request: Request) -> AsyncEngine:
+    """For a route that must not hold a connection while it waits on something slow (a
+    password hash, the card processor): it connects around the parts that need one."""
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
 Db = Annotated[AsyncConnection, Depends(_connection)]
+Engine = Annotated[AsyncEngine, Depends(_engine)]
 AutocommitDb = Annotated[AsyncConnection, Depends(_autocommit)]

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request
 
 from ticketing.common.auth import RequireUser
+from ticketing.common.db import Engine
 from ticketing.common.errors import AppError
 from ticketing.common.openapi import error_responses
 from ticketing.common.refusals import Invalid
@@ -19,12 +20,14 @@ class ProcessorUnavailable(AppError):
 
 
 @router.post("", status_code=201, responses=error_responses(401, 404))
-async def create_payment(body: PaymentCreate, user: RequireUser, request: Request) -> PaymentOut:
+async def create_payment(
+    body: PaymentCreate, user: RequireUser, engine: Engine, request: Request
+) -> PaymentOut:
     """Pay for your order with a card token; submitting twice charges once."""
     state = request.app.state
     try:
         payment = await charging.pay(
-            state.engine,
+            engine,
             state.provider,
             body.order_id,
             buyer=user.id,

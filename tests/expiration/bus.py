@@ -15,6 +15,7 @@ from ticketing.common.events import (
     OrderCreated,
     OrderRef,
     OrderTicket,
+    SoldTicket,
     Subject,
 )
 
@@ -39,7 +40,7 @@ def order_cancelled(order_id: UUID) -> OrderCancelled:
 
 
 def order_completed(order_id: UUID) -> OrderCompleted:
-    return OrderCompleted(id=order_id, version=1, ticket=OrderRef(id=uuid4()))
+    return OrderCompleted(id=order_id, version=1, ticket=SoldTicket(id=uuid4()))
 
 
 class ExpirationBus(EventBus):

@@ -16,8 +16,8 @@ from ticketing.common.events import (
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
-    OrderRef,
     OrderTicket,
+    SoldTicket,
 )
 from ticketing.payments.models import Order, Payment, PaymentAttempt
 
@@ -37,11 +37,11 @@ def order_created(buyer: UUID | None = None, price: int = 2050, **overrides) -> 
 
 
 def order_cancelled(order: OrderCreated, version: int = 1) -> OrderCancelled:
-    return OrderCancelled(id=order.id, version=version, ticket=OrderRef(id=order.ticket.id))
+    return OrderCancelled(id=order.id, version=version, ticket=SoldTicket(id=order.ticket.id))
 
 
 def order_completed(order: OrderCreated, version: int = 1) -> OrderCompleted:
-    return OrderCompleted(id=order.id, version=version, ticket=OrderRef(id=order.ticket.id))
+    return OrderCompleted(id=order.id, version=version, ticket=SoldTicket(id=order.ticket.id))
 
 
 async def replica(engine: AsyncEngine, order_id: UUID) -> Row[Any] | None:

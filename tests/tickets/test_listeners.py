@@ -14,6 +14,7 @@ from ticketing.common.events import (
     OrderCreated,
     OrderRef,
     OrderTicket,
+    SoldTicket,
     Subject,
 )
 from ticketing.tickets.domain import Status
@@ -49,7 +50,7 @@ def cancelled(ticket_id: UUID, order_id: UUID, version: int = 1) -> OrderCancell
 
 
 def completed(ticket_id: UUID, order_id: UUID, version: int = 2) -> OrderCompleted:
-    return OrderCompleted(id=order_id, version=version, ticket=OrderRef(id=ticket_id))
+    return OrderCompleted(id=order_id, version=version, ticket=SoldTicket(id=ticket_id))
 
 
 async def reaches(engine, ticket_id: UUID, version: int, timeout: float = 5.0):

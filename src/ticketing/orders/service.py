@@ -96,7 +96,8 @@ async def complete_order(db: AsyncConnection, payment: events.PaymentCreated) ->
     assert order is not None  # payment_refusal refused a missing order
     if completed := domain.complete(order):
         await store.save_status(db, completed)
-        await outbox.stage(db, _completed(completed))
+        listing = await store.listing(db, completed.ticket_id)
+        await outbox.stage(db, _completed(completed, listing.title if listing else None))
         business("orders", "reservation_paid")
 
 
@@ -147,7 +148,11 @@ def _cancelled(order: Order) -> events.OrderCancelled:
     )
 
 
-def _completed(order: Order) -> events.OrderCompleted:
+def _completed(order: Order, title: str | None) -> events.OrderCompleted:
+    """Says what was bought, by whom, for how much: passes issues the buyer's pass from it."""
     return events.OrderCompleted(
-        id=order.id, version=order.version, ticket=events.OrderRef(id=order.ticket_id)
+        id=order.id,
+        version=order.version,
+        user_id=order.user_id,
+        ticket=events.SoldTicket(id=order.ticket_id, price=order.price_cents, title=title),
     )

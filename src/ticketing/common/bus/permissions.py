@@ -17,13 +17,27 @@ PUBLISHES: dict[str, frozenset[str]] = {
     "orders": frozenset({"order.created", "order.cancelled", "order.completed"}),
     "expiration": frozenset({"expiration.complete"}),
     "payments": frozenset({"payment.created", "payment.refunded"}),
+    "passes": frozenset(
+        {"pass.issued", "pass.revoked", "pass.admitted", "pass.listed", "pass.unlisted"}
+    ),
 }
 
 CONSUMES: dict[str, frozenset[str]] = {
     "auth": frozenset(),
-    "tickets": frozenset({"order.created", "order.cancelled", "order.completed"}),
+    "tickets": frozenset(
+        {
+            "order.created",
+            "order.cancelled",
+            "order.completed",
+            "pass.listed",
+            "pass.unlisted",
+            "pass.admitted",
+        }
+    ),
     "orders": frozenset(
         {
+            "pass.admitted",
+            "pass.unlisted",
             "ticket.created",
             "ticket.updated",
             "ticket.deleted",
@@ -33,10 +47,11 @@ CONSUMES: dict[str, frozenset[str]] = {
     ),
     "expiration": frozenset({"order.created", "order.cancelled", "order.completed"}),
     "payments": frozenset({"order.created", "order.cancelled", "order.completed"}),
+    "passes": frozenset({"order.completed"}),
 }
 
 # Services with signed-in HTTP users: they follow session.revoked from a start time.
-FOLLOWS_REVOCATIONS = frozenset({"auth", "tickets", "orders", "payments"})
+FOLLOWS_REVOCATIONS = frozenset({"auth", "tickets", "orders", "payments", "passes"})
 
 SERVICES = tuple(PUBLISHES)  # the bus users besides admin; web has no bus
 

@@ -48,6 +48,9 @@ class TicketUpdated(_Listing):
     subject = Subject.TICKET_UPDATED
     order_id: UUID | None = None
     status: str
+    # How many times the ticket has been put back on sale by its holder (a resale): orders
+    # lets one order hold a ticket per sale, so a resold ticket can be ordered again.
+    sale: int = Field(0, ge=0)
 
 
 class TicketDeleted(_Versioned):
@@ -82,8 +85,18 @@ class OrderCancelled(_OrderEvent):
     subject = Subject.ORDER_CANCELLED
 
 
+class SoldTicket(OrderRef):
+    """What the buyer got, for the services that follow a sale (passes): optional so that
+    events published before these fields existed still read."""
+
+    price: Cents | None = Field(None, gt=0)
+    title: str | None = None
+
+
 class OrderCompleted(_OrderEvent):
     subject = Subject.ORDER_COMPLETED
+    user_id: UUID | None = None  # the buyer
+    ticket: SoldTicket
 
 
 class _ForOrder(Event):
@@ -128,6 +141,47 @@ class SessionRevoked(Event):
         return str(self.session_id)
 
 
+class _PassEvent(_Versioned):
+    """A pass's state change; `user_id` is its holder. Passes of one ticket apply in order."""
+
+    ticket_id: UUID
+    user_id: UUID
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.ticket_id)
+
+
+class PassIssued(_PassEvent):
+    subject = Subject.PASS_ISSUED
+    order_id: UUID
+
+
+class PassRevoked(_PassEvent):
+    """The ticket was resold: this pass's code no longer opens the door."""
+
+    subject = Subject.PASS_REVOKED
+
+
+class PassAdmitted(_PassEvent):
+    subject = Subject.PASS_ADMITTED
+    admitted_at: AwareDatetime
+
+
+class PassListed(_PassEvent):
+    """The holder puts the ticket back on sale at `price`, at most `price_cap`."""
+
+    subject = Subject.PASS_LISTED
+    price: Cents = Field(gt=0)
+    price_cap: Cents = Field(gt=0)
+
+
+class PassUnlisted(_PassEvent):
+    """The holder takes the resale down; the pass stays valid."""
+
+    subject = Subject.PASS_UNLISTED
+
+
 SCHEMAS: dict[Subject, type[Event]] = {
     cls.subject: cls
     for cls in (
@@ -141,6 +195,11 @@ SCHEMAS: dict[Subject, type[Event]] = {
         PaymentCreated,
         PaymentRefunded,
         SessionRevoked,
+        PassIssued,
+        PassRevoked,
+        PassAdmitted,
+        PassListed,
+        PassUnlisted,
     )
 }
 assert set(SCHEMAS) == set(Subject), "every subject needs a schema"

@@ -14,3 +14,8 @@ class Subject(StrEnum):
     PAYMENT_CREATED = "payment.created"
     PAYMENT_REFUNDED = "payment.refunded"
     SESSION_REVOKED = "session.revoked"
+    PASS_ISSUED = "pass.issued"
+    PASS_REVOKED = "pass.revoked"
+    PASS_ADMITTED = "pass.admitted"
+    PASS_LISTED = "pass.listed"
+    PASS_UNLISTED = "pass.unlisted"

@@ -76,6 +76,17 @@ async def test_a_signed_out_visitor_is_sent_to_sign_in(
     assert "My tickets" not in page(await visitor.get("/")).links()
 
 
+async def test_a_signed_out_sessions_old_cookie_is_sent_to_sign_in(buyer, passes):
+    """Signed out everywhere, the cookie a thief kept is a stranger's: no passes shown."""
+    passes.give(await user_id(buyer), "Hamilton")
+    kept = buyer.http.cookies["session"]
+    await buyer.post("/auth/signout")
+    buyer.http.cookies.set("session", kept)
+    response = await buyer.get("/passes", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/auth/signin?next=%2Fpasses"
+
+
 async def test_the_qr_code_is_an_image_the_pages_policy_allows(buyer, passes):
     """Same origin, through the gateway: img-src 'self' lets it in, no data: or inline SVG."""
     given = passes.give(await user_id(buyer), "Hamilton")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.system import System, running_system
+from tests.web.passes_stub import PassesStub
 from tests.web.visitor import Visitor
 from ticketing.runtime.services import SERVICES
 
@@ -64,3 +65,12 @@ async def buyer(system: System) -> AsyncIterator[Visitor]:
     async with Visitor(system) as someone:
         await someone.sign_up()
         yield someone
+
+
+@pytest.fixture
+def passes(system: System) -> PassesStub:
+    """STAND-IN for the passes API, in front of the real services (see passes_stub.py)."""
+    stub = PassesStub()
+    for prefix in ("/api/passes", "/api/checkins"):
+        system.transport.add(prefix, stub.app)
+    return stub

@@ -80,6 +80,28 @@ class Order(_Camel):
     ticket: OrderTicket
 
 
+class Pass(_Camel):
+    """What a buyer enters with; `price` is what the holder paid, `price_cap` the most it
+    may be resold for, `listed_price` the resale price while it is on sale again."""
+
+    id: UUID
+    ticket_id: UUID
+    order_id: UUID
+    title: str
+    status: str
+    code: str
+    admitted_at: datetime | None = None
+    price: Decimal
+    price_cap: Decimal
+    listed_price: Decimal | None = None
+
+
+class Admission(_Camel):
+    ticket_id: UUID
+    title: str
+    admitted_at: datetime
+
+
 T = TypeVar("T")
 
 
@@ -147,10 +169,18 @@ class Api:
         self.set_cookies: list[str] = []
 
     async def _call(
-        self, method: str, path: str, *, relay: bool = False, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        relay: bool = False,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
+        """`headers` replace the browser's forwarded ones (cookies included) when given."""
+        sent = self._headers if headers is None else headers
         try:
-            response = await self._http.request(method, path, headers=self._headers, **kwargs)
+            response = await self._http.request(method, path, headers=sent, **kwargs)
         except httpx.TransportError as error:
             raise ApiUnavailable(f"{method} {path}: {error!r}") from error
         if response.status_code >= 500:
@@ -228,3 +258,25 @@ class Api:
     async def pay(self, order_id: UUID, token: str) -> None:
         body = {"orderId": str(order_id), "token": token}
         await self._call("POST", "/api/payments", json=body)
+
+    async def passes(self, *, limit: int, cursor: str | None = None) -> Paged[Pass]:
+        params = _clean({"limit": limit, "cursor": cursor})
+        response = await self._call("GET", "/api/passes", params=params)
+        return Paged([Pass.model_validate(p) for p in response.json()], _next_cursor(response))
+
+    async def ticket_pass(self, pass_id: UUID) -> Pass:
+        return Pass.model_validate((await self._call("GET", f"/api/passes/{pass_id}")).json())
+
+    async def resell(self, pass_id: UUID, price: str) -> None:
+        body = {"price": _blank_is_missing(price)}
+        await self._call("POST", f"/api/passes/{pass_id}/resell", json=body)
+
+    async def take_down(self, pass_id: UUID) -> None:
+        await self._call("DELETE", f"/api/passes/{pass_id}/resell")
+
+    async def check_in(self, door_token: str, code: str) -> Admission:
+        """A door's call: its token, not the browser's session (a door needs no user)."""
+        headers = {k: v for k, v in self._headers.items() if k != "cookie"}
+        headers["authorization"] = f"Bearer {door_token}"
+        response = await self._call("POST", "/api/checkins", json={"code": code}, headers=headers)
+        return Admission.model_validate(response.json())

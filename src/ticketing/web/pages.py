@@ -23,6 +23,8 @@ FLASHES = {
     "withdrawn": "Your listing is withdrawn.",
     "payment_sent": "Payment received.",
     "order_cancelled": "Your order is cancelled.",
+    "resale_listed": "Your ticket is listed for resale.",
+    "resale_taken_down": "Your resale listing is taken down; the pass is yours to use.",
 }
 
 
@@ -34,6 +36,8 @@ def _templates() -> Jinja2Templates:
     )
     env.filters.update(money=views.money, ticket_label=views.ticket_label, clock=views.clock)
     env.filters["price_field"] = views.price_field
+    env.filters.update(pass_label=views.pass_label, moment=views.moment)
+    env.filters["resale_cap"] = views.resale_cap
     env.globals["field_error"] = _field_error
     env.globals["csrf_input"] = csrf.hidden_input
     return Jinja2Templates(env=env)

@@ -1,10 +1,10 @@
-"""What the pages say about tickets and orders: labels, money, time left; no I/O."""
+"""What the pages say about tickets, orders and passes: labels, money, time left; no I/O."""
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from ticketing.web.api_client import Order
+from ticketing.web.api_client import Order, Pass
 
 TICKET_LABELS = {
     "available": "For sale",
@@ -13,6 +13,7 @@ TICKET_LABELS = {
     "withdrawn": "Withdrawn",
 }
 OPEN_ORDER = ("created", "awaiting:payment")
+PASS_LABELS = {"valid": "Valid", "used": "Used", "revoked": "Revoked"}
 
 
 def money(value: Decimal | float | int) -> str:
@@ -26,6 +27,24 @@ def price_field(value: Decimal | float | int) -> str:
 
 def ticket_label(status: str) -> str:
     return TICKET_LABELS.get(status, status.capitalize())
+
+
+def pass_label(status: str) -> str:
+    return PASS_LABELS.get(status, status.capitalize())
+
+
+def moment(value: datetime) -> str:
+    """A point in time as a person reads it; UTC, said so, since the server knows no other."""
+    return f"{value.astimezone(UTC):%d %b %Y, %H:%M} UTC"
+
+
+def resale_cap(ticket_pass: Pass) -> str:
+    """The resale form's hint: the cap, and how it follows from what the holder paid."""
+    cap = money(ticket_pass.price_cap)
+    if ticket_pass.price <= 0:
+        return f"At most {cap}."
+    times = (ticket_pass.price_cap / ticket_pass.price).quantize(Decimal("0.01")).normalize()
+    return f"At most {cap} ({times:f} \N{MULTIPLICATION SIGN} what you paid)."
 
 
 def clock(seconds: int) -> str:
@@ -65,3 +84,30 @@ def order_state(order: Order, now: datetime) -> OrderState:
         return OrderState(order.status, "Expired", message, False, 0)
     message = "This order was cancelled; the ticket is back on sale."
     return OrderState(order.status, "Cancelled", message, False, 0)
+
+
+@dataclass(frozen=True)
+class DoorAnswer:
+    """What the door shows after a scan: green and the show's title, or red and why not."""
+
+    admitted: bool
+    message: str
+
+
+REFUSALS = {
+    404: "Unknown code",
+    410: "Revoked — this ticket was resold",
+}
+
+
+def door_answer(status: int, messages: list[str], title: str = "") -> DoorAnswer:
+    """The API's answer to a check-in, in the door's words; a 409 keeps the API's own
+    ("Already admitted at <time>"), which names the time."""
+    if status < 300:
+        return DoorAnswer(True, f"Admitted — {title}")
+    if status in REFUSALS:
+        return DoorAnswer(False, REFUSALS[status])
+    if status == 409:
+        said = next((m for m in messages if m.startswith("Already admitted")), None)
+        return DoorAnswer(False, said or "Already admitted")
+    return DoorAnswer(False, "; ".join(messages) or "Not admitted")

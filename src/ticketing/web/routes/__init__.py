@@ -1,5 +1,5 @@
 """The pages, one module per area; ROUTERS in the order their paths must be matched."""
 
-from ticketing.web.routes import auth, home, orders, tickets
+from ticketing.web.routes import auth, door, home, orders, passes, tickets
 
-ROUTERS = [home.router, auth.router, tickets.router, orders.router]
+ROUTERS = [home.router, auth.router, tickets.router, orders.router, passes.router, door.router]

@@ -108,3 +108,17 @@ def test_the_replica_follows_the_source_but_keeps_its_withdrawn_mark():
 def test_a_withdrawn_listing_takes_the_deletions_version():
     withdrawn = domain.withdraw(a_listing(version=1), 2)
     assert (withdrawn.withdrawn, withdrawn.version) == (True, 2)
+
+
+@pytest.mark.parametrize("status", ["sold", "withdrawn"])
+def test_a_listing_the_source_says_is_sold_or_withdrawn_is_refused_as_reserved(status):
+    with pytest.raises(Invalid, match=r"^Ticket is already reserved$"):
+        domain.check_can_order(a_listing(status=status), uuid4())
+
+
+def test_an_order_is_placed_for_the_listings_sale():
+    listing = a_listing(sale=2)
+    order = domain.place(
+        listing, order_id=uuid4(), buyer=uuid4(), now=datetime.now(UTC), window_seconds=60
+    )
+    assert order.sale == 2

@@ -196,8 +196,9 @@ async def test_a_payment_completes_the_order_and_publishes_order_completed(
     placed = await place_order(client, engine, buyer)
     await bus.publish(payment_for(placed))
     published = await bus.wait_for(Subject.ORDER_COMPLETED)
+    sold = {"id": placed["ticket"]["id"], "price": 2050, "title": placed["ticket"]["title"]}
     assert published == [
-        {"id": placed["id"], "version": 1, "ticket": {"id": placed["ticket"]["id"]}}
+        {"id": placed["id"], "version": 1, "userId": str(buyer.id), "ticket": sold}
     ]
     shown = await client.get(f"/api/orders/{placed['id']}", headers=buyer.headers)
     assert (shown.json()["status"], shown.json()["version"]) == ("complete", 1)

@@ -173,6 +173,7 @@ async def test_the_owner_edits_title_and_price_and_the_version_grows(client, eng
         "userId": str(seller.id),
         "orderId": None,
         "status": "available",
+        "sale": 0,
     }
 
 

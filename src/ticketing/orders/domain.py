@@ -31,6 +31,8 @@ class Listing:
     version: int
     status: str = "available"  # as the source says
     withdrawn: bool = False  # this service's own mark: ticket.deleted arrived
+    # Times a holder put the ticket back on sale: one order may hold it per sale.
+    sale: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +47,25 @@ class Order:
     price_cents: int
     version: int
     created_at: datetime
+    sale: int = 0  # the listing's sale it was placed for: a resale is a new sale
+
+
+TAKEN = "Ticket is already reserved"
+# Sold (and not back on sale), or taken down: what the source says no order can have. A
+# sold ticket's first sale is also held by its completed order, but a resale taken down
+# is sold with no order holding that sale: the index alone would let one in.
+NOT_FOR_SALE = ("sold", "withdrawn")
 
 
 def check_can_order(listing: Listing | None, buyer: UUID) -> Listing:
-    """Only a listed ticket, and not your own. Whether it is free is the index's call."""
+    """Only a listed ticket, not sold, and not your own. Whether it is free is the index's
+    call: a replica that says so may be behind."""
     if listing is None or listing.withdrawn:
         raise Missing("Ticket not found")
     if listing.user_id == buyer:
         raise Invalid("You cannot order your own ticket")
+    if listing.status in NOT_FOR_SALE:
+        raise Invalid(TAKEN)
     return listing
 
 
@@ -69,6 +82,7 @@ def place(
         price_cents=listing.price_cents,
         version=0,
         created_at=now,
+        sale=listing.sale,
     )
 
 

@@ -51,6 +51,7 @@ class Ticket(Base):
     version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(30))
     withdrawn: Mapped[bool] = mapped_column(Boolean)
+    sale: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Order(Base):
@@ -66,10 +67,18 @@ class Order(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sale: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
-        # Guarantee 1: at most one order holds a ticket; the insert itself is the check.
-        Index("uq_orders_active_ticket", "ticket_id", unique=True, postgresql_where=_HOLDING),
+        # Guarantee 1: at most one order holds a ticket's sale (a resale is the next one);
+        # the insert itself is the check.
+        Index(
+            "uq_orders_active_ticket_sale",
+            "ticket_id",
+            "sale",
+            unique=True,
+            postgresql_where=_HOLDING,
+        ),
         Index("ix_orders_user_newest", "user_id", created_at.desc(), id.desc()),
         CheckConstraint(text(STATUS_CHECK), name="status"),
     )

@@ -37,7 +37,7 @@ async def reserve_ticket(
     )
     if not await store.place_order(db, order, _created(order)):
         business("orders", "oversell_refused")
-        raise Invalid("Ticket is already reserved")
+        raise Invalid(domain.TAKEN)
     business("orders", "reservation_created")
     return order, listing
 
@@ -77,6 +77,16 @@ async def expire_order(db: AsyncConnection, order_id: UUID) -> None:
         business("orders", "reservation_expired")
     elif not await store.order_exists(db, order_id):
         log.warning("expiration.complete for unknown order %s; ignored", order_id)
+
+
+async def end_resale_orders(db: AsyncConnection, ticket_id: UUID) -> None:
+    """The holder took the resale down or used the pass: an open order for it can never be
+    paid for a ticket that is no longer on sale, so it ends as an expiry would (tickets
+    gives the ticket back to the holder on order.cancelled; payments refunds a charge that
+    lands after). A completed order stays complete: the buyer paid first."""
+    for closed in await store.close_open_orders_of(db, ticket_id):
+        await outbox.stage(db, _cancelled(closed))
+        business("orders", "reservation_resale_ended")
 
 
 async def complete_order(db: AsyncConnection, payment: events.PaymentCreated) -> None:
@@ -127,8 +137,13 @@ async def withdraw_listing(db: AsyncConnection, event: events.TicketDeleted) -> 
 
 
 def _listing(event: events.TicketCreated | events.TicketUpdated) -> Listing:
-    status = event.status if isinstance(event, events.TicketUpdated) else "available"
-    return Listing(event.id, event.title, event.price, event.user_id, event.version, status)
+    if isinstance(event, events.TicketUpdated):
+        status, sale = event.status, event.sale
+    else:
+        status, sale = "available", 0
+    return Listing(
+        event.id, event.title, event.price, event.user_id, event.version, status, sale=sale
+    )
 
 
 def _created(order: Order) -> events.OrderCreated:

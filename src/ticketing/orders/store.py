@@ -18,18 +18,19 @@ ORDERS, TICKETS = table(models.Order), table(models.Ticket)
 OrderView = tuple[Order, Listing]
 
 # What a ticket.updated changes: `withdrawn` is this service's own mark.
-_SOURCE_COLUMNS = ("title", "price_cents", "user_id", "status", "version")
+_SOURCE_COLUMNS = ("title", "price_cents", "user_id", "status", "version", "sale")
 
 
 async def place_order(db: AsyncConnection, order: Order, created: Event) -> bool:
     """Insert, don't check: the partial unique index settles the race (guarantee 1). The
     order and its event go in as one statement, so in autocommit it needs no transaction
-    around it. False, and nothing written, if an order holds the ticket already."""
+    around it. False, and nothing written, if an order holds this sale of the ticket."""
     placed = (
         insert(ORDERS)
         .values(values(order))
         .on_conflict_do_nothing(
-            index_elements=[ORDERS.c.ticket_id], index_where=text(models.ACTIVE_PREDICATE)
+            index_elements=[ORDERS.c.ticket_id, ORDERS.c.sale],
+            index_where=text(models.ACTIVE_PREDICATE),
         )
         .returning(ORDERS.c.id)
         .cte("placed")
@@ -96,6 +97,18 @@ async def close_open_order(db: AsyncConnection, order_id: UUID) -> Order | None:
         )
     ).first()
     return None if row is None else value(Order, row)
+
+
+async def close_open_orders_of(db: AsyncConnection, ticket_id: UUID) -> list[Order]:
+    """Cancel every open order on the ticket, in one UPDATE that both locks and decides;
+    the orders it closed."""
+    rows = await db.execute(
+        update(ORDERS)
+        .where(ORDERS.c.ticket_id == ticket_id, ORDERS.c.status.in_([s.value for s in OPEN]))
+        .values(status=OrderStatus.CANCELLED.value, version=ORDERS.c.version + 1)
+        .returning(*ORDERS.c)
+    )
+    return [value(Order, row) for row in rows]
 
 
 async def order_exists(db: AsyncConnection, order_id: UUID) -> bool:

@@ -12,6 +12,9 @@ from ticketing.common.events import (
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
+    PassAdmitted,
+    PassListed,
+    PassUnlisted,
     TicketCreated,
     TicketDeleted,
     TicketUpdated,
@@ -19,7 +22,7 @@ from ticketing.common.events import (
 from ticketing.common.refusals import Missing
 from ticketing.common.rows import values
 from ticketing.tickets import domain, store
-from ticketing.tickets.domain import Reservation, Search, Ticket
+from ticketing.tickets.domain import Reservation, Search, Status, Ticket
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", TicketCreated, TicketUpdated)
@@ -82,7 +85,9 @@ async def reserve_ticket(db: AsyncConnection, event: OrderCreated) -> None:
     if ticket is None:
         log.warning("order %s is for unknown ticket %s; ignored", event.id, event.ticket.id)
         return
-    if not await store.first_news_of(db, event.id, ticket_id=ticket.id, version=event.version):
+    if not await store.first_news_of(
+        db, event.id, ticket_id=ticket.id, buyer=event.user_id, version=event.version
+    ):
         return  # a replay, or the order already ended before its creation reached us
     outcome, reserved = domain.reserve(ticket, event.id)
     if outcome is Reservation.RESERVED:
@@ -122,3 +127,54 @@ async def sell_ticket(db: AsyncConnection, event: OrderCompleted) -> None:
         await store.save(db, sold, _updated(sold))
     elif not domain.sold_to(ticket, event.id):
         log.warning("order %s completed but ticket %s is %s", event.id, ticket.id, ticket.status)
+
+
+async def relist_ticket(db: AsyncConnection, event: PassListed) -> None:
+    """The holder resells: their sold ticket goes back on sale, as their listing, capped."""
+    ticket = await _pass_ticket(db, event)
+    if ticket is None:
+        return
+    if domain.waits_for_sale(ticket, event.user_id):
+        # The sale the pass came from has not reached this service yet (order.completed
+        # comes through another consumer): retry once it has. Rolls back the pass's note.
+        raise VersionGap(f"ticket {ticket.id} is {ticket.status}; pass {event.id} listed")
+    buyer = await store.buyer_of(db, ticket.order_id) if ticket.order_id else None
+    relisted = domain.relist(
+        ticket,
+        holder=event.user_id,
+        price_cents=event.price,
+        cap_cents=event.price_cap,
+        buyer=buyer,
+    )
+    if relisted is not None:
+        await store.save(db, relisted, _updated(relisted))
+    elif ticket.status is not Status.AVAILABLE:
+        log.warning("pass %s listed, but ticket %s is %s", event.id, ticket.id, ticket.status)
+
+
+async def end_resale(db: AsyncConnection, event: PassUnlisted | PassAdmitted) -> None:
+    """The holder's resale ends (taken down, or the pass used at the door): the ticket is
+    theirs again, now or when the order holding it ends."""
+    ticket = await _pass_ticket(db, event)
+    if ticket is None:
+        return
+    if ended := domain.unlist(ticket, event.user_id):
+        changed = ended.version != ticket.version
+        await store.save(db, ended, _updated(ended) if changed else None)
+
+
+async def _pass_ticket(
+    db: AsyncConnection, event: PassListed | PassUnlisted | PassAdmitted
+) -> Ticket | None:
+    """The pass's ticket, locked; None (ignore the event) for an unknown ticket or an event
+    older than one of the same pass already taken in."""
+    ticket = await store.find(db, event.ticket_id, lock=True)
+    if ticket is None:
+        log.warning("%s for unknown ticket %s; ignored", event.subject, event.ticket_id)
+        return None
+    if not await store.newer_pass_event(db, event.id, ticket_id=ticket.id, version=event.version):
+        log.info(
+            "%s for pass %s v%s is out of date; ignored", event.subject, event.id, event.version
+        )
+        return None
+    return ticket

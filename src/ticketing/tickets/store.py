@@ -16,6 +16,7 @@ from ticketing.tickets import models
 from ticketing.tickets.domain import Search, Status, Ticket
 
 TICKETS, KNOWN_ORDERS = table(models.Ticket), table(models.KnownOrder)
+KNOWN_PASSES = table(models.KnownPass)
 _C = TICKETS.c
 _FIELDS = columns(TICKETS, Ticket)
 
@@ -90,24 +91,49 @@ async def add(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
     await db.execute(outbox.staged_after(listed, event))
 
 
-async def save(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
-    """The changed ticket and its event, in one statement inside the caller's transaction."""
-    saved = (
-        update(TICKETS)
-        .where(_C.id == ticket.id)
-        .values(values(ticket))
-        .returning(_C.id)
-        .cte("saved")
-    )
-    await db.execute(outbox.staged_after(saved, event))
+async def save(db: AsyncConnection, ticket: Ticket, event: Event | None) -> None:
+    """The changed ticket and its event, in one statement inside the caller's transaction;
+    no event for a change only this service sees (a resale's taken-down mark)."""
+    saved = update(TICKETS).where(_C.id == ticket.id).values(values(ticket))
+    if event is None:
+        await db.execute(saved)
+        return
+    await db.execute(outbox.staged_after(saved.returning(_C.id).cte("saved"), event))
 
 
 async def first_news_of(
-    db: AsyncConnection, order_id: UUID, *, ticket_id: UUID, version: int
+    db: AsyncConnection, order_id: UUID, *, ticket_id: UUID, buyer: UUID, version: int
 ) -> bool:
     """Record the order as created; False when it was already known (replayed, or ended first)."""
-    known = {"id": order_id, "ticket_id": ticket_id, "status": "created", "version": version}
+    known = {
+        "id": order_id,
+        "ticket_id": ticket_id,
+        "status": "created",
+        "version": version,
+        "user_id": buyer,
+    }
     return await insert_new(db, KNOWN_ORDERS, known)
+
+
+async def buyer_of(db: AsyncConnection, order_id: UUID) -> UUID | None:
+    """Who placed the order, if its order.created said so."""
+    query = select(KNOWN_ORDERS.c.user_id).where(KNOWN_ORDERS.c.id == order_id)
+    buyer: UUID | None = await db.scalar(query)
+    return buyer
+
+
+async def newer_pass_event(
+    db: AsyncConnection, pass_id: UUID, *, ticket_id: UUID, version: int
+) -> bool:
+    """Record the pass at `version`; False when this version or a later one was seen
+    already (the event is older than what the ticket has taken in)."""
+    statement = insert(KNOWN_PASSES).values(id=pass_id, ticket_id=ticket_id, version=version)
+    recorded = statement.on_conflict_do_update(
+        index_elements=[KNOWN_PASSES.c.id],
+        set_={"version": version},
+        where=KNOWN_PASSES.c.version < statement.excluded.version,
+    ).returning(KNOWN_PASSES.c.id)
+    return (await db.execute(recorded)).first() is not None
 
 
 async def is_known(db: AsyncConnection, order_id: UUID) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.passes.conftest import CODE_SECRET
 from ticketing.common.events import OrderCompleted, SoldTicket
 from ticketing.common.rows import value, values
-from ticketing.passes import domain
+from ticketing.passes import domain, service, store
 from ticketing.passes.domain import Pass, Sale
 from ticketing.passes.store import PASSES
 
@@ -61,3 +61,16 @@ async def passes_of_ticket(engine: AsyncEngine, ticket_id: UUID) -> list[Pass]:
 
 def code_of(found: Pass) -> str:
     return domain.code_for(found.id, KEY)
+
+
+async def door_token(engine: AsyncEngine, name: str | None = None) -> str:
+    """A door's bearer token, as `ticketing door add` prints it."""
+    async with engine.begin() as db:
+        return await service.add_door(db, name or f"gate-{uuid4().hex[:6]}")
+
+
+async def pass_row(engine: AsyncEngine, pass_id: UUID) -> Pass:
+    async with engine.connect() as db:
+        found = await store.pass_by_id(db, pass_id)
+    assert found is not None
+    return found

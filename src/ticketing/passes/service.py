@@ -140,7 +140,7 @@ async def doors(db: AsyncConnection) -> list[Door]:
 
 
 async def revoke_door(db: AsyncConnection, name: str) -> None:
-    if not await store.revoke_door(db, name):
+    if not await store.revoke_door(db, domain.check_door_name(name)):
         raise Invalid(f"No active door named {name!r}", field="name")
 
 

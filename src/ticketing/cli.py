@@ -71,7 +71,30 @@ def _parser() -> argparse.ArgumentParser:
         help="print the NATS server's users and permissions (passwords as $NATS_PASSWORD_<USER>)",
     )
     commands.add_parser("keys", help="print a new session key pair as two .env lines")
+    _door_parser(commands)
     return parser
+
+
+def _door_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    door = commands.add_parser(
+        "door",
+        help="add, list or revoke the doors that check passes in",
+        description="Doors admit passes with a bearer token. The passes database is the one "
+        "of the system `ticketing up` runs from --data-dir, or DATABASE_URL if set and no "
+        "--data-dir is given.",
+    )
+    actions = door.add_subparsers(
+        dest="door_command", required=True, metavar="ACTION", help="what to do"
+    )
+    for action, text in (
+        ("add", "add a door and print its token (last line; shown this once)"),
+        ("list", "list the doors: name, created, revoked"),
+        ("revoke", "revoke a door: its token admits no one from now on"),
+    ):
+        command = actions.add_parser(action, help=text, description=text)
+        if action != "list":
+            command.add_argument("name", help="the door's name: 1-64 letters, digits, - or _")
+        command.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
 
 
 def _version() -> str:
@@ -92,6 +115,61 @@ def _keep_traceback(data_dir: Path, error: Exception) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(traceback.format_exception(error)))
     return path
+
+
+def _passes_database(data_dir: Path | None) -> str:
+    """The passes database: the running local system's, or DATABASE_URL's."""
+    import json
+    import os
+
+    if data_dir is None and (url := os.environ.get("DATABASE_URL")):
+        return url
+    state = (data_dir or Path(".ticketing")) / "state.json"
+    try:
+        databases: dict[str, str] = json.loads(state.read_text())["databases"]
+    except FileNotFoundError:
+        raise SystemExit(
+            f"ticketing: no system runs from {state.parent} (start it with `ticketing up`, "
+            "or set DATABASE_URL to the passes database)"
+        ) from None
+    if "passes" not in databases:
+        raise SystemExit(f"ticketing: the system running from {state.parent} has no passes")
+    return databases["passes"]
+
+
+async def _door(args: argparse.Namespace) -> int:
+    """`ticketing door add|list|revoke`: on the passes database, one transaction each."""
+    from ticketing.common.database_url import asyncpg_url
+    from ticketing.common.db import make_engine, unreachable
+    from ticketing.common.refusals import Refusal
+    from ticketing.passes import service
+
+    engine = make_engine(asyncpg_url(_passes_database(args.data_dir)), pool_size=1)
+    try:
+        async with engine.begin() as db:
+            if args.door_command == "add":
+                token = await service.add_door(db, args.name)
+                print(f"door {args.name} added; its token (shown only now):")
+                print(token)
+            elif args.door_command == "revoke":
+                await service.revoke_door(db, args.name)
+                print(f"door {args.name} revoked")
+            else:
+                print("name\tcreated\trevoked")
+                for door in await service.doors(db):
+                    revoked = f"{door.revoked_at:%Y-%m-%d %H:%M:%S %Z}" if door.revoked_at else "-"
+                    print(f"{door.name}\t{door.created_at:%Y-%m-%d %H:%M:%S %Z}\t{revoked}")
+    except Refusal as refusal:
+        print(f"ticketing: {refusal.message}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if not unreachable(error):
+            raise
+        print(f"ticketing: cannot reach the passes database: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
 
         print(env_lines(*generate_key_pair()))
         return
+    if args.command == "door":
+        sys.exit(asyncio.run(_door(args)))
     if args.command == "migrate":
         from ticketing.runtime.serve import migrate_only
 

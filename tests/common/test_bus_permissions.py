@@ -27,6 +27,7 @@ from ticketing.common.bus.permissions import (
 from ticketing.common.events import SessionRevoked, Subject
 from ticketing.expiration import listeners as expiration
 from ticketing.orders import listeners as orders
+from ticketing.passes import listeners as passes
 from ticketing.payments import listeners as payments
 from ticketing.tickets import listeners as tickets
 
@@ -35,6 +36,7 @@ LISTENERS = {
     "orders": orders.SUBSCRIPTIONS,
     "expiration": expiration.SUBSCRIPTIONS,
     "payments": payments.subscriptions(provider=None),
+    "passes": passes.subscriptions(key=b""),
 }
 
 

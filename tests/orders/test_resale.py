@@ -12,7 +12,7 @@ from tests.orders.builders import make_ticket, order_row, orders_for_ticket, rep
 from tests.orders.test_concurrency import RESERVED, race, staged_order_ids
 from tests.orders.test_listeners import at_version, staged
 from tests.support import eventually, person
-from ticketing.common.events import PassAdmitted, PassUnlisted, Subject
+from ticketing.common.events import PassAdmitted, PassUnlisted, Subject, TicketUpdated
 from ticketing.orders.store import ORDERS, TICKETS
 
 
@@ -113,3 +113,36 @@ async def test_a_resale_ending_for_a_ticket_without_orders_changes_nothing(engin
     )
     assert await staged(engine, Subject.ORDER_CANCELLED) == []
     assert counts.dead_letters() == 0
+
+
+async def test_an_order_placed_while_the_replica_lagged_ends_when_the_ticket_is_sold(
+    client, engine, bus, settings, buyer
+):
+    """A resale taken down: tickets says sold (to no order) while an order placed on the
+    stale replica is still open; it must not stay payable for a ticket it can never get."""
+    ticket_id, first = await resold(client, engine, settings)
+    placed = (await order(client, buyer, ticket_id)).json()
+    listing = await replica(engine, ticket_id)
+    sold = TicketUpdated(
+        id=ticket_id,
+        version=listing.version + 1,
+        title=listing.title,
+        price=listing.price_cents,
+        user_id=listing.user_id,
+        status="sold",
+        sale=1,
+    )
+    await bus.publish(sold)
+    published = await bus.wait_for(Subject.ORDER_CANCELLED)
+    assert published == [{"id": placed["id"], "version": 1, "ticket": {"id": str(ticket_id)}}]
+    assert (await order_row(engine, first)).status == "complete"
+
+
+async def test_a_sale_to_an_order_ends_no_order_of_its_own(client, engine, bus, buyer):
+    created = await bus.list_ticket(engine)
+    placed = (await order(client, buyer, created.id)).json()
+    sold = ticket_updated(created, 1, status="sold", order_id=UUID(placed["id"]))
+    await bus.publish(sold)
+    assert (await at_version(engine, created.id, 1)).status == "sold"
+    assert (await order_row(engine, placed["id"])).status == "created"
+    assert await staged(engine, Subject.ORDER_CANCELLED) == []

@@ -79,12 +79,14 @@ async def expire_order(db: AsyncConnection, order_id: UUID) -> None:
         log.warning("expiration.complete for unknown order %s; ignored", order_id)
 
 
-async def end_resale_orders(db: AsyncConnection, ticket_id: UUID) -> None:
+async def end_resale_orders(
+    db: AsyncConnection, ticket_id: UUID, *, but: UUID | None = None
+) -> None:
     """The holder took the resale down or used the pass: an open order for it can never be
     paid for a ticket that is no longer on sale, so it ends as an expiry would (tickets
     gives the ticket back to the holder on order.cancelled; payments refunds a charge that
     lands after). A completed order stays complete: the buyer paid first."""
-    for closed in await store.close_open_orders_of(db, ticket_id):
+    for closed in await store.close_open_orders_of(db, ticket_id, but=but):
         await outbox.stage(db, _cancelled(closed))
         business("orders", "reservation_resale_ended")
 
@@ -120,12 +122,16 @@ async def follow_listing(db: AsyncConnection, event: events.TicketUpdated) -> No
     """Replica follows the source in order: only version n-1 may become n. The next version,
     nearly always, is one UPDATE; anything else is told apart under a row lock."""
     source = _listing(event)
-    if await store.follow_listing(db, source):
-        return
-    replica = await store.listing_for_update(db, event.id)
-    require_next_version(replica.version if replica else None, event.version)
-    assert replica is not None  # require_next_version refused a missing replica
-    await store.save_listing(db, domain.follow(replica, source))  # it became n-1 meanwhile
+    if not await store.follow_listing(db, source):
+        replica = await store.listing_for_update(db, event.id)
+        require_next_version(replica.version if replica else None, event.version)
+        assert replica is not None  # require_next_version refused a missing replica
+        await store.save_listing(db, domain.follow(replica, source))  # became n-1 meanwhile
+    if event.status == "sold":
+        # Sold to `order_id` (or, a resale taken down, back to its holder): an open order
+        # placed while the replica still said available can never have it. Tickets refused
+        # its reservation; ending it here keeps it from being paid for nothing.
+        await end_resale_orders(db, event.id, but=event.order_id)
 
 
 async def withdraw_listing(db: AsyncConnection, event: events.TicketDeleted) -> None:

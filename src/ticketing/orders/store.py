@@ -99,12 +99,17 @@ async def close_open_order(db: AsyncConnection, order_id: UUID) -> Order | None:
     return None if row is None else value(Order, row)
 
 
-async def close_open_orders_of(db: AsyncConnection, ticket_id: UUID) -> list[Order]:
-    """Cancel every open order on the ticket, in one UPDATE that both locks and decides;
-    the orders it closed."""
+async def close_open_orders_of(
+    db: AsyncConnection, ticket_id: UUID, *, but: UUID | None = None
+) -> list[Order]:
+    """Cancel every open order on the ticket (except `but`), in one UPDATE that both locks
+    and decides; the orders it closed."""
+    ending = [ORDERS.c.ticket_id == ticket_id, ORDERS.c.status.in_([s.value for s in OPEN])]
+    if but is not None:
+        ending.append(ORDERS.c.id != but)
     rows = await db.execute(
         update(ORDERS)
-        .where(ORDERS.c.ticket_id == ticket_id, ORDERS.c.status.in_([s.value for s in OPEN]))
+        .where(*ending)
         .values(status=OrderStatus.CANCELLED.value, version=ORDERS.c.version + 1)
         .returning(*ORDERS.c)
     )

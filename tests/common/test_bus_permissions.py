@@ -27,6 +27,7 @@ from ticketing.common.bus.permissions import (
 from ticketing.common.events import SessionRevoked, Subject
 from ticketing.expiration import listeners as expiration
 from ticketing.orders import listeners as orders
+from ticketing.passes import listeners as passes
 from ticketing.payments import listeners as payments
 from ticketing.tickets import listeners as tickets
 
@@ -35,12 +36,13 @@ LISTENERS = {
     "orders": orders.SUBSCRIPTIONS,
     "expiration": expiration.SUBSCRIPTIONS,
     "payments": payments.subscriptions(provider=None),
+    "passes": passes.SUBSCRIPTIONS,
 }
 
 
-def test_each_service_listens_to_exactly_what_the_table_lets_it_consume():
-    for service, subjects in CONSUMES.items():
-        assert set(LISTENERS.get(service, {})) == subjects, service
+@pytest.mark.parametrize("service", sorted(CONSUMES))
+def test_each_service_listens_to_exactly_what_the_table_lets_it_consume(service):
+    assert set(LISTENERS.get(service, {})) == CONSUMES[service]
 
 
 def test_every_subject_has_exactly_one_publisher():

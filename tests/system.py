@@ -17,6 +17,8 @@ from tests.support import AUTH_KEYS, bus_prefix
 from ticketing.runtime.gateway import Routes
 from ticketing.runtime.services import SERVICES
 
+PASS_CODE_SECRET = "system-test-pass-code-secret-0123456789abcdef"
+
 
 class PrefixTransport(httpx.AsyncBaseTransport):
     """Dispatches each request to the in-process app that owns its path prefix."""
@@ -69,6 +71,7 @@ async def running_system(
                 **AUTH_KEYS,  # filtered below: only auth's settings take the private key
                 "bus_prefix": system.prefix,
                 "cookie_secure": False,
+                "pass_code_secret": PASS_CODE_SECRET,  # only passes' settings take it
             }
             if spec.database:
                 fields["database_url"] = await postgres.fresh_database(spec.name)
@@ -84,8 +87,8 @@ async def running_system(
                 await asyncio.wait_for(app.state.bus.ready.wait(), timeout=15)
             system.apps[spec.name] = app
             system.settings[spec.name] = settings
-            if spec.route:
-                system.transport.add(spec.route, app)
+            for route in spec.routes:
+                system.transport.add(route, app)
         if "web" in names:
             await _start_web(system, stack, overrides)
         yield system

@@ -15,14 +15,16 @@ DEPLOY = ROOT / "deploy"
 OVERLAYS = ("dev", "prod")
 
 # DESIGN.md, "Services": who owns a database and which public path each one serves.
-SERVICES = ("auth", "tickets", "orders", "payments", "expiration", "web")
-WITH_DATABASE = ("auth", "tickets", "orders", "payments", "expiration")
+SERVICES = ("auth", "tickets", "orders", "payments", "expiration", "passes", "web")
+WITH_DATABASE = ("auth", "tickets", "orders", "payments", "expiration", "passes")
 HASH_SUFFIX = re.compile(r"-[bcdfghkmt2456789]{10}$")
 ROUTES = {
     "/api/users": "auth",
     "/api/tickets": "tickets",
     "/api/orders": "orders",
     "/api/payments": "payments",
+    "/api/passes": "passes",
+    "/api/checkins": "passes",
     "/": "web",
 }
 

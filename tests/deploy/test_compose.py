@@ -25,9 +25,10 @@ PASSWORDS = {"POSTGRES_PASSWORD": "pw"} | {
 }
 NATS_PASSWORDS = {password_variable(user): f"nats-{user}-pw" for user in USERS}
 CSRF_KEY = "compose-csrf-key-0123456789abcdef0123456789"
+PASS_CODE_SECRET = "compose-pass-code-secret-0123456789abcdef"
 REQUIRED = (
     dict(line.split("=", 1) for line in KEYS.splitlines())
-    | {"CSRF_KEY": CSRF_KEY}
+    | {"CSRF_KEY": CSRF_KEY, "PASS_CODE_SECRET": PASS_CODE_SECRET}
     | PASSWORDS
     | NATS_PASSWORDS
 )
@@ -64,7 +65,15 @@ def test_compose_file_is_yaml_with_every_service():
 
 @pytest.mark.parametrize(
     "variable",
-    ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "CSRF_KEY", *PASSWORDS, "NATS_PASSWORD_ORDERS"],
+    [
+        "JWT_PRIVATE_KEY",
+        "JWT_PUBLIC_KEY",
+        "CSRF_KEY",
+        "PASS_CODE_SECRET",
+        *PASSWORDS,
+        "NATS_PASSWORD_ORDERS",
+        "NATS_PASSWORD_PASSES",
+    ],
 )
 def test_a_missing_secret_stops_compose_and_names_it(tmp_path, variable):
     env_file = tmp_path / ".env"
@@ -93,6 +102,7 @@ def test_each_service_gets_its_own_database_the_public_key_and_only_auth_the_pri
         assert "POSTGRES_PASSWORD" not in env
         assert env["JWT_PUBLIC_KEY"] == JWT_PUBLIC_KEY.strip().replace("\n", "\\n")
         assert ("JWT_PRIVATE_KEY" in env) == (name == "auth"), name
+        assert ("PASS_CODE_SECRET" in env) == (name == "passes"), name
         assert env["NATS_URL"] == "nats://nats:4222"
         assert (env["NATS_USER"], env["NATS_PASSWORD"]) == (name, f"nats-{name}-pw")
         assert {"postgres", "nats"} <= set(config["services"][name]["depends_on"])
@@ -172,5 +182,5 @@ def test_nginx_fronts_the_public_services_with_the_routing_config(config):
     (mount,) = nginx["volumes"]
     assert Path(mount["source"]) == DEPLOY / "nginx.conf"
     assert mount["target"] == "/etc/nginx/nginx.conf"
-    assert set(nginx["depends_on"]) == {"auth", "tickets", "orders", "payments", "web"}
+    assert set(nginx["depends_on"]) == {"auth", "tickets", "orders", "payments", "passes", "web"}
     assert nginx["ports"][0]["target"] == 80

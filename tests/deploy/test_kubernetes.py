@@ -171,7 +171,14 @@ def test_secrets_come_from_secrets_and_the_rest_from_the_configmap(overlay):
                 "CSRF_KEY": (["ticketing", "secrets"], "CSRF_KEY")
             }
     config = _configmap(overlay)
-    secret = {"JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "STRIPE_SECRET_KEY", "DATABASE_URL", "CSRF_KEY"}
+    secret = {
+        "JWT_PRIVATE_KEY",
+        "JWT_PUBLIC_KEY",
+        "STRIPE_SECRET_KEY",
+        "DATABASE_URL",
+        "CSRF_KEY",
+        "PASS_CODE_SECRET",
+    }
     assert not secret & set(config)
     assert config["NATS_URL"] == "nats://nats:4222"
 
@@ -241,6 +248,23 @@ def test_only_payments_sees_the_stripe_secret():
     for name, deployment in of_kind("prod", "Deployment").items():
         env = {v["name"] for v in containers(deployment)[0].get("env", [])}
         assert ("STRIPE_SECRET_KEY" in env) == (name == "payments"), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_passes_sees_the_key_its_codes_are_derived_with(overlay):
+    """Whoever holds it and a copy of passes' rows could work out the codes."""
+    for name, workload in [*of_kind(overlay, "Deployment").items(), ("migrate", _job(overlay))]:
+        for container in containers(workload):
+            refs = {
+                v["name"]: v["valueFrom"]["secretKeyRef"]
+                for v in container.get("env", [])
+                if "secretKeyRef" in v.get("valueFrom", {})
+            }
+            holds = "PASS_CODE_SECRET" in refs
+            assert holds == (name == "passes"), f"{name} {container['name']}"
+            if holds:
+                assert refs["PASS_CODE_SECRET"]["name"].startswith("ticketing-secrets")
+                assert refs["PASS_CODE_SECRET"]["key"] == "PASS_CODE_SECRET"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -361,11 +385,13 @@ def test_every_generated_reference_resolves(overlay):
 def test_every_runtime_service_is_deployed_and_routed():
     """A service added to `ticketing up` must be added here too, with the same route."""
     deployments = of_kind("dev", "Deployment")
-    ingress_routes = {v: k for k, v in ROUTES.items()}
+    ingress_routes: dict[str, tuple[str, ...]] = {}
+    for prefix, name in ROUTES.items():
+        ingress_routes[name] = (*ingress_routes.get(name, ()), prefix)
     migrated = {c["name"] for c in containers(_job("dev"))}
     for spec in RUNTIME_SERVICES:
         assert spec.name in deployments, f"{spec.name} runs in `ticketing up` but is not deployed"
-        assert ingress_routes.get(spec.name) == spec.route
+        assert ingress_routes.get(spec.name, ()) == spec.routes, spec.name
         assert (spec.name in migrated) == spec.database
 
 

@@ -12,7 +12,7 @@ import pytest
 from tests.deploy.manifests import OVERLAYS, SERVICES, WITH_DATABASE, containers, of_kind
 
 NAMESPACE = "ticketing"
-PUBLIC = ("auth", "tickets", "orders", "payments", "web")  # the Ingress's backends
+PUBLIC = ("auth", "tickets", "orders", "payments", "passes", "web")  # the Ingress's backends
 
 
 @dataclass(frozen=True)
@@ -166,6 +166,8 @@ def test_nothing_else_is_allowed(overlay):
         (ours["web"], STRIPE, 443),
         (ours["web"], MANAGED_POSTGRES, 5432),
         (ours["orders"], STRIPE, 443),
+        (ours["passes"], STRIPE, 443),
+        (ours["passes"], ours["tickets"], "http"),
         (ours["payments"], external("10.0.0.5"), 443),
         (ours["auth"], ours["tickets"], "http"),
         (ours["migrate"], nats, 4222),

@@ -34,6 +34,12 @@ PATHS = [
     "/api/orders/1",
     "/api/payments",
     "/api/payments/",
+    "/api/passes",
+    "/api/passes/3f0c/qr.svg",
+    "/api/passesx",
+    "/api/checkins",
+    "/api/checkins/",
+    "/api/checkinsx",
     "/api/unknown",
 ]
 

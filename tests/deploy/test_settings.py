@@ -17,15 +17,16 @@ OPERATOR_SECRETS = {
         "JWT_PUBLIC_KEY": JWT_PUBLIC_KEY,
         "STRIPE_SECRET_KEY": "sk_live_stand_in",
         "CSRF_KEY": "operator-csrf-key-0123456789abcdef0123456789",
+        "PASS_CODE_SECRET": "operator-pass-code-secret-0123456789abcdef",
     },
     "ticketing-signing-key": {"JWT_PRIVATE_KEY": JWT_PRIVATE_KEY},
     "ticketing-databases": {
         name: f"postgresql://{name}:pw@db.example.com:5432/{name}"
-        for name in ("auth", "tickets", "orders", "expiration", "payments")
+        for name in ("auth", "tickets", "orders", "expiration", "payments", "passes")
     },
     "ticketing-nats": {
         name: f"nats-{name}-stand-in"
-        for name in ("admin", "auth", "tickets", "orders", "expiration", "payments")
+        for name in ("admin", "auth", "tickets", "orders", "expiration", "payments", "passes")
     },
 }
 

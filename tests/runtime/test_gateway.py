@@ -17,6 +17,7 @@ from tests.support import eventually
 from ticketing.common.limits import MAX_BODY_BYTES
 from ticketing.runtime.gateway import Routes, create_gateway, server_config
 from ticketing.runtime.ports import free_port
+from ticketing.runtime.services import SERVICES
 
 
 def test_longest_prefix_wins_and_root_catches_the_rest():
@@ -38,6 +39,20 @@ def test_replicas_take_turns_and_each_turn_offers_the_others_after_it():
         ["http://c", "http://a", "http://b"],
         ["http://a", "http://b", "http://c"],
     ]
+
+
+def test_each_public_prefix_goes_to_its_service_and_passes_serves_two():
+    """The table `ticketing up` builds: one service may own several prefixes."""
+    table: dict[str, list[str]] = {}
+    for spec in SERVICES:
+        for prefix in spec.routes:
+            table.setdefault(prefix, []).append(f"http://{spec.name}")
+    routes = Routes(table)
+    assert routes.upstreams("/api/passes/1/qr.svg") == ["http://passes"]
+    assert routes.upstreams("/api/checkins") == ["http://passes"]
+    assert routes.upstreams("/api/checkinsx") == ["http://web"]
+    assert routes.upstreams("/api/orders") == ["http://orders"]
+    assert all(urls == [urls[0]] for urls in table.values()), "a prefix served twice"
 
 
 def test_no_route_is_no_upstream():

@@ -181,7 +181,14 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         assert reported["running"] and reported["gateway"] == up.url
         assert set(reported["services"].values()) == {"ready"}
         assert reported["consumers"]["orders-payment-created"]["pending"] == 0
-        assert set(reported["outbox"]) == {"auth", "tickets", "orders", "expiration", "payments"}
+        assert set(reported["outbox"]) == {
+            "auth",
+            "tickets",
+            "orders",
+            "expiration",
+            "payments",
+            "passes",
+        }
         assert all(isinstance(count, int) for count in reported["outbox"].values()), reported
         assert reported["pendingTimers"] == 0
         started = _descendants(up.process.pid) | _processes_mentioning(str(data_dir))
@@ -198,12 +205,16 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
     assert left == set(), f"processes left behind: {left}"
 
 
-def test_a_second_up_keeps_the_users_and_sessions_of_the_first(data_dir):
+def test_a_second_up_keeps_the_users_sessions_and_pass_codes_of_the_first(data_dir):
     body = {"email": "kept@example.com", "password": "password123"}
     with ticketing_up(data_dir) as up, httpx.Client(base_url=up.url, timeout=10) as client:
         assert client.post("/api/users/signup", json=body).status_code == 201
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        (passes,) = up.processes("passes")
+        code_secret = _environment(passes["pid"])["PASS_CODE_SECRET"]
     with ticketing_up(data_dir) as up, httpx.Client(base_url=up.url, timeout=10) as client:
+        (passes,) = up.processes("passes")  # a pass issued before still opens the door
+        assert _environment(passes["pid"])["PASS_CODE_SECRET"] == code_secret
         assert client.post("/api/users/signin", json=body).status_code == 200
         client.cookies.clear()
         kept = client.get("/api/users/currentuser", headers={"Cookie": cookie})
@@ -211,10 +222,11 @@ def test_a_second_up_keeps_the_users_and_sessions_of_the_first(data_dir):
         assert kept["email"] == body["email"]
 
 
-def test_up_keeps_the_signing_key_private_and_hands_it_to_auth_alone(data_dir):
+def test_up_keeps_its_keys_private_and_hands_each_to_its_one_service(data_dir):
     with ticketing_up(data_dir) as up:
         assert (data_dir / "jwt_private_key.pem").stat().st_mode & 0o777 == 0o600
-        holders = set()
+        assert (data_dir / "pass_code_secret").stat().st_mode & 0o777 == 0o600
+        holders, code_holders = set(), set()
         for pid in _descendants(up.process.pid):
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -227,7 +239,10 @@ def test_up_keeps_the_signing_key_private_and_hands_it_to_auth_alone(data_dir):
                 assert b"JWT_PUBLIC_KEY" in keys, service
                 if b"JWT_PRIVATE_KEY" in keys:
                     holders.add(service)
+                if b"PASS_CODE_SECRET" in keys:
+                    code_holders.add(service)
         assert holders == {"auth"}
+        assert code_holders == {"passes"}
 
 
 def test_up_on_a_taken_port_says_so_plainly(data_dir):

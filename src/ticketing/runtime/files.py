@@ -25,3 +25,12 @@ def kept_passwords(path: Path, names: Iterable[str]) -> dict[str, str]:
         write_owner_only(path, json.dumps(known | wanted, indent=2))
     path.chmod(0o600)
     return wanted
+
+
+def kept_secret(path: Path) -> str:
+    """A random key made once and kept in `path` (owner-only), so the next run derives and
+    checks with the same one."""
+    if not path.exists():
+        write_owner_only(path, secrets.token_hex(32))
+    path.chmod(0o600)
+    return path.read_text().strip()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
-    route: str | None  # gateway path prefix; None for a service with no public HTTP
+    routes: tuple[str, ...]  # gateway path prefixes; none for a service with no public HTTP
     database: bool = True
 
     @property
@@ -19,12 +19,13 @@ class ServiceSpec:
 
 
 SERVICES: list[ServiceSpec] = [
-    ServiceSpec("auth", "/api/users"),
-    ServiceSpec("tickets", "/api/tickets"),
-    ServiceSpec("orders", "/api/orders"),
-    ServiceSpec("expiration", None),
-    ServiceSpec("payments", "/api/payments"),
-    ServiceSpec("web", "/", database=False),
+    ServiceSpec("auth", ("/api/users",)),
+    ServiceSpec("tickets", ("/api/tickets",)),
+    ServiceSpec("orders", ("/api/orders",)),
+    ServiceSpec("expiration", ()),
+    ServiceSpec("payments", ("/api/payments",)),
+    ServiceSpec("passes", ("/api/passes", "/api/checkins")),
+    ServiceSpec("web", ("/",), database=False),
 ]
 
 

@@ -24,7 +24,7 @@ import uvicorn
 
 from ticketing.common.database_url import libpq_dsn
 from ticketing.runtime import data_lock, provision
-from ticketing.runtime.files import kept_passwords, write_owner_only
+from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
 from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_is_free
@@ -122,6 +122,16 @@ def session_keys(data_dir: Path) -> tuple[str, str]:
     return private_path.read_text(), public_path.read_text()
 
 
+PASS_CODE_SECRET_FILE = "pass_code_secret"
+
+
+def pass_code_secret(data_dir: Path) -> str:
+    """The key passes derive their codes with, kept across runs: with a new one, every pass
+    issued before would be turned away at the door. PASS_CODE_SECRET in the environment
+    wins; only passes' process is handed it."""
+    return os.environ.get("PASS_CODE_SECRET") or kept_secret(data_dir / PASS_CODE_SECRET_FILE)
+
+
 class System:
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -154,6 +164,8 @@ class System:
                     service_env["DATABASE_URL"] = role_url(admin_url, name, name, passwords[name])
                 if spec.name == "auth":  # auth alone signs sessions
                     service_env["JWT_PRIVATE_KEY"] = self._private_key
+                if spec.name == "passes":  # passes alone derive and check the codes
+                    service_env["PASS_CODE_SECRET"] = pass_code_secret(options.data_dir)
                 if spec.name == "web":
                     service_env |= self._web_keys()
                 await self._spawn(spec, service_env)
@@ -230,7 +242,14 @@ class System:
         private, public = session_keys(self.options.data_dir)
         self._private_key = private
         # METRICS_PORT: one port for every process would clash; the gateway keeps /metrics in.
-        unshared = {"DATABASE_URL", "JWT_PRIVATE_KEY", "METRICS_PORT", "CSRF_KEY", "RELAY_KEY"}
+        unshared = {
+            "DATABASE_URL",
+            "JWT_PRIVATE_KEY",
+            "METRICS_PORT",
+            "CSRF_KEY",
+            "RELAY_KEY",
+            "PASS_CODE_SECRET",
+        }
         env = {k: v for k, v in os.environ.items() if k not in unshared}
         env.update(
             NATS_URL=nats_url,
@@ -262,8 +281,8 @@ class System:
             child = Child(label, argv, {**env, "SERVICE_REPLICA": label})
             await child.start()
             self.children.append(child)
-            if spec.route:
-                self.upstreams.setdefault(spec.route, []).append(f"http://127.0.0.1:{port}")
+            for route in spec.routes:
+                self.upstreams.setdefault(route, []).append(f"http://127.0.0.1:{port}")
             child.url = f"http://127.0.0.1:{port}"
 
     def _write_state(self, admin_url: str, nats_url: str) -> None:

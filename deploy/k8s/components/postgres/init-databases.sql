@@ -12,6 +12,7 @@
 \getenv orders_password ORDERS_DB_PASSWORD
 \getenv expiration_password EXPIRATION_DB_PASSWORD
 \getenv payments_password PAYMENTS_DB_PASSWORD
+\getenv passes_password PASSES_DB_PASSWORD
 
 BEGIN;
 CREATE ROLE auth LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'auth_password';
@@ -19,6 +20,7 @@ CREATE ROLE tickets LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'tickets
 CREATE ROLE orders LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'orders_password';
 CREATE ROLE expiration LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'expiration_password';
 CREATE ROLE payments LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'payments_password';
+CREATE ROLE passes LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'passes_password';
 COMMIT;
 
 CREATE DATABASE auth OWNER auth;
@@ -26,5 +28,6 @@ CREATE DATABASE tickets OWNER tickets;
 CREATE DATABASE orders OWNER orders;
 CREATE DATABASE expiration OWNER expiration;
 CREATE DATABASE payments OWNER payments;
+CREATE DATABASE passes OWNER passes;
 
-REVOKE ALL ON DATABASE auth, tickets, orders, expiration, payments, postgres FROM PUBLIC;
+REVOKE ALL ON DATABASE auth, tickets, orders, expiration, payments, passes, postgres FROM PUBLIC;

@@ -121,7 +121,7 @@ def summarize(runs: list[dict[str, float]]) -> list[dict]:
     return rows
 
 
-PARTS = ["gateway", "auth", "tickets", "orders", "expiration", "payments", "web"]
+PARTS = ["gateway", "auth", "tickets", "orders", "expiration", "payments", "passes", "web"]
 PARTS += ["postgres", "nats", "generator"]
 
 

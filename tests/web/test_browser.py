@@ -1,4 +1,5 @@
-"""Whole journeys in headless Chromium against `ticketing up`: sell, find, buy, pay; expire.
+"""Whole journeys in headless Chromium against `ticketing up`: sell, find, buy, pay; expire;
+a pass resold and checked in at the door.
 
 Needs Playwright (`pip install playwright`, no `playwright install`: Debian's Chromium is
 used) and Chromium (`apt-get install -y chromium`). Without them the tests skip, except
@@ -6,6 +7,7 @@ under CI=true, where they fail. Screenshots go to test-artifacts/web/.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -61,7 +63,8 @@ def browser():
         if os.environ.get("CI") == "true":
             pytest.fail(f"browser tests must run in CI: {reason}", pytrace=False)
         pytest.skip(reason)
-    if reason := missing_services(("auth", "tickets", "orders", "expiration", "payments", "web")):
+    services = ("auth", "tickets", "orders", "expiration", "payments", "passes", "web")
+    if reason := missing_services(services):
         pytest.skip(f"`ticketing up` cannot run the whole flow yet: {reason}")
     from playwright.sync_api import sync_playwright
 
@@ -84,9 +87,14 @@ def _wait_until_up(process: subprocess.Popen, log: Path, within: float) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(browser, tmp_path_factory) -> Iterator[str]:
+def work(tmp_path_factory) -> Path:
+    """Where `ticketing up` keeps its data (`work / "data"`) and its log."""
+    return tmp_path_factory.mktemp("up")
+
+
+@pytest.fixture(scope="module")
+def site(browser, work) -> Iterator[str]:
     """The whole system as a newcomer runs it, with a short reservation window."""
-    work = tmp_path_factory.mktemp("up")
     log = work / "up.log"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
     env["EXPIRATION_WINDOW_SECONDS"] = str(WINDOW_SECONDS)
@@ -230,3 +238,111 @@ def test_an_unpaid_order_says_expired_without_a_reload(browser, site):
     expect(buyer.get_by_role("button", name="Pay")).to_be_hidden()
     assert buyer.evaluate("window.stillTheSamePage") is True
     _screenshot(buyer, "6-order-expired")
+
+
+def _door_token(work: Path, name: str) -> str:
+    """As an operator would: `ticketing door add NAME` prints the token last."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ticketing.cli",
+            "door",
+            "add",
+            name,
+            "--data-dir",
+            str(work / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _my_pass(page, title: str):
+    """My tickets, reloaded until passes has issued the pass for `title` (by event)."""
+    from playwright.sync_api import expect
+
+    _menu(page, "My tickets").click()
+    card = page.locator("li.pass").filter(has_text=title)
+    for _ in range(30):
+        if card.count():
+            break
+        time.sleep(0.5)
+        page.reload()
+    expect(card).to_have_count(1)
+    return card
+
+
+def _check_in(door, code: str):
+    door.locator("#door-code").fill(code)
+    door.locator("#door-check").click()
+    return door.locator("#door-answer")
+
+
+def test_a_pass_is_shown_resold_and_admits_only_its_new_holder(browser, site, work):
+    from playwright.sync_api import expect
+
+    title = f"Rent {uuid4().hex[:6]}"
+    seller = _new_visitor(browser, site)
+    _sign_up(seller)
+    _list_ticket(seller, title, "20")
+    ticket_page = seller.url
+
+    first = _new_visitor(browser, site, viewport={"width": 390, "height": 844})
+    _sign_up(first)
+    first.goto(ticket_page)
+    _purchase(first)
+    _pay(first)
+    card = _my_pass(first, title)
+    expect(card.locator(".pass-status")).to_have_text("Valid")
+    expect(card.locator("img")).to_have_attribute("src", re.compile(r"/api/passes/.+/qr\.svg"))
+    assert first.evaluate("document.querySelector('li.pass img').naturalWidth") > 0
+    _screenshot(first, "7-my-tickets-qr-phone")
+    old_code = card.locator(".pass-code").inner_text().strip()
+
+    card.get_by_role("link").first.click()
+    expect(first.locator("#resell-price-hint")).to_contain_text("24.00")
+    first.locator("#resell-price").fill("30")
+    first.locator("#resell-submit").click()
+    expect(first.locator("#resell-price-error")).to_contain_text("24")
+    first.locator("#resell-price").fill("24")
+    first.locator("#resell-submit").click()
+    expect(first.locator("#pass-listed")).to_contain_text("24")
+    _screenshot(first, "8-pass-listed-for-resale")
+
+    second = _new_visitor(browser, site)
+    _sign_up(second)
+    second.goto(ticket_page)
+    for _ in range(30):  # tickets puts it back on sale by event
+        if second.get_by_role("button", name="Purchase").count():
+            break
+        time.sleep(0.5)
+        second.reload()
+    _purchase(second)
+    _pay(second)
+    new_code = _my_pass(second, title).locator(".pass-code").inner_text().strip()
+    assert new_code != old_code
+
+    door = _new_visitor(browser, site, viewport={"width": 390, "height": 844})
+    door.goto("/door")
+    door.locator("#door-token").fill(_door_token(work, "front"))
+    door.locator("#door-save").click()
+    answer = _check_in(door, new_code)
+    expect(answer).to_have_class(re.compile(r"\badmitted\b"))
+    expect(answer).to_contain_text(title)
+    _screenshot(door, "9-door-admits-new-code")
+    answer = _check_in(door, old_code)
+    expect(answer).to_have_class(re.compile(r"\brefused\b"))
+    expect(answer).to_contain_text("Revoked")
+    _screenshot(door, "10-door-refuses-old-code")
+    answer = _check_in(door, new_code)
+    expect(answer).to_have_class(re.compile(r"\brefused\b"))
+    expect(answer).to_contain_text("Already admitted")
+
+    _menu(first, "My tickets").click()
+    expect(first.locator("li.pass").filter(has_text=title).locator(".pass-status")).to_have_text(
+        "Revoked"
+    )

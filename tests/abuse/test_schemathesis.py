@@ -21,6 +21,8 @@ from ticketing.auth.app import create_app as auth_app
 from ticketing.auth.settings import AuthSettings
 from ticketing.orders.app import create_app as orders_app
 from ticketing.orders.settings import OrdersSettings
+from ticketing.passes.app import create_app as passes_app
+from ticketing.passes.settings import PassesSettings
 from ticketing.payments.app import create_app as payments_app
 from ticketing.payments.settings import PaymentsSettings
 from ticketing.tickets.app import create_app as tickets_app
@@ -31,6 +33,7 @@ SERVICES = {
     "tickets": (tickets_app, TicketsSettings),
     "orders": (orders_app, OrdersSettings),
     "payments": (payments_app, PaymentsSettings),
+    "passes": (passes_app, PassesSettings),
 }
 EXAMPLES = 25
 # 400s for valid-looking input that JSON Schema cannot express, each a documented rule:
@@ -72,6 +75,7 @@ async def app(request, postgres, nats):
         bus_prefix=bus_prefix(),
         cookie_secure=False,
         api_docs=True,  # the document schemathesis reads
+        pass_code_secret="a test key for pass codes, long enough",
     )
     return create_app(settings)
 

@@ -196,7 +196,13 @@ async def test_a_payment_completes_the_order_and_publishes_order_completed(
     placed = await place_order(client, engine, buyer)
     await bus.publish(payment_for(placed))
     published = await bus.wait_for(Subject.ORDER_COMPLETED)
-    sold = {"id": placed["ticket"]["id"], "price": 2050, "title": placed["ticket"]["title"]}
+    seller = (await replica(engine, placed["ticket"]["id"])).user_id
+    sold = {
+        "id": placed["ticket"]["id"],
+        "price": 2050,
+        "title": placed["ticket"]["title"],
+        "sellerId": str(seller),
+    }
     assert published == [
         {"id": placed["id"], "version": 1, "userId": str(buyer.id), "ticket": sold}
     ]

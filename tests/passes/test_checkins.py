@@ -38,6 +38,7 @@ async def test_a_valid_code_admits_once_and_tells_the_others(client, engine, bus
         "ticketId": str(ticket.ticket_id),
         "userId": str(ticket.user_id),
         "admittedAt": admitted["admittedAt"],
+        "orderId": str(ticket.order_id),
     }
     assert datetime.fromisoformat(admitted["admittedAt"]) == row.admitted_at
 

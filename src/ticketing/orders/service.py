@@ -109,7 +109,7 @@ async def complete_order(db: AsyncConnection, payment: events.PaymentCreated) ->
     if completed := domain.complete(order):
         await store.save_status(db, completed)
         listing = await store.listing(db, completed.ticket_id)
-        await outbox.stage(db, _completed(completed, listing.title if listing else None))
+        await outbox.stage(db, _completed(completed, listing))
         business("orders", "reservation_paid")
 
 
@@ -169,11 +169,17 @@ def _cancelled(order: Order) -> events.OrderCancelled:
     )
 
 
-def _completed(order: Order, title: str | None) -> events.OrderCompleted:
-    """Says what was bought, by whom, for how much: passes issues the buyer's pass from it."""
+def _completed(order: Order, listing: Listing | None) -> events.OrderCompleted:
+    """Says what was bought, by whom, from whom, for how much: passes issues the buyer's
+    pass from it, and payments credits the seller."""
     return events.OrderCompleted(
         id=order.id,
         version=order.version,
         user_id=order.user_id,
-        ticket=events.SoldTicket(id=order.ticket_id, price=order.price_cents, title=title),
+        ticket=events.SoldTicket(
+            id=order.ticket_id,
+            price=order.price_cents,
+            title=listing.title if listing else None,
+            seller_id=listing.user_id if listing else None,
+        ),
     )

@@ -171,6 +171,7 @@ def _admitted(admitted: Pass) -> events.PassAdmitted:
         ticket_id=admitted.ticket_id,
         user_id=admitted.user_id,
         admitted_at=admitted.admitted_at,
+        order_id=admitted.order_id,
     )
 
 

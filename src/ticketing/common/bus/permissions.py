@@ -16,7 +16,7 @@ PUBLISHES: dict[str, frozenset[str]] = {
     "tickets": frozenset({"ticket.created", "ticket.updated", "ticket.deleted"}),
     "orders": frozenset({"order.created", "order.cancelled", "order.completed"}),
     "expiration": frozenset({"expiration.complete"}),
-    "payments": frozenset({"payment.created", "payment.refunded"}),
+    "payments": frozenset({"payment.created", "payment.refunded", "payout.sent"}),
     "passes": frozenset(
         {"pass.issued", "pass.revoked", "pass.admitted", "pass.listed", "pass.unlisted"}
     ),

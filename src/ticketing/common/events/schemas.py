@@ -91,6 +91,7 @@ class SoldTicket(OrderRef):
 
     price: Cents | None = Field(None, gt=0)
     title: str | None = None
+    seller_id: UUID | None = None  # who is paid for it (payments credits them)
 
 
 class OrderCompleted(_OrderEvent):
@@ -126,6 +127,16 @@ class PaymentCreated(_Payment):
 class PaymentRefunded(_Payment):
     subject = Subject.PAYMENT_REFUNDED
     reason: str
+
+
+class PayoutSent(Event):
+    """A seller's available balance left for their account (a transfer, once)."""
+
+    subject = Subject.PAYOUT_SENT
+    id: UUID
+    user_id: UUID
+    amount: Cents = Field(gt=0)
+    currency: str
 
 
 class SessionRevoked(Event):
@@ -166,6 +177,7 @@ class PassRevoked(_PassEvent):
 class PassAdmitted(_PassEvent):
     subject = Subject.PASS_ADMITTED
     admitted_at: AwareDatetime
+    order_id: UUID | None = None  # the sale it came from: its seller's money is now due
 
 
 class PassListed(_PassEvent):
@@ -194,6 +206,7 @@ SCHEMAS: dict[Subject, type[Event]] = {
         ExpirationComplete,
         PaymentCreated,
         PaymentRefunded,
+        PayoutSent,
         SessionRevoked,
         PassIssued,
         PassRevoked,

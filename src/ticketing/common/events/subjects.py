@@ -13,6 +13,7 @@ class Subject(StrEnum):
     EXPIRATION_COMPLETE = "expiration.complete"
     PAYMENT_CREATED = "payment.created"
     PAYMENT_REFUNDED = "payment.refunded"
+    PAYOUT_SENT = "payout.sent"
     SESSION_REVOKED = "session.revoked"
     PASS_ISSUED = "pass.issued"
     PASS_REVOKED = "pass.revoked"

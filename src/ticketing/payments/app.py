@@ -16,10 +16,11 @@ def create_app(
     app = service_app(
         "payments",
         settings,
-        subscriptions=listeners.subscriptions(provider),
+        subscriptions=listeners.subscriptions(provider, settings),
         background=reconciler.background(provider, settings),
         follows_revocations=True,
     )
     app.state.provider = provider
     app.include_router(routes.router, prefix="/api/payments")
+    app.include_router(routes.payouts, prefix="/api/payouts")
     return app

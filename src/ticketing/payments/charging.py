@@ -11,8 +11,13 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.payments import domain, service
-from ticketing.payments.domain import Attempt, Payment
-from ticketing.payments.providers import PaymentProvider, PaymentRejected, ProviderError
+from ticketing.payments.domain import Attempt, Payment, Payout
+from ticketing.payments.providers import (
+    PaymentProvider,
+    PaymentRejected,
+    ProviderError,
+    TransferRejected,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +68,34 @@ async def refund_now(db: AsyncConnection, provider: PaymentProvider, payment: Pa
         log.warning("refund of payment %s failed, will retry: %s", payment.id, error)
         return payment
     return await service.record_refund(db, payment)
+
+
+# ledger: a payout's life, the same way: booked in one transaction, sent outside any,
+# closed in one. The transfer carries the payout's own idempotency key, so driving it twice
+# (the route, then the reconciler) sends the money once.
+
+
+async def pay_out(
+    engine: AsyncEngine, provider: PaymentProvider, user_id: UUID, *, currency: str
+) -> Payout:
+    """Book the seller's available balance as a payout, then drive it."""
+    async with engine.begin() as db:
+        payout = await service.book_payout(db, user_id, currency)
+    return await drive_payout(engine, provider, payout)
+
+
+async def drive_payout(engine: AsyncEngine, provider: PaymentProvider, payout: Payout) -> Payout:
+    """Raises TransferRejected (booked back) or ProviderUnavailable (left pending)."""
+    try:
+        transfer_id = await provider.transfer(
+            payout.amount_cents,
+            payout.currency,
+            destination=payout.account_id,
+            idempotency_key=domain.transfer_key(payout.id),
+        )
+    except TransferRejected:
+        async with engine.begin() as db:
+            await service.payout_refused(db, payout.id)
+        raise
+    async with engine.begin() as db:
+        return await service.payout_sent(db, payout.id, transfer_id)

@@ -1,4 +1,5 @@
-"""Finishes what a crash or a processor outage left half done: stuck attempts, refunds due."""
+"""Finishes what a crash or a processor outage left half done: stuck attempts, refunds due,
+payouts unanswered; and releases sellers' money whose hold is over."""
 
 import asyncio
 import logging
@@ -7,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.common.app import Piece, background_task
-from ticketing.payments import charging, store
+from ticketing.payments import charging, service, store
 from ticketing.payments.providers import PaymentProvider, ProviderError
 from ticketing.payments.settings import PaymentsSettings
 
@@ -19,6 +20,8 @@ async def reconcile_once(
 ) -> None:
     await retry_refunds(engine, provider)
     await redrive_stale_attempts(engine, provider, settings)
+    await release_held_sales(engine, settings)
+    await redrive_stale_payouts(engine, provider, settings)
 
 
 async def retry_refunds(engine: AsyncEngine, provider: PaymentProvider) -> None:
@@ -44,6 +47,33 @@ async def redrive_stale_attempts(
             await charging.drive(engine, provider, attempt)
         except ProviderError as error:
             log.info("attempt %s re-sent: %s", attempt.id, error)
+
+
+# ledger
+
+
+async def release_held_sales(engine: AsyncEngine, settings: PaymentsSettings) -> None:
+    """Sales no admission released, once the hold is over; each in its own transaction,
+    which takes the order's lock and so cannot race its admission or its refund."""
+    async with engine.connect() as db:
+        due = await store.sales_due(db, held=timedelta(days=settings.payout_hold_days))
+    for order_id in due:
+        async with engine.begin() as db:
+            await service.release_sale(db, order_id)
+
+
+async def redrive_stale_payouts(
+    engine: AsyncEngine, provider: PaymentProvider, settings: PaymentsSettings
+) -> None:
+    """Re-send each with its own key: sent once, whether or not the first one arrived."""
+    async with engine.begin() as db:
+        stale_after = timedelta(seconds=settings.attempt_stale_seconds)
+        payouts = await store.stale_payouts(db, stale_after=stale_after)
+    for payout in payouts:
+        try:
+            await charging.drive_payout(engine, provider, payout)
+        except ProviderError as error:
+            log.info("payout %s re-sent: %s", payout.id, error)
 
 
 def background(provider: PaymentProvider, settings: PaymentsSettings) -> Piece:

@@ -1,5 +1,6 @@
 """Payments' request and response bodies: camelCase on the wire."""
 
+import re
 from typing import Annotated
 from uuid import UUID
 
@@ -7,6 +8,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema, fie
 from pydantic.alias_generators import to_camel
 
 from ticketing.common import text
+from ticketing.common.money import PriceOut
+from ticketing.payments.domain import PAYOUT_ACCOUNT_PATTERN, Balance, Payout, PayoutStatus
 
 TOKEN_MAX = 255
 
@@ -39,3 +42,52 @@ class PaymentCreate(_Wire):
 
 class PaymentOut(_Wire):
     id: UUID
+
+
+# ledger ----------------------------------------------------------------------------------------
+
+_PAYOUT_ACCOUNT = re.compile(PAYOUT_ACCOUNT_PATTERN)
+
+
+class PayoutAccountIn(_Wire):
+    account_id: Annotated[
+        str, WithJsonSchema({"type": "string", "pattern": PAYOUT_ACCOUNT_PATTERN})
+    ]
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _connect_id(cls, value: object) -> object:
+        """A Stripe Connect account id, `acct_` and letters or digits, nothing else."""
+        if not isinstance(value, str) or not _PAYOUT_ACCOUNT.fullmatch(value.strip()):
+            raise ValueError("Account id must look like acct_ followed by letters or digits")
+        return value.strip()
+
+
+class PayoutAccountOut(_Wire):
+    account_id: str
+
+
+class BalanceOut(_Wire):
+    pending: PriceOut
+    available: PriceOut  # below zero: a debt, a sale refunded after it was paid out
+    paid_out: PriceOut
+    currency: str
+
+    @classmethod
+    def from_domain(cls, balance: Balance) -> "BalanceOut":
+        return cls(
+            pending=balance.pending,
+            available=balance.available,
+            paid_out=balance.paid_out,
+            currency=balance.currency,
+        )
+
+
+class PayoutOut(_Wire):
+    id: UUID
+    amount: PriceOut
+    status: PayoutStatus
+
+    @classmethod
+    def from_domain(cls, payout: Payout) -> "PayoutOut":
+        return cls(id=payout.id, amount=payout.amount_cents, status=payout.status)

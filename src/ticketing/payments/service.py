@@ -1,15 +1,37 @@
 """Payments use cases; each runs inside the caller's transaction and never commits."""
 
+import logging
+from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus import outbox
 from ticketing.common.bus.versions import StaleEvent, require_next_version
-from ticketing.common.events import Event, OrderCreated, PaymentCreated, PaymentRefunded
+from ticketing.common.events import (
+    Event,
+    OrderCreated,
+    PaymentCreated,
+    PaymentRefunded,
+    PayoutSent,
+)
 from ticketing.common.metrics import business
 from ticketing.payments import domain, store
-from ticketing.payments.domain import Attempt, AttemptStatus, Order, OrderStatus, Payment
+from ticketing.payments.domain import (
+    Attempt,
+    AttemptStatus,
+    Balance,
+    LedgerKind,
+    LedgerTransaction,
+    Order,
+    OrderStatus,
+    Payment,
+    Payout,
+    PayoutStatus,
+    ledger_key,
+)
+
+log = logging.getLogger(__name__)
 
 
 async def claim(
@@ -102,3 +124,105 @@ async def _follow(db: AsyncConnection, order_id: UUID, version: int, status: Ord
 async def _publish(db: AsyncConnection, event: Event, outcome: str) -> None:
     await outbox.stage(db, event)
     business("payments", outcome)
+
+
+# ledger ----------------------------------------------------------------------------------------
+
+
+async def post_sale(
+    db: AsyncConnection,
+    order_id: UUID,
+    seller: UUID | None,
+    *,
+    fee_percent: Decimal,
+    currency: str,
+) -> None:
+    """Credit the seller the price less the fee, pending. The price is the replica's, which
+    is what the buyer was charged; the event only says who sold."""
+    if seller is None:
+        log.warning("order %s completed without a seller: no sale posted", order_id)
+        return
+    order = await store.locked_order(db, order_id)
+    if order is None:
+        return
+    if await store.posted(db, [ledger_key(LedgerKind.REVERSAL, order_id)]):
+        log.warning("order %s was refunded before its sale was posted", order_id)
+        return
+    await store.post(db, domain.sale(order.id, seller, order.price_cents, currency, fee_percent))
+
+
+async def release_sale(db: AsyncConnection, order_id: UUID) -> bool:
+    """The seller's pending money for this sale becomes available, once; not after a
+    reversal. False when there was nothing to release."""
+    found = await _sale_story(db, order_id)
+    sold = found.get(LedgerKind.SALE)
+    if sold is None or LedgerKind.RELEASE in found or LedgerKind.REVERSAL in found:
+        return False
+    return await store.post(db, domain.release(sold))
+
+
+async def reverse_sale(db: AsyncConnection, order_id: UUID) -> bool:
+    """A refunded sale: undo what its sale and release posted, from pending or available
+    (which may go below zero if it was paid out: a debt). Once per order; without a sale
+    yet, the reversal is recorded empty so a late sale does not post. False if reversed
+    already."""
+    found = await _sale_story(db, order_id)
+    if LedgerKind.REVERSAL in found:
+        return False
+    posted = [found[kind] for kind in (LedgerKind.SALE, LedgerKind.RELEASE) if kind in found]
+    reversed_ = await store.post(db, domain.reversal(order_id, posted))
+    if reversed_:
+        business("payments", "sale_reversed")
+    return reversed_
+
+
+async def _sale_story(db: AsyncConnection, order_id: UUID) -> dict[LedgerKind, LedgerTransaction]:
+    """What the ledger holds about one sale. The order replica's row lock makes the sale,
+    its release and its reversal take turns, so none reads the others half done."""
+    await store.locked_order(db, order_id)
+    kinds = (LedgerKind.SALE, LedgerKind.RELEASE, LedgerKind.REVERSAL)
+    found = await store.posted(db, [ledger_key(kind, order_id) for kind in kinds])
+    return {transaction.kind: transaction for transaction in found}
+
+
+async def save_payout_account(db: AsyncConnection, user_id: UUID, account_id: str) -> None:
+    await store.save_payout_account(db, user_id, account_id)
+
+
+async def balance(db: AsyncConnection, user_id: UUID, currency: str) -> Balance:
+    return await store.balance(db, user_id, currency)
+
+
+async def book_payout(db: AsyncConnection, user_id: UUID, currency: str) -> Payout:
+    """The seller's whole available balance, booked before the transfer is asked for. The
+    payout account's row lock makes one seller's payouts take turns: the second reads the
+    balance the first left, nothing, and is refused."""
+    account_id = await store.payout_account(db, user_id, lock=True)
+    available = (await store.balance(db, user_id, currency)).available if account_id else 0
+    amount = domain.payout_amount(account_id, available)
+    assert account_id is not None  # payout_amount refuses a seller without one
+    payout = await store.add_payout(db, user_id, amount, currency, account_id)
+    await store.post(db, domain.payout_booked(payout))
+    return payout
+
+
+async def payout_sent(db: AsyncConnection, payout_id: UUID, transfer_id: str) -> Payout:
+    """The transfer landed: the payout says so and payout.sent tells, once."""
+    sent = await store.close_payout(db, payout_id, PayoutStatus.SENT, transfer_id)
+    if sent is None:  # closed meanwhile by a re-drive
+        return await store.payout(db, payout_id)
+    event = PayoutSent(
+        id=sent.id, user_id=sent.user_id, amount=sent.amount_cents, currency=sent.currency
+    )
+    await _publish(db, event, "payout_sent")
+    return sent
+
+
+async def payout_refused(db: AsyncConnection, payout_id: UUID) -> Payout:
+    """The processor refused the transfer: nothing left, so the money is booked back."""
+    failed = await store.close_payout(db, payout_id, PayoutStatus.FAILED)
+    if failed is None:
+        return await store.payout(db, payout_id)
+    await store.post(db, domain.payout_failed(failed))
+    business("payments", "payout_failed")
+    return failed

@@ -1,5 +1,7 @@
-"""Payments' own settings: which card processor, and how stuck work is retried."""
+"""Payments' own settings: which card processor, how stuck work is retried, and the
+sellers' fee and hold."""
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -18,6 +20,10 @@ class PaymentsSettings(ServiceSettings):
     # idempotency key; longer than a provider call can take, retries included.
     attempt_stale_seconds: float = Field(300.0, gt=0)
     reconcile_interval_seconds: float = Field(10.0, gt=0)
+    # ledger: the platform's cut of each sale, and how long a seller's money stays pending
+    # when no admission at the door releases it sooner (a fraction of a day in tests).
+    platform_fee_percent: Decimal = Field(Decimal(5), ge=0, le=50)
+    payout_hold_days: float = Field(7.0, ge=0)
 
     @field_validator("stripe_secret_key", "stripe_api_base", mode="before")
     @classmethod

@@ -1,9 +1,10 @@
 """Payments' data access: Core statements on the caller's connection, domain values back."""
 
+from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,8 +15,16 @@ from ticketing.payments.domain import (
     REDRIVE_WINDOW,
     Attempt,
     AttemptStatus,
+    Balance,
+    Entry,
+    LedgerKind,
+    LedgerTransaction,
     Order,
     Payment,
+    Payout,
+    PayoutStatus,
+    available_account,
+    pending_account,
 )
 
 ORDERS = table(models.Order)
@@ -199,3 +208,173 @@ async def pending_refunds(db: AsyncConnection, limit: int = 50) -> list[UUID]:
         .limit(limit)
     )
     return list((await db.scalars(query)).all())
+
+
+# ledger: append-only, so nothing below updates or deletes a ledger row ----------------------
+
+LEDGER_TRANSACTIONS = table(models.LedgerTransaction)
+LEDGER_ENTRIES = table(models.LedgerEntry)
+PAYOUT_ACCOUNTS = table(models.PayoutAccount)
+PAYOUTS_TABLE = table(models.Payout)
+PAYOUT = columns(PAYOUTS_TABLE, Payout)
+
+
+async def post(db: AsyncConnection, transaction: LedgerTransaction) -> bool:
+    """Insert, don't check: the unique key lets a fact post once however often it is told
+    (a re-delivered event, a re-driven payout). False when it had been posted already."""
+    posted = await db.execute(
+        insert(LEDGER_TRANSACTIONS)
+        .values(
+            key=transaction.key,
+            kind=transaction.kind.value,
+            order_id=transaction.order_id,
+            user_id=transaction.user_id,
+        )
+        .on_conflict_do_nothing(index_elements=[LEDGER_TRANSACTIONS.c.key])
+        .returning(LEDGER_TRANSACTIONS.c.id)
+    )
+    transaction_id = posted.scalar()
+    if transaction_id is None:
+        return False
+    if transaction.entries:
+        rows = [{"transaction_id": transaction_id, **values(e)} for e in transaction.entries]
+        await db.execute(insert(LEDGER_ENTRIES), rows)
+    return True
+
+
+async def posted(db: AsyncConnection, keys: list[str]) -> list[LedgerTransaction]:
+    """The transactions posted under `keys`, with their entries."""
+    t, e = LEDGER_TRANSACTIONS, LEDGER_ENTRIES
+    query = (
+        select(t.c.key, t.c.kind, t.c.order_id, t.c.user_id, *columns(e, Entry))
+        .select_from(t.outerjoin(e, e.c.transaction_id == t.c.id))
+        .where(t.c.key.in_(keys))
+        .order_by(t.c.created_at, e.c.id)
+    )
+    found: dict[str, LedgerTransaction] = {}
+    for row in (await db.execute(query)).mappings():
+        head = found.get(row["key"]) or LedgerTransaction(
+            row["key"], LedgerKind(row["kind"]), (), row["order_id"], row["user_id"]
+        )
+        entries = head.entries if row["account"] is None else (*head.entries, value(Entry, row))
+        found[row["key"]] = replace(head, entries=entries)
+    return list(found.values())
+
+
+async def sales_due(db: AsyncConnection, *, held: timedelta, limit: int = 50) -> list[UUID]:
+    """Sales older than the hold that were neither released nor reversed."""
+    sale, later = LEDGER_TRANSACTIONS, LEDGER_TRANSACTIONS.alias("later")
+    closed = (
+        select(later.c.id)
+        .where(
+            later.c.order_id == sale.c.order_id,
+            later.c.kind.in_([LedgerKind.RELEASE, LedgerKind.REVERSAL]),
+        )
+        .exists()
+    )
+    query = (
+        select(sale.c.order_id)
+        .where(sale.c.kind == LedgerKind.SALE, sale.c.created_at < func.now() - held, ~closed)
+        .order_by(sale.c.created_at)
+        .limit(limit)
+    )
+    return [order_id for order_id in (await db.scalars(query)) if order_id is not None]
+
+
+async def balance(db: AsyncConnection, user_id: UUID, currency: str) -> Balance:
+    """From the entries alone; the seller's accounts are credit-normal, so minus their sums.
+    Paid out: what payouts took from available, less what failed ones gave back."""
+    e, t = LEDGER_ENTRIES, LEDGER_TRANSACTIONS
+    pending, available = pending_account(user_id), available_account(user_id)
+    paying = t.c.kind.in_([LedgerKind.PAYOUT, LedgerKind.PAYOUT_FAILED])
+
+    def total(*where: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(e.c.amount_cents).filter(*where), 0)
+
+    query = (
+        select(
+            -total(e.c.account == pending),
+            -total(e.c.account == available),
+            total(e.c.account == available, paying),
+        )
+        .select_from(e.join(t, e.c.transaction_id == t.c.id))
+        .where(e.c.account.in_([pending, available]), e.c.currency == currency)
+    )
+    sums = (await db.execute(query)).one()
+    return Balance(int(sums[0]), int(sums[1]), int(sums[2]), currency)
+
+
+async def save_payout_account(db: AsyncConnection, user_id: UUID, account_id: str) -> None:
+    statement = insert(PAYOUT_ACCOUNTS).values(user_id=user_id, account_id=account_id)
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[PAYOUT_ACCOUNTS.c.user_id],
+            set_={"account_id": account_id, "updated_at": func.now()},
+        )
+    )
+
+
+async def payout_account(db: AsyncConnection, user_id: UUID, *, lock: bool = False) -> str | None:
+    """With `lock`, FOR UPDATE: one seller's payouts take turns on this row."""
+    query = select(PAYOUT_ACCOUNTS.c.account_id).where(PAYOUT_ACCOUNTS.c.user_id == user_id)
+    account_id: str | None = await db.scalar(query.with_for_update() if lock else query)
+    return account_id
+
+
+async def add_payout(
+    db: AsyncConnection, user_id: UUID, amount_cents: int, currency: str, account_id: str
+) -> Payout:
+    added = await db.execute(
+        insert(PAYOUTS_TABLE)
+        .values(
+            user_id=user_id,
+            amount_cents=amount_cents,
+            currency=currency,
+            account_id=account_id,
+            status=PayoutStatus.PENDING.value,
+        )
+        .returning(*PAYOUT)
+    )
+    return value(Payout, added.mappings().one())
+
+
+async def payout(db: AsyncConnection, payout_id: UUID) -> Payout:
+    row = (await db.execute(select(*PAYOUT).where(PAYOUTS_TABLE.c.id == payout_id))).mappings()
+    return value(Payout, row.one())
+
+
+async def close_payout(
+    db: AsyncConnection, payout_id: UUID, status: PayoutStatus, provider_id: str | None = None
+) -> Payout | None:
+    """A pending payout becomes sent or failed, once: None if it was closed meanwhile."""
+    closed = await db.execute(
+        update(PAYOUTS_TABLE)
+        .where(PAYOUTS_TABLE.c.id == payout_id, PAYOUTS_TABLE.c.status == PayoutStatus.PENDING)
+        .values(
+            status=status.value,
+            provider_id=provider_id,
+            sent_at=func.now() if status == PayoutStatus.SENT else None,
+        )
+        .returning(*PAYOUT)
+    )
+    row = closed.mappings().first()
+    return None if row is None else value(Payout, row)
+
+
+async def stale_payouts(
+    db: AsyncConnection, *, stale_after: timedelta, limit: int = 20
+) -> list[Payout]:
+    """Pending payouts whose transfer went unanswered a while ago; none older than the
+    processor keeps its idempotency key, since re-sending one could transfer twice."""
+    query = (
+        select(*PAYOUT)
+        .where(
+            PAYOUTS_TABLE.c.status == PayoutStatus.PENDING,
+            PAYOUTS_TABLE.c.created_at < func.now() - stale_after,
+            PAYOUTS_TABLE.c.created_at > func.now() - REDRIVE_WINDOW,
+        )
+        .order_by(PAYOUTS_TABLE.c.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [value(Payout, row) for row in (await db.execute(query)).mappings()]

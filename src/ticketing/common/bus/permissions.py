@@ -46,7 +46,7 @@ CONSUMES: dict[str, frozenset[str]] = {
         }
     ),
     "expiration": frozenset({"order.created", "order.cancelled", "order.completed"}),
-    "payments": frozenset({"order.created", "order.cancelled", "order.completed"}),
+    "payments": frozenset({"order.created", "order.cancelled", "order.completed", "pass.admitted"}),
     "passes": frozenset({"order.completed"}),
 }
 

@@ -9,6 +9,7 @@ from ticketing.payments.providers.base import (
     PaymentRejected,
     ProviderError,
     ProviderUnavailable,
+    TransferRejected,
 )
 from ticketing.payments.providers.sandbox import SandboxProvider
 from ticketing.payments.settings import PaymentsSettings
@@ -25,6 +26,7 @@ __all__ = [
     "ProviderUnavailable",
     "SandboxProvider",
     "StripeProvider",
+    "TransferRejected",
     "from_settings",
 ]
 

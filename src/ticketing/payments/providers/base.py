@@ -24,6 +24,14 @@ class InvalidToken(PaymentRejected):
     pass
 
 
+class TransferRejected(ProviderError):
+    """The processor refused a transfer (no such account, say): nothing left."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class ProviderUnavailable(ProviderError):
     """No answer we can trust: the charge may or may not have landed. Re-send with the
     same idempotency key to find out; never with a new one."""
@@ -44,6 +52,14 @@ class PaymentProvider(Protocol):
 
     async def refund(self, charge_id: str, idempotency_key: str) -> None:
         """Refund the whole charge; a charge already refunded counts as done."""
+        ...
+
+    # ledger
+    async def transfer(
+        self, amount_cents: int, currency: str, *, destination: str, idempotency_key: str
+    ) -> str:
+        """Send money to a seller's connected account; returns the transfer's id. Raises
+        TransferRejected (nothing sent) or ProviderUnavailable (re-send with the same key)."""
         ...
 
     async def aclose(self) -> None: ...

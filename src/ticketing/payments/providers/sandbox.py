@@ -4,7 +4,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import uuid4
 
-from ticketing.payments.providers.base import CardDeclined, InvalidToken, ProviderError
+from ticketing.payments.providers.base import (
+    CardDeclined,
+    InvalidToken,
+    ProviderError,
+    TransferRejected,
+)
 
 APPROVED = {"tok_visa", "tok_mastercard", "tok_amex", "pm_card_visa", "pm_card_mastercard"}
 DECLINED = {
@@ -23,6 +28,14 @@ class SandboxCharge:
     token: str
 
 
+@dataclass(frozen=True)
+class SandboxTransfer:
+    id: str
+    amount_cents: int
+    currency: str
+    destination: str
+
+
 class SandboxProvider:
     """Keeps charges and refunds in memory; a repeated idempotency key replays its first
     answer, success or decline, as Stripe does."""
@@ -32,6 +45,8 @@ class SandboxProvider:
         self.refunds: dict[str, str] = {}  # charge id -> refund id
         self._answers: dict[str, SandboxCharge | ProviderError] = {}
         self._refund_keys: dict[str, str] = {}
+        self.transfers: dict[str, SandboxTransfer] = {}
+        self._transfer_answers: dict[str, SandboxTransfer | TransferRejected] = {}
 
     async def charge(
         self,
@@ -67,6 +82,31 @@ class SandboxProvider:
             raise ProviderError(f"No such payment_intent: '{charge_id}'")
         self.refunds[charge_id] = f"re_sandbox_{uuid4().hex[:24]}"
         self._refund_keys[idempotency_key] = charge_id
+
+    # ledger
+    async def transfer(
+        self, amount_cents: int, currency: str, *, destination: str, idempotency_key: str
+    ) -> str:
+        """Any `acct_` id is a connected account here; a repeated key replays its answer."""
+        if idempotency_key not in self._transfer_answers:
+            self._transfer_answers[idempotency_key] = self._send(
+                amount_cents, currency, destination
+            )
+        answer = self._transfer_answers[idempotency_key]
+        if isinstance(answer, TransferRejected):
+            raise answer
+        return answer.id
+
+    def _send(
+        self, amount_cents: int, currency: str, destination: str
+    ) -> SandboxTransfer | TransferRejected:
+        if not destination.startswith("acct_"):
+            return TransferRejected(f"No such destination: '{destination}'")
+        sent = SandboxTransfer(
+            f"tr_sandbox_{uuid4().hex[:24]}", amount_cents, currency, destination
+        )
+        self.transfers[sent.id] = sent
+        return sent
 
     async def aclose(self) -> None:
         return None

@@ -12,6 +12,7 @@ from ticketing.payments.providers.base import (
     PaymentRejected,
     ProviderError,
     ProviderUnavailable,
+    TransferRejected,
 )
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,27 @@ class StripeProvider:
             raise ProviderError(str(error.user_message or error)) from error
         except stripe.StripeError as error:
             raise ProviderUnavailable(str(error.user_message or error)) from error
+
+    # ledger
+    async def transfer(
+        self, amount_cents: int, currency: str, *, destination: str, idempotency_key: str
+    ) -> str:
+        """A Transfer to a connected account (Stripe Connect), from the platform's balance."""
+        params = {"amount": amount_cents, "currency": currency, "destination": destination}
+        try:
+            sent = await self._client.v1.transfers.create_async(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": idempotency_key},
+            )
+        except stripe.InvalidRequestError as error:
+            # A 400: Stripe did not act on it (no such account, insufficient balance).
+            raise TransferRejected(str(error.user_message or error)) from error
+        except stripe.StripeError as error:
+            # Network, 5xx, a concurrent request with this key: maybe sent, so re-send.
+            log.warning("stripe transfer: %r", error)
+            raise ProviderUnavailable(str(error.user_message or error)) from error
+        transfer_id: str = sent.id
+        return transfer_id
 
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]  # unannotated in stripe

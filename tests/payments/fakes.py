@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Mapping
 
-from ticketing.payments.providers import ProviderUnavailable, SandboxProvider
+from ticketing.payments.providers import ProviderUnavailable, SandboxProvider, TransferRejected
 
 
 class GatedProvider:
@@ -71,3 +71,28 @@ class FlakyProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+class FlakyTransfers(SandboxProvider):
+    """Transfers: the first `lost` land but their answers are lost; with a `refusal`,
+    every one is refused with it. Records each key it is sent."""
+
+    def __init__(self, lost: int = 0, refusal: str | None = None) -> None:
+        super().__init__()
+        self.lost = lost
+        self.refusal = refusal
+        self.transfer_keys: list[str] = []
+
+    async def transfer(
+        self, amount_cents: int, currency: str, *, destination: str, idempotency_key: str
+    ) -> str:
+        self.transfer_keys.append(idempotency_key)
+        if self.refusal:
+            raise TransferRejected(self.refusal)
+        transfer_id = await super().transfer(
+            amount_cents, currency, destination=destination, idempotency_key=idempotency_key
+        )
+        if self.lost:
+            self.lost -= 1
+            raise ProviderUnavailable("connection reset while reading the answer")
+        return transfer_id

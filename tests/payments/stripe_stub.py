@@ -2,7 +2,8 @@
 
 It answers the way Stripe documents for its test tokens: PaymentIntents created and
 confirmed in one call, card errors as 402, bad tokens as 400, idempotent replays of a
-key's first answer, and refunds.
+key's first answer, refunds, and Transfers to connected accounts (any `acct_` id exists
+but those with "missing" in them).
 """
 
 import threading
@@ -33,6 +34,7 @@ class StripeStub:
     requests: list[Recorded] = field(default_factory=list)
     charges: dict[str, dict] = field(default_factory=dict)  # PaymentIntents really created
     refunds: dict[str, dict] = field(default_factory=dict)  # by PaymentIntent id
+    transfers: dict[str, dict] = field(default_factory=dict)  # Transfers really created
     unavailable: int = 0  # answer this many next requests with a retryable 503
     _replays: dict[str, tuple[int, dict]] = field(default_factory=dict)
     url: str = ""
@@ -41,6 +43,7 @@ class StripeStub:
         self.requests.clear()
         self.charges.clear()
         self.refunds.clear()
+        self.transfers.clear()
         self._replays.clear()
         self.unavailable = 0
 
@@ -49,6 +52,7 @@ class StripeStub:
             routes=[
                 Route("/v1/payment_intents", self._payment_intents, methods=["POST"]),
                 Route("/v1/refunds", self._refunds, methods=["POST"]),
+                Route("/v1/transfers", self._transfers, methods=["POST"]),
             ]
         )
 
@@ -57,6 +61,9 @@ class StripeStub:
 
     async def _refunds(self, request: Request) -> JSONResponse:
         return await self._answer(request, self._create_refund)
+
+    async def _transfers(self, request: Request) -> JSONResponse:
+        return await self._answer(request, self._create_transfer)
 
     async def _answer(self, request: Request, decide) -> JSONResponse:
         form = dict((await request.form()).multi_items())
@@ -108,6 +115,21 @@ class StripeStub:
         refund = {"id": f"re_{uuid4().hex[:24]}", "object": "refund", "status": "succeeded"}
         self.refunds[intent_id] = refund | {"payment_intent": intent_id}
         return 200, self.refunds[intent_id]
+
+    def _create_transfer(self, form: dict[str, str]) -> tuple[int, dict]:
+        destination = form.get("destination", "")
+        if not destination.startswith("acct_") or "missing" in destination:
+            message = f"No such destination: '{destination}'"
+            return _error(400, "invalid_request_error", message, "resource_missing", "destination")
+        transfer = {
+            "id": f"tr_{uuid4().hex[:24]}",
+            "object": "transfer",
+            "amount": int(form["amount"]),
+            "currency": form["currency"],
+            "destination": destination,
+        }
+        self.transfers[transfer["id"]] = transfer
+        return 200, transfer
 
 
 class Served:

@@ -2,7 +2,12 @@
 
 import pytest
 
-from ticketing.payments.providers import CardDeclined, InvalidToken, SandboxProvider
+from ticketing.payments.providers import (
+    CardDeclined,
+    InvalidToken,
+    SandboxProvider,
+    TransferRejected,
+)
 
 
 async def test_tok_visa_is_charged():
@@ -39,3 +44,18 @@ async def test_a_refund_happens_once():
     await sandbox.refund(charge_id, "r1")
     await sandbox.refund(charge_id, "r1")
     assert list(sandbox.refunds) == [charge_id]
+
+
+async def test_a_transfer_to_an_acct_id_is_sent_once_per_key():
+    sandbox = SandboxProvider()
+    first = await sandbox.transfer(1900, "usd", destination="acct_1", idempotency_key="payout-1")
+    again = await sandbox.transfer(1900, "usd", destination="acct_1", idempotency_key="payout-1")
+    assert first == again and first.startswith("tr_")
+    assert [(t.amount_cents, t.destination) for t in sandbox.transfers.values()] == [
+        (1900, "acct_1")
+    ]
+
+
+async def test_a_transfer_to_anything_but_an_acct_id_is_rejected():
+    with pytest.raises(TransferRejected, match="No such destination"):
+        await SandboxProvider().transfer(100, "usd", destination="ba_1", idempotency_key="k")

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.payments.builders import PaymentsBus, attempts_for, pay
+from tests.payments.ledger_checks import admit, assert_ledger_balances, balance, sell
 from tests.payments.stripe_stub import Served, StripeStub
 from tests.support import person, running
 from ticketing.payments.app import create_app
@@ -14,6 +15,7 @@ from ticketing.payments.providers import (
     PaymentRejected,
     ProviderUnavailable,
     StripeProvider,
+    TransferRejected,
 )
 from ticketing.payments.settings import PaymentsSettings
 
@@ -161,3 +163,77 @@ async def test_the_service_charges_through_stripe_when_a_key_is_set(stub, settin
     assert (request.form["amount"], request.form["currency"]) == ("1550", "usd")
     assert request.headers["idempotency-key"] == f"attempt-{attempt.id}"
     assert request.form["metadata[attempt_id]"] == str(attempt.id)
+
+
+# ledger: Transfers to connected accounts
+
+
+async def test_a_transfer_names_the_destination_in_cents_with_the_payouts_key(
+    stub, stripe_provider
+):
+    transfer_id = await stripe_provider.transfer(
+        1900, "usd", destination="acct_1Seller", idempotency_key="payout-1"
+    )
+    [request] = stub.requests
+    assert request.path == "/v1/transfers"
+    assert request.headers["idempotency-key"] == "payout-1"
+    assert request.form == {"amount": "1900", "currency": "usd", "destination": "acct_1Seller"}
+    assert list(stub.transfers) == [transfer_id]
+
+
+async def test_a_retried_transfer_keeps_its_key_and_sends_once(stub, stripe_provider):
+    stub.unavailable = 1
+    await stripe_provider.transfer(500, "usd", destination="acct_2", idempotency_key="payout-2")
+    assert [r.headers["idempotency-key"] for r in stub.requests] == ["payout-2"] * 2
+    again = await stripe_provider.transfer(
+        500, "usd", destination="acct_2", idempotency_key="payout-2"
+    )
+    assert list(stub.transfers) == [again]
+
+
+async def test_a_transfer_to_an_unknown_account_is_rejected_with_stripes_message(stripe_provider):
+    with pytest.raises(TransferRejected) as rejected:
+        await stripe_provider.transfer(
+            500, "usd", destination="acct_missing", idempotency_key="payout-3"
+        )
+    assert rejected.value.reason == "No such destination: 'acct_missing'"
+
+
+async def test_a_transfer_during_an_outage_is_provider_unavailable(stub, stripe_provider):
+    stub.unavailable = 2
+    with pytest.raises(ProviderUnavailable):
+        await stripe_provider.transfer(500, "usd", destination="acct_4", idempotency_key="payout-4")
+    assert stub.transfers == {}
+
+
+async def test_the_service_pays_a_seller_out_through_stripe(stub, settings, buyer, seller):
+    stripe_settings = PaymentsSettings(
+        **(
+            settings.model_dump()
+            | {"payment_provider": "stripe", "stripe_secret_key": KEY, "stripe_api_base": stub.url}
+        )
+    )
+    app = create_app(stripe_settings)
+    assert isinstance(app.state.provider, StripeProvider)
+    async with running(app) as client:
+        runtime = app.state.bus
+        engine = app.state.engine
+        bus = PaymentsBus(runtime.nc.jetstream(), runtime.names, engine)
+        order = await sell(bus, engine, buyer, seller, price=3000)
+        await admit(bus, engine, order)
+        account = {"accountId": "acct_1Seller"}
+        await client.post("/api/payouts/account", json=account, headers=seller.headers)
+        response = await client.post("/api/payouts", headers=seller.headers)
+        assert response.status_code == 201
+        await client.post(
+            "/api/payouts/account", json={"accountId": "acct_missing"}, headers=seller.headers
+        )
+        order = await sell(bus, engine, buyer, seller, price=1000)
+        await admit(bus, engine, order)
+        refused = await client.post("/api/payouts", headers=seller.headers)
+        assert refused.json() == {"errors": [{"message": "No such destination: 'acct_missing'"}]}
+        assert (await balance(client, seller))["available"] == 9.5
+        await assert_ledger_balances(engine)
+    [request, _refused] = [r for r in stub.requests if r.path == "/v1/transfers"]
+    assert request.form == {"amount": "2850", "currency": "usd", "destination": "acct_1Seller"}
+    assert request.headers["idempotency-key"] == f"payout-{response.json()['id']}"

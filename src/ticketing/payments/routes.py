@@ -74,7 +74,7 @@ async def save_payout_account(body: PayoutAccountIn, user: RequireUser, db: Db) 
     return PayoutAccountOut(account_id=body.account_id)
 
 
-@payouts.post("", status_code=201, responses=error_responses(401))
+@payouts.post("", status_code=201, responses=error_responses(400, 401))
 async def create_payout(user: RequireUser, engine: Engine, request: Request) -> PayoutOut:
     """Pay out your whole available balance to your payout account; one at a time."""
     state = request.app.state

@@ -50,8 +50,9 @@ _PAYOUT_ACCOUNT = re.compile(PAYOUT_ACCOUNT_PATTERN)
 
 
 class PayoutAccountIn(_Wire):
+    # Surrounding spaces allowed, as for prices: the validator strips them.
     account_id: Annotated[
-        str, WithJsonSchema({"type": "string", "pattern": PAYOUT_ACCOUNT_PATTERN})
+        str, WithJsonSchema({"type": "string", "pattern": rf"^\s*{PAYOUT_ACCOUNT_PATTERN}\s*$"})
     ]
 
     @field_validator("account_id", mode="before")

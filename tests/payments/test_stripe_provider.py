@@ -168,3 +168,20 @@ async def test_the_service_charges_through_stripe_when_a_key_is_set(stub, settin
     assert (request.form["amount"], request.form["currency"]) == ("1550", "usd")
     assert request.headers["idempotency-key"] == f"attempt-{attempt.id}"
     assert request.form["metadata[attempt_id]"] == str(attempt.id)
+
+
+async def test_a_card_asking_for_authentication_is_202_through_stripe(stub, settings, buyer):
+    """The real SDK reads Stripe's requires_action answer; the claim waits for the webhook."""
+    stripe = {"payment_provider": "stripe", "stripe_secret_key": KEY, "stripe_api_base": stub.url}
+    app = create_app(PaymentsSettings(**(settings.model_dump() | stripe)))
+    async with running(app) as client:
+        runtime = app.state.bus
+        bus = PaymentsBus(runtime.nc.jetstream(), runtime.names, app.state.engine)
+        order = await bus.place_order(buyer)
+        response = await pay(client, buyer, order.id, token="tok_threeDSecure2Required")
+        [attempt] = await attempts_for(app.state.engine, order.id)
+    [intent] = stub.awaiting_action.values()
+    assert response.status_code == 202
+    assert response.json() == {"status": "requires_action", "clientSecret": intent["client_secret"]}
+    assert (attempt.status, attempt.provider_id) == ("requires_action", intent["id"])
+    assert stub.charges == {}

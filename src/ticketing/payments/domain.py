@@ -158,15 +158,6 @@ class ProcessorEvent:
     fully_refunded: bool = False
 
 
-def settles(attempt: Attempt, intent_id: str) -> bool:
-    """A succeeded PaymentIntent lands on the attempt that made it: one still waiting for
-    its charge, and only for the intent it was given (a metadata naming another attempt's
-    id is not trusted over the id the processor answered with)."""
-    if attempt.provider_id is not None and attempt.provider_id != intent_id:
-        return False
-    return attempt.status in AWAITING_CHARGE
-
-
 def landed_on_released(attempt: Attempt) -> bool:
     """A charge on an attempt already released (its buyer authenticated after the decline
     was recorded, from a page still open): no payment can hold it, so it is refunded."""

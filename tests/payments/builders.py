@@ -19,9 +19,10 @@ from ticketing.common.events import (
     OrderTicket,
     SoldTicket,
 )
-from ticketing.payments.models import Order, Payment, PaymentAttempt
+from ticketing.payments.models import Order, Payment, PaymentAttempt, StripeEvent
 
 ORDERS, ATTEMPTS, PAYMENTS = Order.__table__, PaymentAttempt.__table__, Payment.__table__
+STRIPE_EVENTS = StripeEvent.__table__
 
 
 def order_created(buyer: UUID | None = None, price: int = 2050, **overrides) -> OrderCreated:
@@ -95,3 +96,16 @@ async def pay(client: httpx.AsyncClient, who: Person, order_id, token: str = "to
     return await client.post(
         "/api/payments", json={"token": token, "orderId": str(order_id)}, headers=who.headers
     )
+
+
+async def stripe_events(engine: AsyncEngine) -> int:
+    async with engine.connect() as db:
+        return (await db.execute(select(func.count()).select_from(STRIPE_EVENTS))).scalar_one()
+
+
+async def awaiting_authentication(client, bus, buyer: Person, token="tok_threeDSecure2Required"):
+    """An order whose payment waits for its buyer's 3-D Secure: (order, intent id)."""
+    order = await bus.place_order(buyer)
+    response = await pay(client, buyer, order.id, token=token)
+    assert response.status_code == 202, response.text
+    return order, response.json()["clientSecret"].split("_secret_")[0]

@@ -3,7 +3,12 @@
 import asyncio
 from collections.abc import Mapping
 
-from ticketing.payments.providers import ProviderUnavailable, SandboxProvider, TransferRejected
+from ticketing.payments.providers import (
+    ChargeResult,
+    ProviderUnavailable,
+    SandboxProvider,
+    TransferRejected,
+)
 
 
 class GatedProvider:
@@ -22,7 +27,7 @@ class GatedProvider:
         idempotency_key: str,
         *,
         metadata: Mapping[str, str] | None = None,
-    ) -> str:
+    ) -> ChargeResult:
         self.waiting += 1
         try:
             await self.gate.wait()
@@ -55,13 +60,13 @@ class FlakyProvider:
         idempotency_key: str,
         *,
         metadata: Mapping[str, str] | None = None,
-    ) -> str:
+    ) -> ChargeResult:
         self.keys.append(idempotency_key)
-        charge_id = await self.sandbox.charge(amount_cents, currency, token, idempotency_key)
+        charged = await self.sandbox.charge(amount_cents, currency, token, idempotency_key)
         if self.lost_charges:
             self.lost_charges -= 1
             raise ProviderUnavailable("connection reset while reading the answer")
-        return charge_id
+        return charged
 
     async def refund(self, charge_id: str, idempotency_key: str) -> None:
         if self.failed_refunds:

@@ -4,6 +4,11 @@ It answers the way Stripe documents for its test tokens: PaymentIntents created 
 confirmed in one call, card errors as 402, bad tokens as 400, idempotent replays of a
 key's first answer, refunds, and Transfers to connected accounts (any `acct_` id exists
 but those with "missing" in them).
+
+
+confirmed in one call (or left in requires_action, with a client secret, for a card that
+asks for 3-D Secure), card errors as 402, bad tokens as 400, idempotent replays of a
+key's first answer, and refunds.
 """
 
 import threading
@@ -35,6 +40,8 @@ class StripeStub:
     charges: dict[str, dict] = field(default_factory=dict)  # PaymentIntents really created
     refunds: dict[str, dict] = field(default_factory=dict)  # by PaymentIntent id
     transfers: dict[str, dict] = field(default_factory=dict)  # Transfers really created
+
+    awaiting_action: dict[str, dict] = field(default_factory=dict)  # 3-D Secure, by id
     unavailable: int = 0  # answer this many next requests with a retryable 503
     _replays: dict[str, tuple[int, dict]] = field(default_factory=dict)
     url: str = ""
@@ -44,6 +51,8 @@ class StripeStub:
         self.charges.clear()
         self.refunds.clear()
         self.transfers.clear()
+
+        self.awaiting_action.clear()
         self._replays.clear()
         self.unavailable = 0
 
@@ -101,6 +110,13 @@ class StripeStub:
             "currency": form["currency"],
             "status": statuses[token],
         }
+        if intent["status"] == "requires_action":
+            # 3-D Secure, as Stripe answers it: nothing charged until the buyer authenticates
+            # in the browser with the client secret.
+            intent["client_secret"] = f"{intent['id']}_secret_{uuid4().hex[:24]}"
+            intent["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {}}
+            self.awaiting_action[intent["id"]] = intent
+            return 200, intent
         self.charges[intent["id"]] = intent
         return 200, intent
 

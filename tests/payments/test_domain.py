@@ -96,3 +96,25 @@ def test_the_currency_is_a_lower_case_iso_code():
     assert PaymentsSettings(**BASE, currency="EUR").currency == "eur"
     with pytest.raises(ValidationError, match="CURRENCY"):
         PaymentsSettings(**BASE, currency="euro")
+
+
+def test_a_claim_awaiting_authentication_says_so():
+    refused = domain.claim_refused(AttemptStatus.REQUIRES_ACTION)
+    assert refused.message == "A payment for this order is waiting for your card's authentication"
+    assert AttemptStatus.REQUIRES_ACTION in domain.CLAIMING
+
+
+def test_only_the_buyer_authenticates_a_payment_awaiting_it():
+    buyer = uuid4()
+    domain.check_authenticating(buyer, buyer)
+    with pytest.raises(NotYours):
+        domain.check_authenticating(buyer, uuid4())
+    with pytest.raises(Missing):
+        domain.check_authenticating(None, buyer)
+
+
+def test_a_blank_webhook_secret_is_unset():
+    settings = PaymentsSettings(**BASE, stripe_webhook_secret=" ", sandbox_webhook_url="")
+    assert (settings.stripe_webhook_secret, settings.sandbox_webhook_url) == (None, None)
+    secret = PaymentsSettings(**BASE, stripe_webhook_secret="whsec_1").stripe_webhook_secret
+    assert secret is not None and secret.get_secret_value() == "whsec_1"

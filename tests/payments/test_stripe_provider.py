@@ -12,6 +12,7 @@ from ticketing.payments.app import create_app
 from ticketing.payments.providers import (
     CardDeclined,
     InvalidToken,
+    NeedsAction,
     PaymentRejected,
     ProviderUnavailable,
     StripeProvider,
@@ -49,7 +50,7 @@ async def stripe_provider(stub):
 async def test_a_charge_is_a_confirmed_payment_intent_in_cents_with_the_idempotency_key(
     stub, stripe_provider
 ):
-    charge_id = await stripe_provider.charge(
+    charged = await stripe_provider.charge(
         1550, "usd", "tok_visa", "attempt-1", metadata={"order_id": "o-1"}
     )
     [request] = stub.requests
@@ -65,7 +66,7 @@ async def test_a_charge_is_a_confirmed_payment_intent_in_cents_with_the_idempote
         "payment_method_data[card][token]": "tok_visa",
         "metadata[order_id]": "o-1",
     }
-    assert list(stub.charges) == [charge_id]
+    assert list(stub.charges) == [charged.id]
 
 
 async def test_a_saved_payment_method_is_sent_as_payment_method(stub, stripe_provider):
@@ -77,8 +78,8 @@ async def test_a_saved_payment_method_is_sent_as_payment_method(stub, stripe_pro
 
 
 async def test_the_same_key_charges_once(stub, stripe_provider):
-    first = await stripe_provider.charge(1000, "usd", "tok_visa", "attempt-3")
-    again = await stripe_provider.charge(1000, "usd", "tok_visa", "attempt-3")
+    first = (await stripe_provider.charge(1000, "usd", "tok_visa", "attempt-3")).id
+    again = (await stripe_provider.charge(1000, "usd", "tok_visa", "attempt-3")).id
     assert first == again
     assert len(stub.charges) == 1
 
@@ -114,9 +115,15 @@ async def test_another_refusal_is_a_rejection_with_stripes_message(stripe_provid
     assert not isinstance(rejected.value, InvalidToken)
 
 
-async def test_a_card_that_needs_authentication_is_declined(stripe_provider):
-    with pytest.raises(CardDeclined, match="authentication"):
-        await stripe_provider.charge(1000, "usd", "tok_threeDSecure2Required", "attempt-9")
+async def test_a_card_that_needs_authentication_answers_its_intent_and_client_secret(
+    stub, stripe_provider
+):
+    answer = await stripe_provider.charge(1000, "usd", "tok_threeDSecure2Required", "attempt-9")
+    assert isinstance(answer, NeedsAction)
+    [intent] = stub.awaiting_action.values()
+    assert (answer.id, answer.client_secret) == (intent["id"], intent["client_secret"])
+    assert answer.client_secret.startswith(f"{answer.id}_secret_")
+    assert stub.charges == {}  # nothing charged yet
 
 
 async def test_an_outage_is_provider_unavailable(stub, stripe_provider):
@@ -126,7 +133,7 @@ async def test_an_outage_is_provider_unavailable(stub, stripe_provider):
 
 
 async def test_a_refund_names_the_payment_intent_and_carries_its_key(stub, stripe_provider):
-    charge_id = await stripe_provider.charge(1000, "usd", "tok_visa", "attempt-11")
+    charge_id = (await stripe_provider.charge(1000, "usd", "tok_visa", "attempt-11")).id
     await stripe_provider.refund(charge_id, "refund-11")
     request = stub.requests[-1]
     assert request.path == "/v1/refunds"
@@ -136,7 +143,7 @@ async def test_a_refund_names_the_payment_intent_and_carries_its_key(stub, strip
 
 
 async def test_refunding_an_already_refunded_charge_counts_as_done(stub, stripe_provider):
-    charge_id = await stripe_provider.charge(1000, "usd", "tok_visa", "attempt-12")
+    charge_id = (await stripe_provider.charge(1000, "usd", "tok_visa", "attempt-12")).id
     await stripe_provider.refund(charge_id, "refund-12")
     await stripe_provider.refund(charge_id, "refund-from-elsewhere")
     assert len(stub.refunds) == 1
@@ -237,3 +244,20 @@ async def test_the_service_pays_a_seller_out_through_stripe(stub, settings, buye
     [request, _refused] = [r for r in stub.requests if r.path == "/v1/transfers"]
     assert request.form == {"amount": "2850", "currency": "usd", "destination": "acct_1Seller"}
     assert request.headers["idempotency-key"] == f"payout-{response.json()['id']}"
+
+
+async def test_a_card_asking_for_authentication_is_202_through_stripe(stub, settings, buyer):
+    """The real SDK reads Stripe's requires_action answer; the claim waits for the webhook."""
+    stripe = {"payment_provider": "stripe", "stripe_secret_key": KEY, "stripe_api_base": stub.url}
+    app = create_app(PaymentsSettings(**(settings.model_dump() | stripe)))
+    async with running(app) as client:
+        runtime = app.state.bus
+        bus = PaymentsBus(runtime.nc.jetstream(), runtime.names, app.state.engine)
+        order = await bus.place_order(buyer)
+        response = await pay(client, buyer, order.id, token="tok_threeDSecure2Required")
+        [attempt] = await attempts_for(app.state.engine, order.id)
+    [intent] = stub.awaiting_action.values()
+    assert response.status_code == 202
+    assert response.json() == {"status": "requires_action", "clientSecret": intent["client_secret"]}
+    assert (attempt.status, attempt.provider_id) == ("requires_action", intent["id"])
+    assert stub.charges == {}

@@ -10,9 +10,16 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing.payments import domain, service
-from ticketing.payments.domain import Attempt, Payment, Payout
+from ticketing.payments import domain, service, store
+from ticketing.payments.domain import (
+    Attempt,
+    Payment,
+    Payout,
+    ProcessorEvent,
+    ProcessorEventType,
+)
 from ticketing.payments.providers import (
+    NeedsAction,
     PaymentProvider,
     PaymentRejected,
     ProviderError,
@@ -30,17 +37,20 @@ async def pay(
     buyer: UUID,
     token: str,
     currency: str,
-) -> Payment:
+) -> Payment | NeedsAction:
     """Claim the order for a new attempt, then drive it."""
     async with engine.begin() as db:
         attempt = await service.claim(db, order_id, buyer=buyer, token=token, currency=currency)
     return await drive(engine, provider, attempt)
 
 
-async def drive(engine: AsyncEngine, provider: PaymentProvider, attempt: Attempt) -> Payment:
-    """Raises PaymentRejected (claim released) or ProviderUnavailable (claim kept)."""
+async def drive(
+    engine: AsyncEngine, provider: PaymentProvider, attempt: Attempt
+) -> Payment | NeedsAction:
+    """Raises PaymentRejected (claim released) or ProviderUnavailable (claim kept); a card
+    that asks for authentication keeps the claim until a webhook ends it."""
     try:
-        charge_id = await provider.charge(
+        charged = await provider.charge(
             attempt.amount_cents,
             attempt.currency,
             attempt.token or "",
@@ -51,8 +61,12 @@ async def drive(engine: AsyncEngine, provider: PaymentProvider, attempt: Attempt
         async with engine.begin() as db:
             await service.release(db, attempt.id)
         raise
+    if isinstance(charged, NeedsAction):
+        async with engine.begin() as db:
+            await service.await_action(db, attempt.id, charged.id)
+        return charged
     async with engine.begin() as db:
-        payment = await service.settle(db, attempt.id, charge_id)
+        payment = await service.settle(db, attempt.id, charged.id)
         if payment.refund_due:
             payment = await refund_now(db, provider, payment)
     return payment
@@ -99,3 +113,49 @@ async def drive_payout(engine: AsyncEngine, provider: PaymentProvider, payout: P
         raise
     async with engine.begin() as db:
         return await service.payout_sent(db, payout.id, transfer_id)
+
+
+# webhooks
+
+
+async def follow_processor(
+    engine: AsyncEngine, provider: PaymentProvider, event: ProcessorEvent
+) -> None:
+    """A Stripe event takes effect once: its id is recorded in the transaction of its
+    effect. A refund it makes due is asked for after that commits (and by the reconciler,
+    should that fail). Raises ProviderError when the event cannot take effect now, nothing
+    recorded, so that Stripe sends it again."""
+    async with engine.begin() as db:
+        if not await service.record_processor_event(db, event):
+            return
+        due = await _apply(db, provider, event)
+    if due is not None:
+        async with engine.begin() as db:
+            payment = await store.locked_refund(db, due)
+            if payment is not None:
+                await refund_now(db, provider, payment)
+
+
+async def _apply(
+    db: AsyncConnection, provider: PaymentProvider, event: ProcessorEvent
+) -> UUID | None:
+    """The payment to refund, if the event made one due."""
+    intent_id = event.object_id
+    if intent_id is None:
+        log.info("stripe event %s (%s) names no payment_intent", event.id, event.type)
+    elif event.type == ProcessorEventType.PAYMENT_SUCCEEDED:
+        settled = await service.intent_succeeded(db, intent_id, event.attempt_id)
+        if isinstance(settled, Attempt):
+            log.warning("payment_intent %s landed on released attempt %s", intent_id, settled.id)
+            # Inside the transaction: if it fails, the event is not recorded, and Stripe's
+            # next delivery tries again.
+            await provider.refund(intent_id, domain.refund_key(settled.id))
+        elif settled is not None and settled.refund_due:
+            return settled.id
+    elif event.type == ProcessorEventType.PAYMENT_FAILED:
+        await service.intent_failed(db, intent_id, event.attempt_id)
+    elif event.type == ProcessorEventType.CHARGE_REFUNDED and event.fully_refunded:
+        await service.charge_refunded(db, intent_id)
+    else:
+        log.debug("stripe event %s (%s) ignored", event.id, event.type)
+    return None

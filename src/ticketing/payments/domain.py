@@ -20,10 +20,12 @@ class AttemptStatus(StrEnum):
     IN_FLIGHT = "in_flight"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # webhooks: the processor asked the buyer to authenticate (3-D Secure); a webhook ends it
+    REQUIRES_ACTION = "requires_action"
 
 
 # The statuses that hold the claim on an order; the partial unique index covers these.
-CLAIMING = (AttemptStatus.IN_FLIGHT, AttemptStatus.SUCCEEDED)
+CLAIMING = (AttemptStatus.IN_FLIGHT, AttemptStatus.SUCCEEDED, AttemptStatus.REQUIRES_ACTION)
 
 # Stripe forgets an idempotency key after 24 hours; re-sending one later could charge again.
 REDRIVE_WINDOW = timedelta(hours=23)
@@ -53,6 +55,7 @@ class Attempt:
     amount_cents: int
     currency: str
     token: str | None
+    provider_id: str | None = None  # the PaymentIntent, once the processor has named it
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,8 @@ def claim_refused(holder: AttemptStatus | None) -> Invalid:
     """Why a second attempt could not claim the order, from the status of the one holding it."""
     if holder == AttemptStatus.SUCCEEDED:
         return Invalid("Order already paid")
+    if holder == AttemptStatus.REQUIRES_ACTION:
+        return Invalid("A payment for this order is waiting for your card's authentication")
     return Invalid("A payment for this order is already in progress")
 
 
@@ -313,3 +318,49 @@ def payout_failed(payout: Payout) -> LedgerTransaction:
 def transfer_key(payout_id: UUID) -> str:
     """One transfer per payout, however often it is driven."""
     return f"payout-{payout_id}"
+
+
+# webhooks
+
+
+# The statuses a charge may still land on (or fail from): the one awaiting the processor's
+# answer, and the one awaiting the buyer's authentication.
+AWAITING_CHARGE = (AttemptStatus.IN_FLIGHT, AttemptStatus.REQUIRES_ACTION)
+
+REFUNDED_AT_PROCESSOR = "refunded at Stripe"
+
+
+class ProcessorEventType(StrEnum):
+    """The Stripe events payments acts on; any other is recorded and ignored."""
+
+    PAYMENT_SUCCEEDED = "payment_intent.succeeded"
+    PAYMENT_FAILED = "payment_intent.payment_failed"
+    CHARGE_REFUNDED = "charge.refunded"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorEvent:
+    """What payments reads of a Stripe event. `object_id` is the PaymentIntent's id (for a
+    charge.refunded, the refunded charge's PaymentIntent); `attempt_id` is the attempt our
+    metadata named, when it names one; `fully_refunded` is a charge's, refunded in full."""
+
+    id: str
+    type: str
+    object_id: str | None
+    attempt_id: UUID | None = None
+    fully_refunded: bool = False
+
+
+def landed_on_released(attempt: Attempt) -> bool:
+    """A charge on an attempt already released (its buyer authenticated after the decline
+    was recorded, from a page still open): no payment can hold it, so it is refunded."""
+    return attempt.status == AttemptStatus.FAILED
+
+
+def check_authenticating(owner: UUID | None, buyer: UUID) -> None:
+    """Only an order's buyer may authenticate its payment (on the sandbox's stand-in for the
+    bank's 3-D Secure page)."""
+    if owner is None:
+        raise Missing("No payment awaiting authentication")
+    if owner != buyer:
+        raise NotYours()

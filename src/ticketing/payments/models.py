@@ -55,6 +55,8 @@ class PaymentAttempt(Base):
     currency: Mapped[str] = mapped_column(String(3))
     # Kept only while in flight, so a stuck attempt can be re-sent exactly as it was.
     token: Mapped[str | None] = mapped_column(String(255))
+    # webhooks: the PaymentIntent, so a webhook naming it finds its attempt
+    provider_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     driven_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -71,6 +73,7 @@ class PaymentAttempt(Base):
             postgresql_where=text(f"status = '{AttemptStatus.IN_FLIGHT}'"),
         ),
         CheckConstraint(_one_of(tuple(AttemptStatus)), name="status"),
+        Index("uq_payment_attempts_provider_id", "provider_id", unique=True),
     )
 
 
@@ -96,6 +99,23 @@ class Payment(Base):
             "refund_requested_at",
             postgresql_where=text("refund_requested_at IS NOT NULL AND refunded_at IS NULL"),
         ),
+        Index("ix_payments_provider_id", "provider_id"),  # webhooks: charge.refunded finds it
+    )
+
+
+# webhooks
+
+
+class StripeEvent(Base):
+    """Each Stripe event id, recorded in the transaction of its effect: a redelivery (Stripe
+    sends one until it sees a 2xx, and may send one twice) takes effect once."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
     )
 
 

@@ -1,15 +1,28 @@
 """Payments' request and response bodies: camelCase on the wire."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from ticketing.common import text
 from ticketing.common.money import PriceOut
-from ticketing.payments.domain import PAYOUT_ACCOUNT_PATTERN, Balance, Payout, PayoutStatus
+from ticketing.payments.domain import (
+    PAYOUT_ACCOUNT_PATTERN,
+    Balance,
+    Payout,
+    PayoutStatus,
+    ProcessorEvent,
+)
 
 TOKEN_MAX = 255
 
@@ -92,3 +105,56 @@ class PayoutOut(_Wire):
     @classmethod
     def from_domain(cls, payout: Payout) -> "PayoutOut":
         return cls(id=payout.id, amount=payout.amount_cents, status=payout.status)
+
+
+# webhooks
+
+
+class ActionRequiredOut(_Wire):
+    """202: the card asks its holder to authenticate (3-D Secure) before it is charged."""
+
+    status: Literal["requires_action"] = "requires_action"
+    client_secret: str
+
+
+class _StripeObject(BaseModel):
+    """The fields payments reads of an event's object: a PaymentIntent or a Charge."""
+
+    id: str | None = Field(None, max_length=255)
+    payment_intent: str | None = Field(None, max_length=255)  # a Charge's
+    refunded: bool = False
+    metadata: dict[str, object] = Field(default_factory=dict)
+
+
+class _StripeData(BaseModel):
+    object: _StripeObject
+
+
+class StripeEventIn(BaseModel):
+    """A Stripe event, read after its signature was verified."""
+
+    id: str = Field(min_length=1, max_length=255)
+    type: str = Field(min_length=1, max_length=100)
+    data: _StripeData
+
+    def processor_event(self) -> ProcessorEvent:
+        found = self.data.object
+        is_charge = self.type.startswith("charge.")
+        return ProcessorEvent(
+            id=self.id,
+            type=self.type,
+            object_id=found.payment_intent if is_charge else found.id,
+            attempt_id=_uuid_or_none(found.metadata.get("attempt_id")),
+            fully_refunded=found.refunded,
+        )
+
+
+def _uuid_or_none(value: object) -> UUID | None:
+    try:
+        return UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+class WebhookOut(_Wire):
+    received: bool = True

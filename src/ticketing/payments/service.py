@@ -19,7 +19,6 @@ from ticketing.common.metrics import business
 from ticketing.payments import domain, store
 from ticketing.payments.domain import (
     Attempt,
-    AttemptStatus,
     Balance,
     LedgerKind,
     LedgerTransaction,
@@ -28,6 +27,7 @@ from ticketing.payments.domain import (
     Payment,
     Payout,
     PayoutStatus,
+    ProcessorEvent,
     ledger_key,
 )
 
@@ -55,14 +55,14 @@ async def settle(db: AsyncConnection, attempt_id: UUID, charge_id: str) -> Payme
     """Record a landed charge. The order row is locked, so a cancellation is either already
     in (the payment is marked for refund here) or will see this payment and refund it."""
     attempt = await store.locked_attempt(db, attempt_id)
-    if attempt.status != AttemptStatus.IN_FLIGHT:  # settled meanwhile by a re-send
+    if attempt.status not in domain.AWAITING_CHARGE:  # settled meanwhile: a re-send, a webhook
         settled = await store.payment_of_attempt(db, attempt_id)
         if settled is None:
             raise RuntimeError(f"attempt {attempt_id} was released, yet its charge landed")
         return settled
     order = await store.locked_order(db, attempt.order_id)
     assert order is not None  # an attempt's order is there: a foreign key
-    await store.succeed(db, attempt.id)
+    await store.succeed(db, attempt.id, charge_id)
     reason = domain.refund_reason_on_settling(order)
     payment = await store.add_payment(db, attempt, charge_id, refund_reason=reason)
     if not payment.refund_due:
@@ -74,8 +74,16 @@ async def settle(db: AsyncConnection, attempt_id: UUID, charge_id: str) -> Payme
 
 
 async def record_refund(db: AsyncConnection, payment: Payment) -> Payment:
-    """The processor gave the money back: the payment says so, and payment.refunded tells."""
+    """The processor gave the money back: the payment says so, and payment.refunded tells,
+    once, however many report it (our own call, a webhook)."""
     refunded = await store.record_refund(db, payment.id)
+    if refunded is None:
+        return await store.payment(db, payment.id)
+    await _refunded(db, refunded)
+    return refunded
+
+
+async def _refunded(db: AsyncConnection, refunded: Payment) -> None:
     event = PaymentRefunded(
         id=refunded.id,
         order_id=refunded.order_id,
@@ -83,7 +91,6 @@ async def record_refund(db: AsyncConnection, payment: Payment) -> Payment:
         reason=refunded.refund_reason or domain.ORDER_CANCELLED,
     )
     await _publish(db, event, "refund")
-    return refunded
 
 
 async def add_order(db: AsyncConnection, event: OrderCreated) -> None:
@@ -226,3 +233,78 @@ async def payout_refused(db: AsyncConnection, payout_id: UUID) -> Payout:
     await store.post(db, domain.payout_failed(failed))
     business("payments", "payout_failed")
     return failed
+
+
+# webhooks
+
+
+async def await_action(db: AsyncConnection, attempt_id: UUID, intent_id: str) -> None:
+    """3-D Secure: the attempt keeps the order's claim while its buyer authenticates, and
+    the reconciler leaves it alone (it is not in flight): the processor ends it by webhook,
+    succeeded or failed. It is never released by age: a late authentication must still
+    find its attempt, to be recorded as a payment and refunded if the order is gone."""
+    await store.await_action(db, attempt_id, intent_id)
+
+
+async def record_processor_event(db: AsyncConnection, event: ProcessorEvent) -> bool:
+    """False when this Stripe event took effect already; True: apply it in this transaction."""
+    return await store.record_processor_event(db, event.id, event.type)
+
+
+async def intent_succeeded(
+    db: AsyncConnection, intent_id: str, attempt_id: UUID | None
+) -> Payment | Attempt | None:
+    """A PaymentIntent succeeded. The Payment it settled (as `settle` does after a
+    synchronous answer; the one settled already, if that answer came first — Stripe sends
+    this for every charge); or the released Attempt it landed on, whose charge must be
+    refunded; or None: it is not one of ours."""
+    attempt = await store.attempt_for_intent(db, intent_id, attempt_id)
+    if attempt is None or attempt.provider_id not in (None, intent_id):
+        log.info("payment_intent %s succeeded: no attempt of ours made it", intent_id)
+        return None
+    if domain.landed_on_released(attempt):
+        business("payments", "late_charge")
+        return attempt
+    return await settle(db, attempt.id, intent_id)
+
+
+async def intent_failed(db: AsyncConnection, intent_id: str, attempt_id: UUID | None) -> None:
+    """The charge failed (authentication refused, card declined): an attempt still waiting
+    lets go of its claim, so the buyer may try another card."""
+    attempt = await store.attempt_for_intent(db, intent_id, attempt_id)
+    if attempt is None or attempt.provider_id not in (None, intent_id):
+        return
+    if attempt.status in domain.AWAITING_CHARGE:
+        await release(db, attempt.id)
+
+
+async def charge_refunded(db: AsyncConnection, intent_id: str) -> Payment | None:
+    """The processor refunded a charge in full, whoever asked: recorded once, with
+    payment.refunded once. The order is locked before the payment, as a cancellation does."""
+    found = await store.payment_for_intent(db, intent_id)
+    if found is None:
+        return None
+    order = await store.locked_order(db, found.order_id)
+    payment = await store.unrefunded_payment(db, found.order_id)
+    if payment is None or payment.provider_id != intent_id:
+        return None  # recorded already
+    refunded = await store.record_processor_refund(db, payment.id, domain.REFUNDED_AT_PROCESSOR)
+    await _refunded(db, refunded)
+    if order is not None and order.status == OrderStatus.COMPLETE:
+        await completed_sale_refunded(db, refunded)
+    return refunded
+
+
+async def completed_sale_refunded(db: AsyncConnection, payment: Payment) -> None:
+    """A completed sale's money went back to its buyer at the processor (a refund from
+    Stripe's dashboard, a dispute lost). Called once per such refund, in the transaction
+    that records it, so whatever the sale had earned its seller is reversed here
+    atomically with the refund. Payments never refunds a completed sale itself: its own
+    refunds are of orders cancelled before or while paying."""
+    log.warning("payment %s of a completed order %s refunded", payment.id, payment.order_id)
+    business("payments", "completed_sale_refunded")
+    await reverse_sale(db, payment.order_id)
+
+
+async def check_authenticating(db: AsyncConnection, intent_id: str, *, buyer: UUID) -> None:
+    domain.check_authenticating(await store.buyer_of_intent(db, intent_id), buyer)

@@ -25,10 +25,21 @@ class PaymentsSettings(ServiceSettings):
     platform_fee_percent: Decimal = Field(Decimal(5), ge=0, le=50)
     payout_hold_days: float = Field(7.0, ge=0)
 
+    # webhooks: the endpoint's signing secret (whsec_...), which Stripe's dashboard or
+    # `stripe listen` gives; the sandbox signs its own with it. Unset: no webhook is accepted.
+    stripe_webhook_secret: SecretStr | None = None
+    # Where the sandbox sends its webhooks, e.g. http://127.0.0.1:<port>/api/payments/webhook.
+    sandbox_webhook_url: str | None = None
+
     @field_validator("stripe_secret_key", "stripe_api_base", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`STRIPE_SECRET_KEY=` in a .env file means "no key", not an empty key."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("stripe_webhook_secret", "sandbox_webhook_url", mode="before")
+    @classmethod
+    def _blank_webhook_setting_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("currency")

@@ -4,13 +4,14 @@ from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.rows import columns, insert_new, table, value, values
 from ticketing.payments import models
 from ticketing.payments.domain import (
+    AWAITING_CHARGE,
     CLAIMING,
     REDRIVE_WINDOW,
     Attempt,
@@ -30,6 +31,7 @@ from ticketing.payments.domain import (
 ORDERS = table(models.Order)
 ATTEMPTS = table(models.PaymentAttempt)
 PAYMENTS = table(models.Payment)
+STRIPE_EVENTS = table(models.StripeEvent)
 ORDER = columns(ORDERS, Order)
 ATTEMPT = columns(ATTEMPTS, Attempt)
 PAYMENT = columns(PAYMENTS, Payment)
@@ -95,19 +97,20 @@ async def locked_attempt(db: AsyncConnection, attempt_id: UUID) -> Attempt:
 
 
 async def release(db: AsyncConnection, attempt_id: UUID) -> None:
-    """An attempt in flight fails and forgets its token, which frees the order's claim."""
+    """An attempt in flight (or awaiting authentication) fails and forgets its token, which
+    frees the order's claim."""
     await db.execute(
         update(ATTEMPTS)
-        .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.status == AttemptStatus.IN_FLIGHT)
+        .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.status.in_(AWAITING_CHARGE))
         .values(status=AttemptStatus.FAILED.value, token=None)
     )
 
 
-async def succeed(db: AsyncConnection, attempt_id: UUID) -> None:
+async def succeed(db: AsyncConnection, attempt_id: UUID, provider_id: str) -> None:
     await db.execute(
         update(ATTEMPTS)
         .where(ATTEMPTS.c.id == attempt_id)
-        .values(status=AttemptStatus.SUCCEEDED.value, token=None)
+        .values(status=AttemptStatus.SUCCEEDED.value, token=None, provider_id=provider_id)
     )
 
 
@@ -178,8 +181,22 @@ async def mark_for_refund(db: AsyncConnection, payment_id: UUID, reason: str) ->
     )
 
 
-async def record_refund(db: AsyncConnection, payment_id: UUID) -> Payment:
-    return await _update_payment(db, payment_id, refunded_at=func.now())
+async def record_refund(db: AsyncConnection, payment_id: UUID) -> Payment | None:
+    """None when it was recorded already: a webhook and our own refund may both report one
+    refund, and the second writer, waiting on the row, finds it done."""
+    updated = await db.execute(
+        update(PAYMENTS)
+        .where(PAYMENTS.c.id == payment_id, PAYMENTS.c.refunded_at.is_(None))
+        .values(refunded_at=func.now())
+        .returning(*PAYMENT)
+    )
+    row = updated.mappings().first()
+    return None if row is None else value(Payment, row)
+
+
+async def payment(db: AsyncConnection, payment_id: UUID) -> Payment:
+    query = select(*PAYMENT).where(PAYMENTS.c.id == payment_id)
+    return value(Payment, (await db.execute(query)).mappings().one())
 
 
 async def _update_payment(db: AsyncConnection, payment_id: UUID, **values: object) -> Payment:
@@ -378,3 +395,71 @@ async def stale_payouts(
         .with_for_update(skip_locked=True)
     )
     return [value(Payout, row) for row in (await db.execute(query)).mappings()]
+
+
+# webhooks
+
+
+async def record_processor_event(db: AsyncConnection, event_id: str, event_type: str) -> bool:
+    """False when this event took effect already: the insert, in the transaction of the
+    effect, decides, so two deliveries racing agree (the second waits for the first)."""
+    return await insert_new(db, STRIPE_EVENTS, {"id": event_id, "type": event_type})
+
+
+async def attempt_for_intent(
+    db: AsyncConnection, intent_id: str, attempt_id: UUID | None
+) -> Attempt | None:
+    """The attempt a PaymentIntent belongs to, locked: by the id our metadata gave it (an
+    intent may land before the synchronous answer has named it), else by the intent id."""
+    found = ATTEMPTS.c.provider_id == intent_id
+    if attempt_id is not None:
+        found = or_(ATTEMPTS.c.id == attempt_id, found)
+    query = select(*ATTEMPT).where(found).order_by(ATTEMPTS.c.created_at).limit(1)
+    row = (await db.execute(query.with_for_update())).mappings().first()
+    return None if row is None else value(Attempt, row)
+
+
+async def await_action(db: AsyncConnection, attempt_id: UUID, intent_id: str) -> bool:
+    """The attempt keeps its claim while the buyer authenticates; its token is no longer
+    needed (nothing re-sends it: the processor ends it by webhook). False if it is not in
+    flight any more."""
+    updated = await db.execute(
+        update(ATTEMPTS)
+        .where(ATTEMPTS.c.id == attempt_id, ATTEMPTS.c.status == AttemptStatus.IN_FLIGHT)
+        .values(status=AttemptStatus.REQUIRES_ACTION.value, token=None, provider_id=intent_id)
+        .returning(ATTEMPTS.c.id)
+    )
+    return updated.first() is not None
+
+
+async def payment_for_intent(db: AsyncConnection, intent_id: str) -> Payment | None:
+    """Not locked: the caller locks its order first, then the payment, as a cancellation does."""
+    query = select(*PAYMENT).where(PAYMENTS.c.provider_id == intent_id)
+    row = (await db.execute(query)).mappings().first()
+    return None if row is None else value(Payment, row)
+
+
+async def record_processor_refund(db: AsyncConnection, payment_id: UUID, reason: str) -> Payment:
+    """Refunded at the processor, by us or not: requested now if nobody asked, keeping the
+    reason of a refund we asked for."""
+    return await _update_payment(
+        db,
+        payment_id,
+        refund_reason=func.coalesce(PAYMENTS.c.refund_reason, reason),
+        refund_requested_at=func.coalesce(PAYMENTS.c.refund_requested_at, func.now()),
+        refunded_at=func.now(),
+    )
+
+
+async def buyer_of_intent(db: AsyncConnection, intent_id: str) -> UUID | None:
+    """Who placed the order of the attempt awaiting authentication of this intent."""
+    query = (
+        select(ORDERS.c.user_id)
+        .join(ATTEMPTS, ATTEMPTS.c.order_id == ORDERS.c.id)
+        .where(
+            ATTEMPTS.c.provider_id == intent_id,
+            ATTEMPTS.c.status == AttemptStatus.REQUIRES_ACTION,
+        )
+    )
+    found: UUID | None = await db.scalar(query)
+    return found

@@ -1,6 +1,7 @@
 """The PaymentProvider interface and what its failures mean for the money."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -37,6 +38,28 @@ class ProviderUnavailable(ProviderError):
     same idempotency key to find out; never with a new one."""
 
 
+# webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class Charged:
+    """The money moved: `id` is the processor's id for the charge (a PaymentIntent's)."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsAction:
+    """Nothing moved yet: the buyer must authenticate (3-D Secure) in the browser with
+    `client_secret`; the processor tells how it ended by webhook. `id` is the PaymentIntent."""
+
+    id: str
+    client_secret: str
+
+
+ChargeResult = Charged | NeedsAction
+
+
 class PaymentProvider(Protocol):
     async def charge(
         self,
@@ -46,8 +69,8 @@ class PaymentProvider(Protocol):
         idempotency_key: str,
         *,
         metadata: Mapping[str, str] | None = None,
-    ) -> str:
-        """Charge now; returns the processor's id for the charge."""
+    ) -> ChargeResult:
+        """Charge now: Charged, or NeedsAction when the card asks its holder to authenticate."""
         ...
 
     async def refund(self, charge_id: str, idempotency_key: str) -> None:

@@ -8,7 +8,10 @@ import stripe
 
 from ticketing.payments.providers.base import (
     CardDeclined,
+    Charged,
+    ChargeResult,
     InvalidToken,
+    NeedsAction,
     PaymentRejected,
     ProviderError,
     ProviderUnavailable,
@@ -52,7 +55,7 @@ class StripeProvider:
         idempotency_key: str,
         *,
         metadata: Mapping[str, str] | None = None,
-    ) -> str:
+    ) -> ChargeResult:
         params: dict[str, Any] = {
             "amount": amount_cents,
             "currency": currency,
@@ -69,11 +72,13 @@ class StripeProvider:
             )
         except stripe.StripeError as error:
             raise _charge_error(error) from error
+        if intent.status == "requires_action" and intent.client_secret:
+            # 3-D Secure: the buyer authenticates in the browser (Stripe.js, with the client
+            # secret); payment_intent.succeeded or payment_failed tells how it ended.
+            return NeedsAction(intent.id, intent.client_secret)
         if intent.status != "succeeded":
-            # e.g. requires_action (3-D Secure): nothing was captured, and this flow cannot
-            # take the buyer through authentication.
-            raise CardDeclined("This card needs authentication, which is not supported here.")
-        return intent.id
+            raise CardDeclined("Your card was not charged; try another card.")
+        return Charged(intent.id)
 
     async def refund(self, charge_id: str, idempotency_key: str) -> None:
         try:

@@ -140,3 +140,11 @@ async def test_a_202_without_a_body_is_the_unavailable_page_not_a_500():
         form = {"token": THREE_D_SECURE, FIELD: await form_token(client, "/auth/signin")}
         response = await client.post(f"/orders/{order_id}", data=form)
     assert response.status_code == 503
+
+
+def test_a_blank_publishable_key_is_no_key():
+    """Compose passes STRIPE_PUBLISHABLE_KEY= when none is set: the sandbox's pages, then."""
+    settings = WebSettings(
+        api_base_url="http://ticketing", csrf_key=CSRF_KEY, stripe_publishable_key="  "
+    )
+    assert settings.stripe_publishable_key is None

@@ -23,6 +23,7 @@ ROUTES = {
     "/api/tickets": "tickets",
     "/api/orders": "orders",
     "/api/payments": "payments",
+    "/api/payouts": "payments",
     "/api/passes": "passes",
     "/api/checkins": "passes",
     "/": "web",

@@ -103,6 +103,7 @@ def test_each_service_gets_its_own_database_the_public_key_and_only_auth_the_pri
         assert env["JWT_PUBLIC_KEY"] == JWT_PUBLIC_KEY.strip().replace("\n", "\\n")
         assert ("JWT_PRIVATE_KEY" in env) == (name == "auth"), name
         assert ("PASS_CODE_SECRET" in env) == (name == "passes"), name
+        assert ("STRIPE_WEBHOOK_SECRET" in env) == (name == "payments"), name
         assert env["NATS_URL"] == "nats://nats:4222"
         assert (env["NATS_USER"], env["NATS_PASSWORD"]) == (name, f"nats-{name}-pw")
         assert {"postgres", "nats"} <= set(config["services"][name]["depends_on"])
@@ -184,3 +185,22 @@ def test_nginx_fronts_the_public_services_with_the_routing_config(config):
     assert mount["target"] == "/etc/nginx/nginx.conf"
     assert set(nginx["depends_on"]) == {"auth", "tickets", "orders", "payments", "passes", "web"}
     assert nginx["ports"][0]["target"] == 80
+
+
+def test_payments_sends_its_sandbox_webhooks_to_itself_unless_given_stripes_secret(
+    config, tmp_path
+):
+    payments = config["services"]["payments"]["environment"]
+    assert payments["SANDBOX_WEBHOOK_URL"] == "http://127.0.0.1:8000/api/payments/webhook"
+    assert payments["STRIPE_WEBHOOK_SECRET"] == ""  # optional with the sandbox
+    assert (payments["PLATFORM_FEE_PERCENT"], payments["PAYOUT_HOLD_DAYS"]) == ("5", "7")
+    assert "STRIPE_PUBLISHABLE_KEY" not in payments
+    env_file = tmp_path / ".env"
+    given = {"STRIPE_WEBHOOK_SECRET": "whsec_given", "STRIPE_PUBLISHABLE_KEY": "pk_test_given"}
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in (REQUIRED | given).items()))
+    done = compose_config(env_file)
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    assert services["payments"]["environment"]["STRIPE_WEBHOOK_SECRET"] == "whsec_given"
+    assert services["web"]["environment"]["STRIPE_PUBLISHABLE_KEY"] == "pk_test_given"
+    assert "STRIPE_WEBHOOK_SECRET" not in services["web"]["environment"]

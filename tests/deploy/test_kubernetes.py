@@ -175,6 +175,7 @@ def test_secrets_come_from_secrets_and_the_rest_from_the_configmap(overlay):
         "JWT_PRIVATE_KEY",
         "JWT_PUBLIC_KEY",
         "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
         "DATABASE_URL",
         "CSRF_KEY",
         "PASS_CODE_SECRET",
@@ -248,6 +249,20 @@ def test_only_payments_sees_the_stripe_secret():
     for name, deployment in of_kind("prod", "Deployment").items():
         env = {v["name"] for v in containers(deployment)[0].get("env", [])}
         assert ("STRIPE_SECRET_KEY" in env) == (name == "payments"), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_payments_sees_the_webhook_secret_and_the_sandbox_posts_to_itself(overlay):
+    """Whoever holds the secret could sign a "payment succeeded" webhook."""
+    for name, deployment in of_kind(overlay, "Deployment").items():
+        env = {v["name"]: v for v in containers(deployment)[0].get("env", [])}
+        assert ("STRIPE_WEBHOOK_SECRET" in env) == (name == "payments"), name
+    (payments,) = containers(one(overlay, "Deployment", "payments"))
+    env = {v["name"]: v for v in payments["env"]}
+    ref = env["STRIPE_WEBHOOK_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"].startswith("ticketing-secrets") and ref["optional"] is True
+    http = next(p["containerPort"] for p in payments["ports"] if p["name"] == "http")
+    assert env["SANDBOX_WEBHOOK_URL"]["value"] == f"http://127.0.0.1:{http}/api/payments/webhook"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

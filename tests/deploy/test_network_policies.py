@@ -146,6 +146,8 @@ def test_the_connections_the_system_needs_are_allowed(overlay):
         assert reaches(overlay, ours[name], database, 5432), name
     assert reaches(overlay, ours["migrate"], database, 5432)
     assert reaches(overlay, ours["payments"], STRIPE, 443)
+    # Stripe's webhooks come in through the controller like any visitor (/api/payments)
+    assert reaches(overlay, CONTROLLER, ours["payments"], "http")
     assert reaches(overlay, ours["web"], Pod("ingress-nginx", CONTROLLER.labels, ports={}), 80)
     for name, pod in ours.items():
         for protocol in ("UDP", "TCP"):

@@ -16,6 +16,7 @@ OPERATOR_SECRETS = {
     "ticketing-secrets": {
         "JWT_PUBLIC_KEY": JWT_PUBLIC_KEY,
         "STRIPE_SECRET_KEY": "sk_live_stand_in",
+        "STRIPE_WEBHOOK_SECRET": "whsec_stand_in",
         "CSRF_KEY": "operator-csrf-key-0123456789abcdef0123456789",
         "PASS_CODE_SECRET": "operator-pass-code-secret-0123456789abcdef",
     },

@@ -41,7 +41,7 @@ def test_replicas_take_turns_and_each_turn_offers_the_others_after_it():
     ]
 
 
-def test_each_public_prefix_goes_to_its_service_and_passes_serves_two():
+def test_each_public_prefix_goes_to_its_service_and_some_serve_two():
     """The table `ticketing up` builds: one service may own several prefixes."""
     table: dict[str, list[str]] = {}
     for spec in SERVICES:
@@ -52,6 +52,9 @@ def test_each_public_prefix_goes_to_its_service_and_passes_serves_two():
     assert routes.upstreams("/api/checkins") == ["http://passes"]
     assert routes.upstreams("/api/checkinsx") == ["http://web"]
     assert routes.upstreams("/api/orders") == ["http://orders"]
+    assert routes.upstreams("/api/payouts/balance") == ["http://payments"]
+    assert routes.upstreams("/api/payments/webhook") == ["http://payments"]
+    assert routes.upstreams("/api/payoutsx") == ["http://web"]
     assert all(urls == [urls[0]] for urls in table.values()), "a prefix served twice"
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.runtime.up_support import ticketing_up
 from ticketing.runtime.ports import free_port
+from ticketing.runtime.system import payments_webhooks
 
 
 def _descendants(pid: int) -> set[int]:
@@ -226,7 +227,15 @@ def test_up_keeps_its_keys_private_and_hands_each_to_its_one_service(data_dir):
     with ticketing_up(data_dir) as up:
         assert (data_dir / "jwt_private_key.pem").stat().st_mode & 0o777 == 0o600
         assert (data_dir / "pass_code_secret").stat().st_mode & 0o777 == 0o600
-        holders, code_holders = set(), set()
+        assert (data_dir / "stripe_webhook_secret").stat().st_mode & 0o777 == 0o600
+        webhook_secret = (data_dir / "stripe_webhook_secret").read_text()
+        assert webhook_secret.startswith("whsec_") and len(webhook_secret) > 40
+        (payments,) = up.processes("payments")
+        payments_env = _environment(payments["pid"])
+        assert payments_env["STRIPE_WEBHOOK_SECRET"] == webhook_secret
+        # the sandbox's webhooks come in through the gateway, as Stripe's through the ingress
+        assert payments_env["SANDBOX_WEBHOOK_URL"] == f"{up.url}/api/payments/webhook"
+        holders, code_holders, webhook_holders = set(), set(), set()
         for pid in _descendants(up.process.pid):
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -241,8 +250,27 @@ def test_up_keeps_its_keys_private_and_hands_each_to_its_one_service(data_dir):
                     holders.add(service)
                 if b"PASS_CODE_SECRET" in keys:
                     code_holders.add(service)
+                if b"STRIPE_WEBHOOK_SECRET" in keys:
+                    webhook_holders.add(service)
         assert holders == {"auth"}
         assert code_holders == {"passes"}
+        assert webhook_holders == {"payments"}
+
+
+def test_the_webhook_secret_is_kept_across_runs_and_the_environments_wins(tmp_path, monkeypatch):
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("SANDBOX_WEBHOOK_URL", raising=False)
+    first = payments_webhooks(tmp_path, "http://127.0.0.1:8080/")
+    assert first["SANDBOX_WEBHOOK_URL"] == "http://127.0.0.1:8080/api/payments/webhook"
+    assert first["STRIPE_WEBHOOK_SECRET"].startswith("whsec_")
+    assert S_IMODE((tmp_path / "stripe_webhook_secret").stat().st_mode) == 0o600
+    assert payments_webhooks(tmp_path, "http://127.0.0.1:8080") == first
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_from_the_dashboard")
+    monkeypatch.setenv("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:9999/hook")
+    assert payments_webhooks(tmp_path, "http://127.0.0.1:8080") == {
+        "STRIPE_WEBHOOK_SECRET": "whsec_from_the_dashboard",
+        "SANDBOX_WEBHOOK_URL": "http://127.0.0.1:9999/hook",
+    }
 
 
 def test_up_on_a_taken_port_says_so_plainly(data_dir):

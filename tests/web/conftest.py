@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.system import System, running_system
+from tests.web.money_stub import PayoutsStub, ThreeDSecurePayments
 from tests.web.passes_stub import PassesStub
 from tests.web.visitor import Visitor
 from ticketing.runtime.services import SERVICES
@@ -73,4 +74,20 @@ def passes(system: System) -> PassesStub:
     stub = PassesStub()
     for prefix in ("/api/passes", "/api/checkins"):
         system.transport.add(prefix, stub.app)
+    return stub
+
+
+@pytest.fixture
+def payouts(system: System) -> PayoutsStub:
+    """STAND-IN for the payouts API, in front of the real services (see money_stub.py)."""
+    stub = PayoutsStub()
+    system.transport.add("/api/payouts", stub.app)
+    return stub
+
+
+@pytest.fixture
+def three_d_secure(system: System) -> ThreeDSecurePayments:
+    """STAND-IN for payments' 202 answer to a card that needs 3-D Secure (money_stub.py)."""
+    stub = ThreeDSecurePayments()
+    system.transport.add("/api/payments", stub.app)
     return stub

@@ -65,3 +65,17 @@ def test_pass_labels():
         "Used",
         "Revoked",
     ]
+
+
+def test_a_client_secrets_intent_is_what_comes_before_secret():
+    assert views.intent_of("pi_3Abc_secret_xyz") == "pi_3Abc"
+    assert views.intent_of("pi_sandbox-1_secret_a_secret_b") == "pi_sandbox-1"
+    for unusable in ("", "pi_3Abc", "pi_3Abc_secret_", "_secret_x", "pi/../x_secret_y"):
+        assert views.intent_of(unusable) is None, unusable
+
+
+def test_a_balance_figure_is_shown_in_its_currency():
+    assert views.amount(Decimal("1234.5"), "usd") == "$1,234.50"
+    assert views.amount(-3, "USD") == "-$3.00"
+    assert views.amount(7, "eur") == "\N{EURO SIGN}7.00"
+    assert views.amount(Decimal("0.1"), "chf") == "0.10 CHF"

@@ -27,10 +27,10 @@ def kept_passwords(path: Path, names: Iterable[str]) -> dict[str, str]:
     return wanted
 
 
-def kept_secret(path: Path) -> str:
+def kept_secret(path: Path, prefix: str = "") -> str:
     """A random key made once and kept in `path` (owner-only), so the next run derives and
-    checks with the same one."""
+    checks with the same one. `prefix` says what kind of key it is (whsec_ for Stripe's)."""
     if not path.exists():
-        write_owner_only(path, secrets.token_hex(32))
+        write_owner_only(path, prefix + secrets.token_hex(32))
     path.chmod(0o600)
     return path.read_text().strip()

@@ -23,7 +23,7 @@ SERVICES: list[ServiceSpec] = [
     ServiceSpec("tickets", ("/api/tickets",)),
     ServiceSpec("orders", ("/api/orders",)),
     ServiceSpec("expiration", ()),
-    ServiceSpec("payments", ("/api/payments",)),
+    ServiceSpec("payments", ("/api/payments", "/api/payouts")),
     ServiceSpec("passes", ("/api/passes", "/api/checkins")),
     ServiceSpec("web", ("/",), database=False),
 ]

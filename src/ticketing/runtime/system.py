@@ -132,6 +132,23 @@ def pass_code_secret(data_dir: Path) -> str:
     return os.environ.get("PASS_CODE_SECRET") or kept_secret(data_dir / PASS_CODE_SECRET_FILE)
 
 
+STRIPE_WEBHOOK_SECRET_FILE = "stripe_webhook_secret"
+WEBHOOK_PATH = "/api/payments/webhook"
+
+
+def payments_webhooks(data_dir: Path, api_base_url: str) -> dict[str, str]:
+    """What payments verifies webhooks with, and where the sandbox sends its own: through
+    the gateway, as Stripe's come in through the public entrance, to whichever replica is
+    next. So every replica, and the next run, verifies with one kept secret (owner-only).
+    Both matter only with the sandbox; a value in the environment wins (Stripe's own
+    endpoint secret, say)."""
+    secret = os.environ.get("STRIPE_WEBHOOK_SECRET") or kept_secret(
+        data_dir / STRIPE_WEBHOOK_SECRET_FILE, prefix="whsec_"
+    )
+    url = os.environ.get("SANDBOX_WEBHOOK_URL") or api_base_url.rstrip("/") + WEBHOOK_PATH
+    return {"STRIPE_WEBHOOK_SECRET": secret, "SANDBOX_WEBHOOK_URL": url}
+
+
 class System:
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -166,6 +183,9 @@ class System:
                     service_env["JWT_PRIVATE_KEY"] = self._private_key
                 if spec.name == "passes":  # passes alone derive and check the codes
                     service_env["PASS_CODE_SECRET"] = pass_code_secret(options.data_dir)
+                if spec.name == "payments":  # payments alone verifies Stripe's webhooks
+                    api = env["API_BASE_URL"]
+                    service_env |= payments_webhooks(options.data_dir, api)
                 if spec.name == "web":
                     service_env |= self._web_keys()
                 await self._spawn(spec, service_env)
@@ -249,6 +269,8 @@ class System:
             "CSRF_KEY",
             "RELAY_KEY",
             "PASS_CODE_SECRET",
+            "STRIPE_WEBHOOK_SECRET",
+            "SANDBOX_WEBHOOK_URL",
         }
         env = {k: v for k, v in os.environ.items() if k not in unshared}
         env.update(

@@ -102,6 +102,29 @@ class Admission(_Camel):
     admitted_at: datetime
 
 
+class PaymentAction(_Camel):
+    """A 202 from payments: the card's bank wants the buyer to confirm (3-D Secure)."""
+
+    status: str
+    client_secret: str
+
+
+class Balance(_Camel):
+    """A seller's money as the ledger holds it; `account_id` only if the API says it."""
+
+    pending: Decimal
+    available: Decimal
+    paid_out: Decimal
+    currency: str
+    account_id: str | None = None
+
+
+class Payout(_Camel):
+    id: str
+    amount: Decimal
+    status: str
+
+
 T = TypeVar("T")
 
 
@@ -255,9 +278,27 @@ class Api:
     async def cancel_order(self, order_id: UUID) -> None:
         await self._call("DELETE", f"/api/orders/{order_id}")
 
-    async def pay(self, order_id: UUID, token: str) -> None:
+    async def pay(self, order_id: UUID, token: str) -> PaymentAction | None:
+        """None: charged. Else the action the bank asks for before the charge can finish."""
         body = {"orderId": str(order_id), "token": token}
-        await self._call("POST", "/api/payments", json=body)
+        response = await self._call("POST", "/api/payments", json=body)
+        if response.status_code != 202:
+            return None
+        try:
+            return PaymentAction.model_validate(response.json())
+        except ValueError as error:  # pydantic's ValidationError, or not JSON at all
+            raise ApiUnavailable(f"POST /api/payments: unusable 202: {error!r}") from error
+
+    async def balance(self) -> Balance:
+        return Balance.model_validate((await self._call("GET", "/api/payouts/balance")).json())
+
+    async def set_payout_account(self, account_id: str) -> None:
+        body = {"accountId": _blank_is_missing(account_id)}
+        await self._call("POST", "/api/payouts/account", json=body)
+
+    async def pay_out(self) -> Payout:
+        """Everything available, to the payout account; the API makes one transfer of it."""
+        return Payout.model_validate((await self._call("POST", "/api/payouts", json={})).json())
 
     async def passes(self, *, limit: int, cursor: str | None = None) -> Paged[Pass]:
         params = _clean({"limit": limit, "cursor": cursor})

@@ -22,9 +22,11 @@ FLASHES = {
     "updated": "Your listing is updated.",
     "withdrawn": "Your listing is withdrawn.",
     "payment_sent": "Payment received.",
+    "payment_authenticating": "Your bank asked you to confirm this payment.",
     "order_cancelled": "Your order is cancelled.",
     "resale_listed": "Your ticket is listed for resale.",
     "resale_taken_down": "Your resale listing is taken down; the pass is yours to use.",
+    "payout_account_saved": "Your payout account is saved.",
 }
 
 
@@ -38,6 +40,7 @@ def _templates() -> Jinja2Templates:
     env.filters["price_field"] = views.price_field
     env.filters.update(pass_label=views.pass_label, moment=views.moment)
     env.filters["resale_cap"] = views.resale_cap
+    env.filters["amount"] = views.amount
     env.globals["field_error"] = _field_error
     env.globals["csrf_input"] = csrf.hidden_input
     return Jinja2Templates(env=env)

@@ -24,6 +24,12 @@ class WebSettings(BaseSettings):
     # sign-in limits; behind nginx, its real_ip settings trust web's address instead.
     relay_key: SecretStr | None = None
 
+    @field_validator("stripe_publishable_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`STRIPE_PUBLISHABLE_KEY=` (compose's default) means the sandbox's pages, not a key."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("csrf_key")
     @classmethod
     def _strong_enough(cls, value: SecretStr) -> SecretStr:

@@ -1,5 +1,6 @@
 """What the pages say about tickets, orders and passes: labels, money, time left; no I/O."""
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,6 +19,31 @@ PASS_LABELS = {"valid": "Valid", "used": "Used", "revoked": "Revoked"}
 
 def money(value: Decimal | float | int) -> str:
     return f"${Decimal(str(value)):,.2f}"
+
+
+CURRENCY_SIGNS = {"usd": "$", "eur": "\N{EURO SIGN}", "gbp": "\N{POUND SIGN}"}
+
+
+def amount(value: Decimal | float | int, currency: str) -> str:
+    """A balance figure in its currency: $12.50 for usd, 12.50 CHF for one without a sign."""
+    sign = CURRENCY_SIGNS.get(currency.lower())
+    figure = f"{Decimal(str(value)):,.2f}"
+    if sign is None:
+        return f"{figure} {currency.upper()}"
+    return f"-{sign}{figure[1:]}" if figure.startswith("-") else f"{sign}{figure}"
+
+
+# The part of a PaymentIntent's client secret before "_secret_" is its id (pi_…); only
+# letters, digits, "_" and "-" may go into the sandbox's confirm path.
+_INTENT_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+def intent_of(client_secret: str) -> str | None:
+    """The PaymentIntent id a client secret belongs to, or None for one that is not one."""
+    intent, found, rest = client_secret.partition("_secret_")
+    if not found or not rest or _INTENT_ID.fullmatch(intent) is None:
+        return None
+    return intent
 
 
 def price_field(value: Decimal | float | int) -> str:

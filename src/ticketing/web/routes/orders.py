@@ -2,12 +2,13 @@
 
 from datetime import UTC, datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
 
 from ticketing.web import views
-from ticketing.web.api_client import Api, ApiError, ApiUnavailable, Order
+from ticketing.web.api_client import Api, ApiError, ApiUnavailable, Order, PaymentAction
 from ticketing.web.pages import Page, PageDep
 from ticketing.web.routes.ids import parse_id
 
@@ -31,19 +32,32 @@ async def my_orders(page: PageDep, cursor: str = "") -> Response:
     )
 
 
-def _show(page: Page, order: Order, *, error: ApiError | None = None, token: str = "") -> Response:
+def _show(
+    page: Page,
+    order: Order,
+    *,
+    error: ApiError | None = None,
+    token: str = "",
+    client_secret: str | None = None,
+) -> Response:
+    """`client_secret`: the bank asks for 3-D Secure, which Stripe.js opens on this page."""
     state = views.order_state(order, datetime.now(UTC))
-    confirming = page.flash is not None and page.flash.key == "payment_sent"
-    return page.render(
+    flash = page.flash.key if page.flash else None
+    response = page.render(
         "orders/show.html",
         status_code=400 if error else 200,
         order=order,
         state=state,
-        confirming=confirming and state.open,
+        confirming=flash == "payment_sent" and state.open,
+        authenticating=flash == "payment_authenticating" and state.open,
+        client_secret=client_secret if state.open else None,
         pay_error="; ".join(item["message"] for item in error.items) if error else None,
         token=token or SANDBOX_TOKENS[0],
         sandbox_tokens=SANDBOX_TOKENS,
     )
+    if client_secret:
+        response.headers["cache-control"] = "no-store"  # the secret stays out of caches
+    return response
 
 
 @router.get("/{order_id}")
@@ -58,7 +72,7 @@ async def pay(page: PageDep, order_id: str, token: Annotated[str, Form()] = "") 
     order_uuid = parse_id(order_id)
     page.require_user()
     try:
-        await page.api.pay(order_uuid, token)
+        action = await page.api.pay(order_uuid, token)
     except ApiError as error:
         if error.status not in (400, 404):
             raise
@@ -66,7 +80,24 @@ async def pay(page: PageDep, order_id: str, token: Annotated[str, Form()] = "") 
         if error.status == 404:  # payments has not heard of the order yet (it learns by event)
             error = ApiError(400, [{"message": JUST_ORDERED}])
         return _show(page, order, error=error, token=token)
+    if action is not None:
+        return await _authenticate(page, order_uuid, action)
     return page.redirect(f"/orders/{order_uuid}", flash="payment_sent")
+
+
+async def _authenticate(page: Page, order_uuid: UUID, action: PaymentAction) -> Response:
+    """3-D Secure: the order stays open while the bank asks the buyer, and the webhook that
+    follows the bank's answer completes it (the page's polling shows it). With a publishable
+    key, Stripe.js opens the bank's challenge here; without one, the sandbox's confirm page
+    stands in for the bank and sends the browser back to the order."""
+    intent = views.intent_of(action.client_secret)
+    if intent is None:
+        raise ApiUnavailable("POST /api/payments: a 202 without a usable clientSecret")
+    if not page.request.app.state.settings.stripe_publishable_key:
+        confirm = f"/api/payments/sandbox/{intent}?return=/orders/{order_uuid}"
+        return page.redirect(confirm, flash="payment_authenticating")
+    order = await page.api.order(order_uuid)
+    return _show(page, order, client_secret=action.client_secret)
 
 
 @router.post("/{order_id}/cancel")

@@ -1,0 +1,150 @@
+"""3-D Secure on the order page: when the card's bank asks the buyer to confirm (payments
+answers 202 requires_action), Stripe.js opens the bank's challenge on the page, or, with
+the sandbox, the browser goes to the sandbox's confirm page and comes back. Real auth,
+tickets and orders; payments' 202 from its stand-in (money_stub.py)."""
+
+from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from tests.support import running
+from tests.web.conftest import CSRF_KEY
+from tests.web.money_stub import THREE_D_SECURE, ThreeDSecurePayments
+from tests.web.test_order_pages import BUYING, _an_order, purchase, status_of
+from tests.web.visitor import form_token, page
+from ticketing.web.app import create_app
+from ticketing.web.csrf import FIELD
+from ticketing.web.settings import WebSettings
+
+BANK_ASKS = "Your bank asks you to confirm this payment."
+
+
+def _policy(response: httpx.Response) -> str:
+    return response.headers["content-security-policy"]
+
+
+@pytest.mark.services(*BUYING)
+async def test_without_a_key_the_browser_goes_to_the_sandboxs_confirm_page_and_back(
+    seller, buyer, three_d_secure: ThreeDSecurePayments
+):
+    order_id = await purchase(buyer, await seller.list_ticket("Hamilton", "25"))
+    response = await buyer.post(
+        f"/orders/{order_id}", {"token": THREE_D_SECURE}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    (intent,) = three_d_secure.intents
+    assert location.path == f"/api/payments/sandbox/{intent}"
+    assert parse_qs(location.query) == {"return": [f"/orders/{order_id}"]}
+    assert location.query == f"return=/orders/{order_id}"
+
+    back = await buyer.get(f"/orders/{order_id}")  # where the sandbox sends the browser
+    shown = page(back)
+    assert BANK_ASKS in shown.text
+    assert "Waiting for confirmation" in shown.text
+    assert "Pay $25.00" not in shown.buttons()  # no second payment while the bank decides
+    assert "js.stripe.com" not in back.text and "js.stripe.com" not in _policy(back)
+    state = await status_of(buyer, order_id)  # the webhook, not the page, completes it
+    assert state["status"] == "created" and state["open"] is True
+    again = page(await buyer.get(f"/orders/{order_id}"))  # the note was for one visit
+    assert BANK_ASKS not in again.text and "Pay $25.00" in again.buttons()
+
+
+@pytest.mark.services(*BUYING, stripe_publishable_key="pk_test_web")
+async def test_with_a_key_stripe_js_opens_the_banks_challenge_on_the_order_page(
+    seller, buyer, three_d_secure: ThreeDSecurePayments
+):
+    order_id = await purchase(buyer, await seller.list_ticket("Hamilton", "25"))
+    response = await buyer.post(
+        f"/orders/{order_id}", {"token": THREE_D_SECURE}, follow_redirects=False
+    )
+    assert response.status_code == 200
+    shown = page(response)
+    assert BANK_ASKS in shown.text
+    assert shown.by_id("payment-action-status").text.startswith("Authenticating…")
+    action = shown.by_id("payment-action")
+    (intent,) = three_d_secure.intents
+    assert action.attrs["data-client-secret"].startswith(f"{intent}_secret_")
+    assert action.attrs["data-stripe-key"] == "pk_test_web"
+    assert 'src="https://js.stripe.com/v3/"' in shown.source
+    assert 'src="/static/stripe-action.js"' in shown.source
+    assert 'src="/static/order.js"' in shown.source  # its polling shows Paid when it lands
+    assert "/static/stripe-pay.js" not in shown.source
+    assert "Pay $25.00" not in shown.buttons()
+    assert shown.inline_scripts() == []
+    assert "https://js.stripe.com" in _policy(response)
+    assert response.headers["cache-control"] == "no-store"
+    script = await buyer.get("/static/stripe-action.js")
+    assert "handleNextAction" in script.text and "clientSecret" in script.text
+
+
+@pytest.mark.services(*BUYING)
+async def test_a_signed_out_visitor_pressing_pay_is_sent_to_sign_in(
+    seller, buyer, visitor, three_d_secure: ThreeDSecurePayments
+):
+    order_id = await purchase(buyer, await seller.list_ticket("Hamilton"))
+    response = await visitor.post(
+        f"/orders/{order_id}", {"token": THREE_D_SECURE}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/auth/signin?next=")
+    assert three_d_secure.intents == {}
+
+
+@pytest.mark.services(*BUYING, stripe_publishable_key="pk_test_web")
+async def test_someone_elses_order_shows_no_client_secret(
+    seller, buyer, three_d_secure: ThreeDSecurePayments
+):
+    """Payments decides who may pay; the page still shows nothing of an order not yours."""
+    order_id = await purchase(buyer, await seller.list_ticket("Hamilton"))
+    response = await seller.post(f"/orders/{order_id}", {"token": THREE_D_SECURE})
+    assert response.status_code == 404
+    assert "_secret_" not in response.text
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["", "pi_123", "_secret_abc", "pi_123_secret_", "../../admin_secret_x", "pi_1?x=2_secret_y"],
+)
+async def test_an_unusable_client_secret_is_the_unavailable_page_not_a_500(secret):
+    order_id = uuid4()
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/payments":
+            body = {"status": "requires_action", "clientSecret": secret}
+            return httpx.Response(202, json=body)
+        if request.url.path == f"/api/orders/{order_id}":
+            return httpx.Response(200, json=_an_order(order_id))
+        return httpx.Response(200, json={"currentUser": {"id": str(uuid4()), "email": "a@b.io"}})
+
+    settings = WebSettings(api_base_url="http://ticketing", cookie_secure=False, csrf_key=CSRF_KEY)
+    async with running(create_app(settings, transport=httpx.MockTransport(api))) as client:
+        form = {"token": THREE_D_SECURE, FIELD: await form_token(client, f"/orders/{order_id}")}
+        response = await client.post(f"/orders/{order_id}", data=form)
+    assert response.status_code == 503
+    assert "location" not in response.headers
+
+
+async def test_a_202_without_a_body_is_the_unavailable_page_not_a_500():
+    order_id = uuid4()
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/payments":
+            return httpx.Response(202, text="accepted")
+        return httpx.Response(200, json={"currentUser": {"id": str(uuid4()), "email": "a@b.io"}})
+
+    settings = WebSettings(api_base_url="http://ticketing", cookie_secure=False, csrf_key=CSRF_KEY)
+    async with running(create_app(settings, transport=httpx.MockTransport(api))) as client:
+        form = {"token": THREE_D_SECURE, FIELD: await form_token(client, "/auth/signin")}
+        response = await client.post(f"/orders/{order_id}", data=form)
+    assert response.status_code == 503
+
+
+def test_a_blank_publishable_key_is_no_key():
+    """Compose passes STRIPE_PUBLISHABLE_KEY= when none is set: the sandbox's pages, then."""
+    settings = WebSettings(
+        api_base_url="http://ticketing", csrf_key=CSRF_KEY, stripe_publishable_key="  "
+    )
+    assert settings.stripe_publishable_key is None

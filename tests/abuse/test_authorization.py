@@ -53,6 +53,29 @@ MATRIX = [
     # Ordering one's own ticket is refused; anyone else signed in may order it.
     ("POST", "/api/orders", {"ticketId": "{t5}"}, "seller", {ANONYMOUS: 401, OWNER: 400}),
     ("POST", "/api/orders", {"ticketId": "{t5}"}, "seller", {OTHER: 201}),
+    ("GET", "/api/passes", None, "buyer", {ANONYMOUS: 401, OTHER: 200, OWNER: 200}),
+    ("GET", "/api/passes/{p1}", None, "buyer", {ANONYMOUS: 401, OTHER: 401, OWNER: 200}),
+    ("GET", "/api/passes/{p1}/qr.svg", None, "buyer", {ANONYMOUS: 401, OTHER: 401, OWNER: 200}),
+    (
+        "POST",
+        "/api/passes/{p1}/resell",
+        {"price": 1},
+        "buyer",
+        {ANONYMOUS: 401, OTHER: 401, OWNER: 201},
+    ),
+    ("DELETE", "/api/passes/{p1}/resell", None, "buyer", {ANONYMOUS: 401, OTHER: 401, OWNER: 204}),
+    # A door shows its own token: no user's session, the holder's included, is one.
+    ("POST", "/api/checkins", {"code": "{c1}"}, "buyer", {ANONYMOUS: 401, OTHER: 401, OWNER: 401}),
+    ("GET", "/api/payouts/balance", None, "seller", {ANONYMOUS: 401, OTHER: 200, OWNER: 200}),
+    (
+        "POST",
+        "/api/payouts/account",
+        {"accountId": "acct_matrix"},
+        "seller",
+        {ANONYMOUS: 401, OTHER: 200, OWNER: 200},
+    ),
+    # Nobody has money available yet: each signed-in caller is told so about their own.
+    ("POST", "/api/payouts", None, "seller", {ANONYMOUS: 401, OTHER: 400, OWNER: 400}),
     ("POST", "/api/users/signout", None, "buyer", {ANONYMOUS: 200, OTHER: 200, OWNER: 200}),
 ]
 
@@ -81,7 +104,9 @@ async def world(postgres, nats):
             return bool(found)
 
         await eventually(payments_knows_o2, timeout=10)
+        held = await _pass_of(buyer, tickets[2])
         ids = {"t1": tickets[0], "t2": tickets[1], "t5": tickets[5], "o1": o1, "o2": o2}
+        ids |= {"p1": held["id"], "c1": held["code"]}
         another_key, _ = generate_key_pair()
         me = (await buyer.get("/api/users/currentuser")).json()["currentUser"]
         forged_cookie = mint_token(UUID(me["id"]), me["email"], private_key=another_key)
@@ -96,7 +121,7 @@ async def world(postgres, nats):
                 "buyer": buyer,
             },
             "ids": ids,
-            "private": {o1, o2, me["id"], *tickets},
+            "private": {o1, o2, me["id"], held["id"], held["code"], *tickets},
         }
 
 
@@ -121,6 +146,24 @@ async def test_every_route_answers_each_caller_as_documented_and_leaks_nothing(w
     assert not wrong, "\n".join(
         f"{m} {p} as {c}: {got}, documented {want}" for m, p, c, got, want in wrong
     )
+
+
+async def _pass_of(buyer, ticket_id: str) -> dict:
+    """The buyer orders and pays for the ticket; the pass passes issues for it."""
+    order = await order_when_replicated(buyer, ticket_id)
+
+    async def paid() -> bool:
+        body = {"token": "tok_visa", "orderId": order["id"]}
+        return (await buyer.post("/api/payments", json=body)).status_code == 201
+
+    await eventually(paid, timeout=10)
+
+    async def issued() -> dict:
+        mine = (await buyer.get("/api/passes")).json()
+        assert len(mine) == 1, mine
+        return mine[0]
+
+    return await eventually(issued, timeout=10)
 
 
 async def _signed_out_session(system, email: str):

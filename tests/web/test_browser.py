@@ -346,3 +346,50 @@ def test_a_pass_is_shown_resold_and_admits_only_its_new_holder(browser, site, wo
     expect(first.locator("li.pass").filter(has_text=title).locator(".pass-status")).to_have_text(
         "Revoked"
     )
+
+
+def test_a_card_asking_for_3ds_pays_and_the_seller_is_paid_after_the_door(browser, site, work):
+    from playwright.sync_api import expect
+
+    title = f"Wicked {uuid4().hex[:6]}"
+    seller = _new_visitor(browser, site)
+    _sign_up(seller)
+    _list_ticket(seller, title, "20")
+    ticket_page = seller.url
+
+    buyer = _new_visitor(browser, site, viewport={"width": 390, "height": 844})
+    _sign_up(buyer)
+    buyer.goto(ticket_page)
+    _purchase(buyer)
+    order_page = buyer.url
+    buyer.get_by_label("Card token (sandbox)").fill("tok_threeDSecure2Required")
+    _pay(buyer)
+    expect(buyer.get_by_role("button", name="Complete authentication")).to_be_visible()
+    _screenshot(buyer, "11-3ds-sandbox-bank-page")
+    buyer.get_by_role("button", name="Complete authentication").click()
+    expect(buyer).to_have_url(order_page)
+    expect(buyer.locator("[data-status-label]")).to_have_text("Paid", timeout=30_000)
+    _screenshot(buyer, "12-3ds-order-paid")
+
+    code = _my_pass(buyer, title).locator(".pass-code code").inner_text().strip()
+    _menu(seller, "Balance").click()
+    expect(seller.locator("#balance-pending")).to_contain_text("19.00", timeout=5_000)
+    door = _new_visitor(browser, site)
+    door.goto("/door")
+    door.locator("#door-token").fill(_door_token(work, "balcony"))
+    door.locator("#door-save").click()
+    expect(_check_in(door, code)).to_have_class(re.compile(r"\badmitted\b"))
+
+    for _ in range(30):  # payments hears of the admission by event
+        if "19.00" in seller.locator("#balance-available").inner_text():
+            break
+        time.sleep(0.5)
+        seller.reload()
+    expect(seller.locator("#balance-available")).to_contain_text("19.00")
+    seller.locator("#payout-account").fill("acct_1Browser")
+    seller.locator("#payout-account-save").click()
+    seller.locator("#payout-submit").click()
+    expect(seller.locator("#payout-result")).to_contain_text("19.00")
+    expect(seller.locator("#balance-paid-out")).to_contain_text("19.00")
+    expect(seller.locator("#balance-available")).to_contain_text("0.00")
+    _screenshot(seller, "13-balance-paid-out")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.common.bus_support import EventBus, jetstream
 from tests.system import System, running_system
-from tests.web.money_stub import PayoutsStub, ThreeDSecurePayments
-from tests.web.passes_stub import PassesStub
 from tests.web.visitor import Visitor
+from ticketing.common.bus.connection import BusNames
 from ticketing.runtime.services import SERVICES
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ticketing"
@@ -69,25 +69,8 @@ async def buyer(system: System) -> AsyncIterator[Visitor]:
 
 
 @pytest.fixture
-def passes(system: System) -> PassesStub:
-    """STAND-IN for the passes API, in front of the real services (see passes_stub.py)."""
-    stub = PassesStub()
-    for prefix in ("/api/passes", "/api/checkins"):
-        system.transport.add(prefix, stub.app)
-    return stub
-
-
-@pytest.fixture
-def payouts(system: System) -> PayoutsStub:
-    """STAND-IN for the payouts API, in front of the real services (see money_stub.py)."""
-    stub = PayoutsStub()
-    system.transport.add("/api/payouts", stub.app)
-    return stub
-
-
-@pytest.fixture
-def three_d_secure(system: System) -> ThreeDSecurePayments:
-    """STAND-IN for payments' 202 answer to a card that needs 3-D Secure (money_stub.py)."""
-    stub = ThreeDSecurePayments()
-    system.transport.add("/api/payments", stub.app)
-    return stub
+async def events(system: System, nats) -> AsyncIterator[EventBus]:
+    """The other services' side of the system's bus: publish what they would."""
+    names = BusNames(system.prefix)
+    async with jetstream(nats.url, names) as js:
+        yield EventBus(js, names)

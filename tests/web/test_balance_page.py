@@ -1,21 +1,34 @@
 """The Balance page: a seller's pending, available and paid-out money, where payouts go,
-and the Pay out button. Against real auth (sessions, CSRF) and the payouts API's
-stand-in (money_stub.py)."""
+and the Pay out button. Against the real auth and payments services: each sale is posted
+to the ledger by orders' events on the bus, released by passes' pass.admitted, paid out to
+the sandbox (arrange.py). The platform keeps its fee (5%): a $20 sale credits $19."""
 
 import asyncio
-from uuid import UUID, uuid4
+import re
+from uuid import uuid4
 
 import httpx
 import pytest
 
 from tests.support import running
+from tests.web.arrange import (
+    account_of,
+    available,
+    balance_is,
+    paid_out,
+    payout_account,
+    payout_accounts,
+    payout_of,
+    sale,
+    sandbox,
+)
 from tests.web.conftest import CSRF_KEY
-from tests.web.money_stub import PayoutsStub
-from tests.web.test_pass_pages import user_id
 from tests.web.visitor import Html, Visitor, form_token, page
 from ticketing.web.app import create_app
 from ticketing.web.csrf import FIELD
 from ticketing.web.settings import WebSettings
+
+pytestmark = pytest.mark.services("auth", "payments")
 
 
 def figures(shown: Html) -> dict[str, str]:
@@ -23,15 +36,21 @@ def figures(shown: Html) -> dict[str, str]:
     return {name: " ".join(shown.by_id(name).text.split()) for name in ids}
 
 
-async def with_account(seller: Visitor, payouts: PayoutsStub, **money: str) -> None:
-    ledger = payouts.credit(await user_id(seller), **money)
-    ledger.account_id = "acct_1Seller"
+async def with_account(system, events, seller: Visitor, *, available_from: str) -> None:
+    """A seller with a payout account and a released sale of this price."""
+    await payout_account(seller)
+    await available(system, events, seller, available_from)
 
 
 async def test_the_balance_shows_pending_available_and_paid_out_in_its_currency(
-    seller: Visitor, payouts: PayoutsStub
+    system, events, seller: Visitor
 ):
-    payouts.credit(await user_id(seller), pending="47.5", available="19", paid_out="1234.05")
+    await with_account(system, events, seller, available_from="1299")
+    await balance_is(seller, available=1234.05)
+    await paid_out(seller)
+    await available(system, events, seller, "20")
+    await sale(system, events, seller, "50")
+    await balance_is(seller, pending=47.5, available=19, paidOut=1234.05)
     assert page(await seller.get("/")).links()["Balance"] == "/balance"
     shown = page(await seller.get("/balance"))
     assert figures(shown) == {
@@ -47,35 +66,39 @@ async def test_the_balance_shows_pending_available_and_paid_out_in_its_currency(
     assert shown.input_named("accountId").attrs["id"] == "payout-account"
 
 
-async def test_a_currency_without_a_sign_is_named_after_each_figure(seller: Visitor):
-    stub = PayoutsStub(currency="chf")
-    seller.system.transport.add("/api/payouts", stub.app)
-    stub.credit(await user_id(seller), available="5")
+@pytest.mark.services("auth", "payments", currency="chf")
+async def test_a_currency_without_a_sign_is_named_after_each_figure(
+    system, events, seller: Visitor
+):
+    await available(system, events, seller, "5")
+    await balance_is(seller, available=4.75)
     shown = page(await seller.get("/balance"))
-    assert figures(shown)["balance-available"] == "5.00 CHF"
+    assert figures(shown)["balance-available"] == "4.75 CHF"
 
 
-async def test_nothing_available_disables_pay_out_and_says_why(seller, payouts):
-    payouts.credit(await user_id(seller), pending="30")
+async def test_nothing_available_disables_pay_out_and_says_why(system, events, seller):
+    await sale(system, events, seller, "40")
+    await balance_is(seller, pending=38)
     shown = page(await seller.get("/balance"))
     button = shown.by_id("payout-submit")
     assert "disabled" in button.attrs
     assert button.attrs["aria-describedby"] == "payout-none"
     assert "Nothing is available to pay out yet." in shown.text
-    assert figures(shown)["balance-pending"] == "$30.00"
+    assert figures(shown)["balance-pending"] == "$38.00"
 
 
-async def test_each_seller_sees_only_their_own_balance(seller, buyer, payouts):
-    payouts.credit(await user_id(seller), available="80")
+async def test_each_seller_sees_only_their_own_balance(system, events, seller, buyer):
+    await available(system, events, seller, "80")
+    await balance_is(seller, available=76)
     assert figures(page(await buyer.get("/balance")))["balance-available"] == "$0.00"
-    assert figures(page(await seller.get("/balance")))["balance-available"] == "$80.00"
+    assert figures(page(await seller.get("/balance")))["balance-available"] == "$76.00"
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/balance"), ("POST", "/balance/payout"), ("POST", "/balance/account")],
 )
-async def test_a_signed_out_visitor_is_sent_to_sign_in(visitor, payouts, method, path):
+async def test_a_signed_out_visitor_is_sent_to_sign_in(system, visitor, method, path):
     if method == "GET":
         response = await visitor.get(path, follow_redirects=False)
     else:
@@ -83,12 +106,13 @@ async def test_a_signed_out_visitor_is_sent_to_sign_in(visitor, payouts, method,
     assert response.status_code == 303
     assert response.headers["location"] == "/auth/signin?next=%2Fbalance"
     assert "Balance" not in page(await visitor.get("/")).links()
-    assert payouts.transfers == [] and payouts.ledgers == {}
+    assert sandbox(system).transfers == {} and await payout_accounts(system) == 0
 
 
-async def test_a_signed_out_sessions_old_cookie_pays_nothing_out(seller, payouts):
+async def test_a_signed_out_sessions_old_cookie_pays_nothing_out(system, events, seller):
     """Signed out everywhere, the cookie a thief kept is a stranger's."""
-    await with_account(seller, payouts, available="50")
+    await with_account(system, events, seller, available_from="50")
+    await balance_is(seller, available=47.5)
     kept = seller.http.cookies["session"]
     await seller.post("/auth/signout")
     seller.http.cookies.set("session", kept)
@@ -97,48 +121,54 @@ async def test_a_signed_out_sessions_old_cookie_pays_nothing_out(seller, payouts
     assert response.headers["location"] == "/auth/signin?next=%2Fbalance"
     pressed = await seller.post("/balance/payout", follow_redirects=False)
     assert pressed.status_code == 303
-    assert payouts.transfers == []
+    assert sandbox(system).transfers == {}
 
 
-async def test_saving_a_payout_account_says_so(seller, payouts):
+async def test_saving_a_payout_account_says_so(system, seller):
     response = await seller.post("/balance/account", {"accountId": "acct_1Seller"})
     assert response.url.path == "/balance"
     assert "Your payout account is saved." in page(response).text
-    assert payouts.ledgers[UUID(await user_id(seller))].account_id == "acct_1Seller"
+    assert await account_of(system, seller) == "acct_1Seller"
+
+
+NOT_AN_ACCOUNT = "Account id must look like acct_ followed by letters or digits"  # the API's
 
 
 @pytest.mark.parametrize(
-    ("typed", "says"),
-    [
-        ("", "Account id is required"),
-        ("   ", "Account id is required"),
-        ("bank 1234", "Account id must look like acct_…"),
-        ("acct_" + "x" * 20_000, "Account id must look like acct_…"),
-        ("acct_1\x00<script>", "Account id must look like acct_…"),
-    ],
+    "typed", ["", "   ", "bank 1234", "acct_" + "x" * 20_000, "acct_1\x00<script>"]
 )
-async def test_a_bad_account_id_is_refused_on_its_field(seller, payouts, typed, says):
+async def test_a_bad_account_id_is_refused_on_its_field(system, seller, typed):
     response = await seller.post("/balance/account", {"accountId": typed})
     assert response.status_code == 400
     shown = page(response)
-    assert shown.field_error("payout-account") == says
+    assert shown.field_error("payout-account") == NOT_AN_ACCOUNT
     assert shown.value_of("payout-account") == typed  # what was typed stays, escaped
     assert "<script>" not in response.text
-    assert all(ledger.account_id is None for ledger in payouts.ledgers.values())
+    assert await payout_accounts(system) == 0
 
 
-async def test_paying_out_shows_the_payout_and_moves_the_money(seller, payouts):
-    await with_account(seller, payouts, pending="10", available="42.5")
+async def test_paying_out_shows_the_payout_and_moves_the_money(system, events, seller):
+    await sale(system, events, seller, "10")
+    await with_account(system, events, seller, available_from="50")
+    await balance_is(seller, pending=9.5, available=47.5)
     response = await seller.post("/balance/payout")
     assert response.status_code == 200
     shown = page(response)
-    (transfer,) = payouts.transfers
     result = " ".join(shown.by_id("payout-result").text.split())
-    assert result == f"Paid out $42.50 (payout {transfer['id']}, paid)."
+    found = re.fullmatch(r"Paid out \$47\.50 \(payout ([0-9a-f-]{36}), sent\)\.", result)
+    assert found, result
+    payout = await payout_of(system, found.group(1))
+    assert (payout.amount_cents, payout.account_id, payout.status) == (4750, "acct_1Seller", "sent")
+    (transfer,) = sandbox(system).transfers.values()
+    assert (transfer.id, transfer.amount_cents, transfer.destination) == (
+        payout.provider_id,
+        4750,
+        "acct_1Seller",
+    )
     assert figures(shown) == {
-        "balance-pending": "$10.00",
+        "balance-pending": "$9.50",
         "balance-available": "$0.00",
-        "balance-paid-out": "$42.50",
+        "balance-paid-out": "$47.50",
     }
     assert "disabled" in shown.by_id("payout-submit").attrs
 
@@ -147,36 +177,42 @@ async def test_paying_out_shows_the_payout_and_moves_the_money(seller, payouts):
     ("account", "says"),
     [(None, "Add a payout account first"), ("acct_1Seller", "Nothing to pay out")],
 )
-async def test_a_refused_payout_shows_the_apis_reason(seller, payouts, account, says):
-    payouts.credit(await user_id(seller), available="0").account_id = account
+async def test_a_refused_payout_shows_the_apis_reason(system, events, seller, account, says):
+    if account is not None:
+        await payout_account(seller, account)
+    await sale(system, events, seller, "30")  # pending only: nothing available
+    await balance_is(seller, pending=28.5)
     response = await seller.post("/balance/payout")  # an old page's button, say
     assert response.status_code == 400
     shown = page(response)
     assert " ".join(shown.by_id("payout-result").text.split()) == says
     assert shown.by_id("payout-result").attrs["role"] == "alert"
-    assert payouts.transfers == []
+    assert sandbox(system).transfers == {}
 
 
-async def test_pressing_pay_out_twice_at_once_pays_once(seller, payouts):
-    await with_account(seller, payouts, available="20")
+async def test_pressing_pay_out_twice_at_once_pays_once(system, events, seller):
+    await with_account(system, events, seller, available_from="20")
+    await balance_is(seller, available=19)
     await seller.form_token()
     answers = await asyncio.gather(*(seller.post("/balance/payout") for _ in range(5)))
     assert sorted(r.status_code for r in answers) == [200] + [400] * 4
-    assert len(payouts.transfers) == 1
+    assert len(sandbox(system).transfers) == 1
     shown = page(await seller.get("/balance"))
-    assert figures(shown)["balance-paid-out"] == "$20.00"
+    assert figures(shown)["balance-paid-out"] == "$19.00"
 
 
-async def test_a_balance_form_without_this_browsers_token_changes_nothing(seller, payouts):
-    await with_account(seller, payouts, available="20")
+async def test_a_balance_form_without_this_browsers_token_changes_nothing(system, events, seller):
+    await with_account(system, events, seller, available_from="20")
+    await balance_is(seller, available=19)
     for path, form in (("/balance/payout", {}), ("/balance/account", {"accountId": "acct_2"})):
         assert (await seller.post(path, form, token=False)).status_code == 403
         assert (await seller.post(path, form | {FIELD: "forged"})).status_code == 403
-    assert payouts.transfers == []
-    assert payouts.ledgers[UUID(await user_id(seller))].account_id == "acct_1Seller"
+    assert sandbox(system).transfers == {}
+    assert await account_of(system, seller) == "acct_1Seller"
+    await balance_is(seller, available=19)
 
 
-async def test_every_balance_form_carries_this_browsers_token(seller, payouts):
+async def test_every_balance_form_carries_this_browsers_token(seller):
     token = await seller.form_token()
     shown = page(await seller.get("/balance"))
     posts = [form for form in shown.forms() if form.get("method") == "post"]

@@ -1,19 +1,31 @@
 """The door: a phone remembers its door token, then each code gets a big green or red
-answer. Against the passes API's stand-in (passes_stub.py); no one is signed in."""
+answer. Against the real passes service: passes issued by order.completed on the bus, door
+tokens made as an operator makes them (arrange.py); no one is signed in."""
 
+import json
 from uuid import uuid4
 
 import httpx
 import pytest
 
 from tests.support import running
+from tests.web.arrange import (
+    door_token,
+    issue_pass,
+    moment,
+    pass_now,
+    record,
+    revoke,
+    revoke_door,
+)
 from tests.web.conftest import CSRF_KEY
-from tests.web.passes_stub import PassesStub
 from tests.web.visitor import Html, Visitor, form_token, page
 from ticketing.web.app import create_app
 from ticketing.web.csrf import FIELD
 from ticketing.web.routes.door import COOKIE
 from ticketing.web.settings import WebSettings
+
+pytestmark = pytest.mark.services("auth", "passes")
 
 
 async def set_up(door: Visitor, token: str) -> httpx.Response:
@@ -36,7 +48,7 @@ def door_cookie(response: httpx.Response) -> str:
     return next(v for v in response.headers.get_list("set-cookie") if v.startswith(COOKIE + "="))
 
 
-async def test_the_door_asks_for_its_token_once_then_for_codes(visitor, passes: PassesStub):
+async def test_the_door_asks_for_its_token_once_then_for_codes(system, visitor):
     shown = page(await visitor.get("/door"))
     viewport = next(e for e in shown.elements if e.attrs.get("name") == "viewport")
     assert "width=device-width" in viewport.attrs["content"]
@@ -45,7 +57,7 @@ async def test_the_door_asks_for_its_token_once_then_for_codes(visitor, passes: 
     assert shown.by_id("door-code") is None
     assert "Sign in" not in shown.links()  # a door page, not the shop
 
-    saved = await set_up(visitor, passes.door())
+    saved = await set_up(visitor, await door_token(system))
     assert saved.history[0].status_code == 303
     cookie = door_cookie(saved.history[0])
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
@@ -61,45 +73,59 @@ async def test_the_door_asks_for_its_token_once_then_for_codes(visitor, passes: 
 
 
 async def test_a_valid_code_is_admitted_in_green_and_a_second_scan_is_refused_in_red(
-    visitor, passes: PassesStub
+    system, events, visitor, buyer
 ):
-    given = passes.give("00000000-0000-0000-0000-000000000001", "Hamilton")
-    await set_up(visitor, passes.door())
-    first = await scan(visitor, f"  {given.code}\n")  # as a scanner types it
+    given = await issue_pass(events, buyer, "Hamilton")
+    await set_up(visitor, await door_token(system))
+    first = await scan(visitor, f"  {given['code']}\n")  # as a scanner types it
     assert answer(first) == ("admitted", "Admitted — Hamilton")
     assert first.value_of("door-code") == ""  # ready for the next
-    assert given.status == "used"
-    again = await scan(visitor, given.code)
+    now = await pass_now(buyer, given["id"])
+    assert now["status"] == "used"
+    again = await scan(visitor, given["code"])
     colour, said = answer(again)
     assert colour == "refused"
-    assert said == f"Already admitted at {given.admitted_at:%H:%M:%S}"  # the API's time
+    at = moment(now["admittedAt"])
+    assert said == f"Already admitted at {at:%Y-%m-%d %H:%M:%S} UTC"  # the API's time
 
 
-async def test_a_revoked_or_unknown_code_is_refused_in_red(visitor, passes: PassesStub):
-    revoked = passes.give("00000000-0000-0000-0000-000000000001", "Hamilton", status="revoked")
-    await set_up(visitor, passes.door())
-    assert answer(await scan(visitor, revoked.code)) == (
+async def test_a_revoked_or_unknown_code_is_refused_in_red(system, events, visitor, buyer, seller):
+    revoked = await revoke(events, buyer, await issue_pass(events, buyer, "Hamilton"), seller)
+    await set_up(visitor, await door_token(system))
+    assert answer(await scan(visitor, revoked["code"])) == (
         "refused",
         "Revoked — this ticket was resold",
     )
-    assert answer(await scan(visitor, "not-a-code")) == ("refused", "Unknown code")
-    assert answer(await scan(visitor, "x" * 10_000)) == ("refused", "Unknown code")
+    unknown = "A" * len(revoked["code"])  # shaped like a code, of no pass
+    assert answer(await scan(visitor, unknown)) == ("refused", "Unknown code")
+    not_a_code = "Code must be a pass code (22 letters, digits, - or _)"  # the API's words
+    assert answer(await scan(visitor, "not-a-code")) == ("refused", not_a_code)
+    huge = await scan(visitor, "x" * 10_000)  # not worth a call: the page says so itself
+    assert answer(huge) == ("refused", "Unknown code")
 
 
-async def test_a_door_token_the_api_refuses_is_said_and_forgotten(visitor, passes: PassesStub):
-    given = passes.give("00000000-0000-0000-0000-000000000001", "Hamilton")
-    await set_up(visitor, "not-a-door-token")
-    response = await visitor.post("/door", {"code": given.code})
+@pytest.mark.parametrize("door", ["unknown", "revoked"])
+async def test_a_door_token_the_api_refuses_is_said_and_forgotten(
+    system, events, visitor, buyer, door
+):
+    given = await issue_pass(events, buyer, "Hamilton")
+    if door == "revoked":  # the phone was lost: the operator revoked its door
+        token = await door_token(system, "lost-phone")
+        await revoke_door(system, "lost-phone")
+    else:
+        token = "not-a-door-token"
+    await set_up(visitor, token)
+    response = await visitor.post("/door", {"code": given["code"]})
     shown = page(response)
     assert answer(shown) == ("refused", "This door's token is not valid")
     assert shown.by_id("door-token") is not None and shown.by_id("door-code") is None
     assert "Max-Age=0" in door_cookie(response) or "expires=" in door_cookie(response).lower()
     assert COOKIE not in visitor.http.cookies
-    assert given.status == "valid"
+    assert (await pass_now(buyer, given["id"]))["status"] == "valid"
 
 
-async def test_forgetting_the_door_clears_its_token(visitor, passes: PassesStub):
-    await set_up(visitor, passes.door())
+async def test_forgetting_the_door_clears_its_token(system, visitor):
+    await set_up(visitor, await door_token(system))
     shown = page(await visitor.get("/door"))
     assert shown.by_id("door-forget").text == "Forget this door"
     forgotten = await visitor.post("/door/forget")
@@ -108,43 +134,46 @@ async def test_forgetting_the_door_clears_its_token(visitor, passes: PassesStub)
 
 
 async def test_the_check_in_sends_the_door_token_and_not_the_visitors_session(
-    visitor, passes: PassesStub
+    system, events, visitor, buyer
 ):
+    given = await issue_pass(events, buyer, "Hamilton")
+    checkins = record(system, "/api/checkins", "passes")
     await visitor.sign_up()  # someone signed in on the door's phone: their cookie stays home
-    token = passes.door()
+    token = await door_token(system)
     await set_up(visitor, token)
-    await scan(visitor, "abc")
-    sent = passes.checkin_calls[-1]
+    assert answer(await scan(visitor, given["code"])) == ("admitted", "Admitted — Hamilton")
+    (sent,) = checkins.requests
     assert sent["headers"]["authorization"] == f"Bearer {token}"
     assert "cookie" not in sent["headers"]
-    assert sent["body"] == {"code": "abc"}
+    assert json.loads(sent["body"]) == {"code": given["code"]}
 
 
-async def test_a_blank_code_or_token_is_asked_for_again_without_calling_the_api(
-    visitor, passes: PassesStub
-):
+async def test_a_blank_code_or_token_is_asked_for_again_without_calling_the_api(system, visitor):
+    checkins = record(system, "/api/checkins", "passes")
     blank = page(await set_up(visitor, "  "))
     assert blank.field_error("door-token") == "Enter the door token"
     spaced = page(await set_up(visitor, "two words"))
     assert spaced.field_error("door-token") == "That is not a door token"
     assert COOKIE not in visitor.http.cookies
-    await set_up(visitor, passes.door())
+    await set_up(visitor, await door_token(system))
     response = await visitor.post("/door", {"code": "   "})
     assert response.status_code == 400
     assert page(response).field_error("door-code") == "Scan or type a code"
-    assert passes.checkin_calls == []
+    assert checkins.requests == []
 
 
-async def test_door_forms_need_this_browsers_token(visitor, passes: PassesStub):
-    given = passes.give("00000000-0000-0000-0000-000000000001", "Hamilton")
-    refused = await visitor.post("/door/token", {"token": passes.door()}, token=False)
+async def test_door_forms_need_this_browsers_token(system, events, visitor, buyer):
+    given = await issue_pass(events, buyer, "Hamilton")
+    checkins = record(system, "/api/checkins", "passes")
+    refused = await visitor.post("/door/token", {"token": await door_token(system)}, token=False)
     assert refused.status_code == 403
     assert COOKIE not in visitor.http.cookies
-    await set_up(visitor, passes.door())
-    for path, form in (("/door", {"code": given.code}), ("/door/forget", {})):
+    await set_up(visitor, await door_token(system))
+    for path, form in (("/door", {"code": given["code"]}), ("/door/forget", {})):
         assert (await visitor.post(path, form, token=False)).status_code == 403
         assert (await visitor.post(path, form | {FIELD: "forged"})).status_code == 403
-    assert passes.checkin_calls == [] and given.status == "valid"
+    assert checkins.requests == []
+    assert (await pass_now(buyer, given["id"]))["status"] == "valid"
     assert COOKIE in visitor.http.cookies
     shown = page(await visitor.get("/door"))
     posts = [form for form in shown.forms() if form.get("method") == "post"]

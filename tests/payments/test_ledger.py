@@ -90,6 +90,19 @@ async def test_an_admission_makes_the_sale_available_once(client, bus, buyer, se
     await assert_ledger_balances(engine)
 
 
+async def test_an_admission_that_overtakes_its_sale_waits_for_it(
+    client, bus, buyer, seller, engine
+):
+    """pass.admitted and order.completed come through separate consumers: an admission that
+    arrives first must not leave the seller's money to the hold."""
+    order = await bus.place_order(buyer, 2000)
+    await bus.publish(admitted(order.id))
+    await bus.publish(completed(order, seller.id))
+    await eventually(lambda: entries(engine, LedgerKind.RELEASE, order.id), timeout=15)
+    assert await balance(client, seller) == {**ZERO, "available": 19}
+    await assert_ledger_balances(engine)
+
+
 async def test_an_admission_for_an_unknown_sale_changes_nothing(counts, bus, engine):
     await bus.publish(admitted(uuid4()))
     await eventually(lambda: counts.applied(Subject.PASS_ADMITTED) == 1)

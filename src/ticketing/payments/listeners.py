@@ -49,7 +49,7 @@ async def on_order_completed(
 async def on_pass_admitted(db: AsyncConnection, event: PassAdmitted) -> None:
     """The buyer got in: the seller's money for that sale need not wait out the hold."""
     if event.order_id is not None:
-        await service.release_sale(db, event.order_id)
+        await service.release_admitted_sale(db, event.order_id)
 
 
 def subscriptions(

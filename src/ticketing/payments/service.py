@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus import outbox
-from ticketing.common.bus.versions import StaleEvent, require_next_version
+from ticketing.common.bus.versions import StaleEvent, VersionGap, require_next_version
 from ticketing.common.events import (
     Event,
     OrderCreated,
@@ -166,6 +166,20 @@ async def release_sale(db: AsyncConnection, order_id: UUID) -> bool:
     if sold is None or LedgerKind.RELEASE in found or LedgerKind.REVERSAL in found:
         return False
     return await store.post(db, domain.release(sold))
+
+
+async def release_admitted_sale(db: AsyncConnection, order_id: UUID) -> None:
+    """The buyer was admitted at the door. A pass exists only once its order completed, so
+    an order known here but not complete yet means order.completed (and the sale it posts)
+    is still on its way: wait for it (VersionGap: retried later) rather than leave the
+    seller's money to the hold. An order never heard of is not one of this system's sales."""
+    order = await store.locked_order(db, order_id)
+    if order is None:
+        log.warning("pass.admitted for order %s, unknown here: nothing to release", order_id)
+        return
+    if order.status != OrderStatus.COMPLETE:
+        raise VersionGap(f"order {order_id} admitted before its completion arrived")
+    await release_sale(db, order_id)
 
 
 async def reverse_sale(db: AsyncConnection, order_id: UUID) -> bool:

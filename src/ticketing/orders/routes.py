@@ -3,11 +3,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from ticketing.common.auth import RequireUser
 from ticketing.common.db import AutocommitDb, Db
-from ticketing.common.errors import BadRequest
+from ticketing.common.fields import path_id
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import Limit, decode_cursor, link_next
 from ticketing.orders import service
@@ -16,14 +16,7 @@ from ticketing.orders.schemas import OrderCreate, OrderOut
 router = APIRouter()
 
 
-def _order_id(order_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> UUID:
-    try:
-        return UUID(order_id)
-    except ValueError:
-        raise BadRequest("OrderId must be a valid id", field="orderId") from None
-
-
-OrderId = Annotated[UUID, Depends(_order_id)]
+OrderId = Annotated[UUID, Depends(path_id("order_id"))]
 
 
 @router.post("", status_code=201, responses=error_responses(401, 404))

@@ -7,11 +7,12 @@ from typing import Annotated
 from uuid import UUID
 
 import segno
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from ticketing.common.auth import RequireUser
 from ticketing.common.db import AutocommitDb, Db, Engine
-from ticketing.common.errors import BadRequest, NotAuthorized
+from ticketing.common.errors import NotAuthorized
+from ticketing.common.fields import path_id
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import Limit, decode_cursor, link_next
 from ticketing.passes import domain, service
@@ -27,14 +28,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 MAX_TOKEN_LENGTH = 200  # a door's token is 43 characters
 
 
-def _pass_id(pass_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> UUID:
-    try:
-        return UUID(pass_id)
-    except ValueError:
-        raise BadRequest("PassId must be a valid id", field="passId") from None
-
-
-PassId = Annotated[UUID, Depends(_pass_id)]
+PassId = Annotated[UUID, Depends(path_id("pass_id"))]
 
 
 def _key(request: Request) -> bytes:

@@ -8,24 +8,15 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
+from ticketing.common.fields import required
 from ticketing.common.money import PriceIn, PriceOut
 from ticketing.passes import domain
 from ticketing.passes.domain import Pass
 
-
-def _required(message: str) -> BeforeValidator:
-    def check(value: object) -> object:
-        if value is None:
-            raise ValueError(message)
-        return value
-
-    return BeforeValidator(check)
-
-
 Code = Annotated[
     str,
     BeforeValidator(domain.check_code),
-    _required("Code is required"),
+    required("Code is required"),
     WithJsonSchema({"type": "string", "pattern": f"^[A-Za-z0-9_-]{{{domain.CODE_LENGTH}}}$"}),
 ]
 
@@ -56,7 +47,7 @@ class CheckInOut(_Camel):
 class Resale(_Camel):
     model_config = ConfigDict(json_schema_extra={"required": ["price"]})
 
-    price: Annotated[PriceIn, _required("Price is required")] = Field(None, validate_default=True)
+    price: Annotated[PriceIn, required("Price is required")] = Field(None, validate_default=True)
 
 
 class ResaleOut(_Camel):

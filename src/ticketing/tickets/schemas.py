@@ -17,28 +17,17 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from ticketing.common import text
+from ticketing.common.fields import required
 from ticketing.common.money import PriceIn, PriceOut
 from ticketing.tickets import domain
 from ticketing.tickets.domain import Ticket
-
-
-def _required(message: str) -> BeforeValidator:
-    """A missing field gets the original app's sentence, not pydantic's "Field required"."""
-
-    def check(value: object) -> object:
-        if value is None:
-            raise ValueError(message)
-        return value
-
-    return BeforeValidator(check)
-
 
 Title = Annotated[
     str,
     BeforeValidator(domain.clean_title),
     WithJsonSchema(text.non_blank_schema(domain.TITLE_MAX)),
 ]
-Price = Annotated[PriceIn, _required("Price is required")]
+Price = Annotated[PriceIn, required("Price is required")]
 
 
 class _Camel(BaseModel):

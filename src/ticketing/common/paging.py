@@ -2,8 +2,9 @@
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import Query, Request, Response
@@ -17,9 +18,22 @@ MAX_CURSOR_LENGTH = 200  # a minted cursor is ~90 characters
 YEARS = range(2000, 3000)
 
 
+T = TypeVar("T")
+
+
 def encode_cursor(created_at: datetime, row_id: UUID) -> str:
     raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cut(
+    rows: list[T], limit: int, position: Callable[[T], tuple[datetime, UUID]]
+) -> tuple[list[T], str | None]:
+    """A page from the `limit + 1` rows a list fetched: the extra row, when it came, says
+    there is a next page, whose cursor is the last shown row's (created_at, id)."""
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], encode_cursor(*position(rows[limit - 1]))
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:

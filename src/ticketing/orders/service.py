@@ -10,7 +10,7 @@ from ticketing.common import events
 from ticketing.common.bus import outbox
 from ticketing.common.bus.versions import require_next_version
 from ticketing.common.metrics import business
-from ticketing.common.paging import encode_cursor
+from ticketing.common.paging import cut
 from ticketing.common.refusals import Invalid
 from ticketing.orders import domain, store
 from ticketing.orders.domain import Listing, Order
@@ -47,10 +47,7 @@ async def orders_page(
 ) -> tuple[list[OrderView], str | None]:
     """The owner's orders, newest first, and the cursor of the next page if there is one."""
     views = await store.orders_of(db, owner, limit=limit + 1, after=after)
-    if len(views) <= limit:
-        return views, None
-    last, _ = views[limit - 1]
-    return views[:limit], encode_cursor(last.created_at, last.id)
+    return cut(views, limit, lambda view: (view[0].created_at, view[0].id))
 
 
 async def order_for(db: AsyncConnection, order_id: UUID, *, owner: UUID) -> OrderView:

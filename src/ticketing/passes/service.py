@@ -12,7 +12,7 @@ from ticketing.common import events
 from ticketing.common.bus import outbox
 from ticketing.common.bus.versions import StaleEvent
 from ticketing.common.metrics import business
-from ticketing.common.paging import encode_cursor
+from ticketing.common.paging import cut
 from ticketing.common.refusals import Invalid
 from ticketing.passes import domain, store
 from ticketing.passes.domain import Door, Pass, PassStatus, Sale
@@ -75,10 +75,7 @@ async def passes_page(
 ) -> tuple[list[Pass], str | None]:
     """The holder's passes, newest first, and the cursor of the next page if there is one."""
     found = await store.passes_of(db, holder, limit=limit + 1, after=after)
-    if len(found) <= limit:
-        return found, None
-    last = found[limit - 1]
-    return found[:limit], encode_cursor(last.created_at, last.id)
+    return cut(found, limit, lambda held: (held.created_at, held.id))
 
 
 async def pass_for(db: AsyncConnection, pass_id: UUID, *, holder: UUID) -> Pass:

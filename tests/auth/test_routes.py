@@ -3,6 +3,7 @@ from uuid import uuid4
 import asyncpg
 import jwt
 import pytest
+from sqlalchemy import select
 
 from tests.auth.test_passwords import scrypt_hash
 from tests.support import (
@@ -15,7 +16,9 @@ from tests.support import (
 from ticketing.auth import passwords
 from ticketing.auth.app import create_app
 from ticketing.common.auth import COOKIE
+from ticketing.common.bus.tables import outbox
 from ticketing.common.database_url import libpq_dsn
+from ticketing.common.events import Subject
 from ticketing.common.keys import generate_key_pair, private_key
 
 
@@ -40,6 +43,19 @@ async def test_signup_creates_user_and_sets_session_cookie(client):
     assert set_cookie.startswith(f"{COOKIE}=")
     assert "HttpOnly" in set_cookie
     assert "samesite=lax" in set_cookie.lower()
+
+
+async def test_signup_tells_the_new_address_once_and_a_refused_one_tells_nothing(client, engine):
+    """user.created, staged with the account: the services that write to people learn the
+    address from it. A sign-up refused (email in use) stages nothing."""
+    body = {"email": "Told@Example.com", "password": "password123"}
+    created = (await client.post("/api/users/signup", json=body)).json()
+    again = await client.post("/api/users/signup", json=body)
+    assert again.status_code == 400
+    async with engine.connect() as db:
+        query = select(outbox.c.envelope).where(outbox.c.subject == Subject.USER_CREATED)
+        told = [envelope["data"] for envelope in (await db.execute(query)).scalars()]
+    assert told == [{"id": created["id"], "email": "told@example.com"}]
 
 
 async def test_signup_stores_email_lower_cased(client):

@@ -64,7 +64,7 @@ async def test_ordering_publishes_order_created_with_the_price_in_cents(client, 
             "status": "created",
             "userId": str(buyer.id),
             "expiresAt": published[0]["expiresAt"],
-            "ticket": {"id": str(ticket.id), "price": 1050},
+            "ticket": {"id": str(ticket.id), "price": 1050, "title": ticket.title},
         }
     ]
     sent = datetime.fromisoformat(published[0]["expiresAt"])

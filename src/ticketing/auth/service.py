@@ -18,7 +18,7 @@ from ticketing.auth.domain import Session, User
 from ticketing.auth.settings import AuthSettings
 from ticketing.common.auth import SessionToken, UserPayload, issue_token
 from ticketing.common.bus import outbox
-from ticketing.common.events import SessionRevoked
+from ticketing.common.events import SessionRevoked, UserCreated
 from ticketing.common.refusals import Invalid
 
 
@@ -41,9 +41,12 @@ class Checked:
 
 
 async def sign_up(db: AsyncConnection, email: str, password_hash: str) -> User:
+    """The account and its user.created in one transaction: whoever writes to people learns
+    the address from the event, never from auth's tables."""
     user = await store.add_user(db, email, password_hash)
     if user is None:
         raise Invalid("Email in use")
+    await outbox.stage(db, UserCreated(id=user.id, email=user.email))
     return user
 
 

@@ -35,7 +35,7 @@ async def reserve_ticket(
         now=datetime.now(UTC),
         window_seconds=window_seconds,
     )
-    if not await store.place_order(db, order, _created(order)):
+    if not await store.place_order(db, order, _created(order, listing.title)):
         business("orders", "oversell_refused")
         raise Invalid(domain.TAKEN)
     business("orders", "reservation_created")
@@ -149,14 +149,14 @@ def _listing(event: events.TicketCreated | events.TicketUpdated) -> Listing:
     )
 
 
-def _created(order: Order) -> events.OrderCreated:
+def _created(order: Order, title: str) -> events.OrderCreated:
     return events.OrderCreated(
         id=order.id,
         version=order.version,
         status=order.status.value,
         user_id=order.user_id,
         expires_at=order.expires_at,
-        ticket=events.OrderTicket(id=order.ticket_id, price=order.price_cents),
+        ticket=events.OrderTicket(id=order.ticket_id, price=order.price_cents, title=title),
     )
 
 

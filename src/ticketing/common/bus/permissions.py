@@ -12,7 +12,7 @@ ADMIN = "admin"  # full rights: provisioning, `ticketing status`, test fixtures
 SESSIONS_STREAM = "SESSIONS"  # as common/bus/connection.py names it (a test holds them equal)
 
 PUBLISHES: dict[str, frozenset[str]] = {
-    "auth": frozenset({"session.revoked"}),
+    "auth": frozenset({"session.revoked", "user.created"}),
     "tickets": frozenset({"ticket.created", "ticket.updated", "ticket.deleted"}),
     "orders": frozenset({"order.created", "order.cancelled", "order.completed"}),
     "expiration": frozenset({"expiration.complete"}),
@@ -20,6 +20,7 @@ PUBLISHES: dict[str, frozenset[str]] = {
     "passes": frozenset(
         {"pass.issued", "pass.revoked", "pass.admitted", "pass.listed", "pass.unlisted"}
     ),
+    "notifications": frozenset(),
 }
 
 CONSUMES: dict[str, frozenset[str]] = {
@@ -48,6 +49,16 @@ CONSUMES: dict[str, frozenset[str]] = {
     "expiration": frozenset({"order.created", "order.cancelled", "order.completed"}),
     "payments": frozenset({"order.created", "order.cancelled", "order.completed", "pass.admitted"}),
     "passes": frozenset({"order.completed"}),
+    "notifications": frozenset(
+        {
+            "user.created",
+            "order.created",
+            "order.cancelled",
+            "order.completed",
+            "pass.revoked",
+            "payout.sent",
+        }
+    ),
 }
 
 # Services with signed-in HTTP users: they follow session.revoked from a start time.

@@ -23,6 +23,7 @@ from ticketing.common.events.schemas import (
     TicketCreated,
     TicketDeleted,
     TicketUpdated,
+    UserCreated,
 )
 from ticketing.common.events.subjects import Subject
 
@@ -50,4 +51,5 @@ __all__ = [
     "TicketCreated",
     "TicketDeleted",
     "TicketUpdated",
+    "UserCreated",
 ]

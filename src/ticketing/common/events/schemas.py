@@ -63,6 +63,7 @@ class OrderRef(_Wire):
 
 class OrderTicket(OrderRef):
     price: Cents = Field(gt=0)
+    title: str | None = None  # what the buyer reserved, for the mail that says so
 
 
 class _OrderEvent(_Versioned):
@@ -139,6 +140,14 @@ class PayoutSent(Event):
     currency: str
 
 
+class UserCreated(Event):
+    """A new account: the services that write to people (notifications) keep its address."""
+
+    subject = Subject.USER_CREATED
+    id: UUID
+    email: str
+
+
 class SessionRevoked(Event):
     """A signed-out session: every service refuses its token from now until it expires."""
 
@@ -208,6 +217,7 @@ SCHEMAS: dict[Subject, type[Event]] = {
         PaymentRefunded,
         PayoutSent,
         SessionRevoked,
+        UserCreated,
         PassIssued,
         PassRevoked,
         PassAdmitted,

@@ -15,6 +15,7 @@ class Subject(StrEnum):
     PAYMENT_REFUNDED = "payment.refunded"
     PAYOUT_SENT = "payout.sent"
     SESSION_REVOKED = "session.revoked"
+    USER_CREATED = "user.created"
     PASS_ISSUED = "pass.issued"
     PASS_REVOKED = "pass.revoked"
     PASS_ADMITTED = "pass.admitted"

@@ -1,0 +1,1 @@
+"""Notifications: one mail per event and person, through SMTP, never lost, never twice."""

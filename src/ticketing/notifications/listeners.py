@@ -1,0 +1,5 @@
+"""Notifications follow what happened to people: accounts, orders, passes, payouts."""
+
+from ticketing.common.bus.listener import Subscriptions
+
+SUBSCRIPTIONS: Subscriptions = {}

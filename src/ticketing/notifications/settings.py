@@ -14,3 +14,10 @@ class NotificationsSettings(ServiceSettings):
     site_name: str = "Ticketing"
     site_url: str = "http://127.0.0.1:8080"  # links in mails
     send_batch: int = Field(50, ge=1, le=1000)
+    # One SMTP conversation (connect, hello, TLS, auth, send) gives up after this long.
+    smtp_timeout_seconds: float = Field(15.0, gt=0)
+    # The longest the sender sleeps between looks at the table: a new mail wakes it at once
+    # through NOTIFY, and a retry's due time is read; this only covers a lost LISTEN.
+    send_poll_seconds: float = Field(5.0, gt=0)
+    # A mail the server did not take waits 1 s, 2 s, 4 s … before its next try, up to this.
+    send_retry_max_seconds: float = Field(300.0, gt=0)

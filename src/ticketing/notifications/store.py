@@ -1,0 +1,108 @@
+"""Notifications' data access: replicas, the sent-log and the mails' sending state."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.common.rows import columns, insert_new, many, table, value, values
+from ticketing.common.wakeups import notify
+from ticketing.notifications import domain, models
+from ticketing.notifications.domain import MailStatus
+
+PEOPLE = table(models.Person)
+ORDERS = table(models.Order)
+MAILS = table(models.Mail)
+CHANNEL = "notifications_mails"
+
+
+async def add_person(db: AsyncConnection, person: domain.Person) -> bool:
+    """False for someone known already (a replayed user.created)."""
+    return await insert_new(db, PEOPLE, values(person))
+
+
+async def people(db: AsyncConnection, ids: Iterable[UUID]) -> dict[UUID, domain.Person]:
+    query = select(*columns(PEOPLE, domain.Person)).where(PEOPLE.c.id.in_(list(ids)))
+    return {found.id: found for found in many(domain.Person, (await db.execute(query)).all())}
+
+
+async def add_order(db: AsyncConnection, order: domain.Order) -> bool:
+    return await insert_new(db, ORDERS, values(order))
+
+
+async def order(db: AsyncConnection, order_id: UUID) -> domain.Order | None:
+    query = select(*columns(ORDERS, domain.Order)).where(ORDERS.c.id == order_id)
+    row = (await db.execute(query)).first()
+    return value(domain.Order, row) if row else None
+
+
+async def queue(db: AsyncConnection, mails: Sequence[domain.Mail]) -> bool:
+    """Insert, don't check: the sent-log's unique (event_id, recipient) makes a mail already
+    written a no-op, so a re-sent event writes nothing. One statement with its NOTIFY, sent
+    only if a mail is new; delivered on commit, it wakes the sender. True if any was new."""
+    if not mails:
+        return False
+    written = (
+        insert(models.Mail)
+        .values([values(mail) for mail in mails])
+        .on_conflict_do_nothing(index_elements=[MAILS.c.event_id, MAILS.c.recipient])
+        .returning(MAILS.c.id)
+        .cte("written")
+    )
+    woken = notify(CHANNEL).select_from(written).limit(1)
+    return (await db.execute(woken)).first() is not None
+
+
+async def claim_due(
+    db: AsyncConnection, now: datetime, limit: int, lease: timedelta
+) -> list[domain.Mail]:
+    """Up to `limit` pending mails that are due, leased to this sender: their next attempt
+    moves past the lease, so no other sender takes them while this one tries (and if it
+    dies, they are due again when the lease ends). SKIP LOCKED hands each to one replica."""
+    due = (
+        select(MAILS.c.id)
+        .where(MAILS.c.status == MailStatus.PENDING, MAILS.c.next_attempt_at <= now)
+        .order_by(MAILS.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await db.execute(
+        update(models.Mail)
+        .where(MAILS.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=now + lease, attempts=MAILS.c.attempts + 1)
+        .returning(*columns(MAILS, domain.Mail))
+    )
+    return sorted(many(domain.Mail, claimed.all()), key=lambda mail: mail.created_at)
+
+
+async def mark_sent(db: AsyncConnection, mail_id: UUID, now: datetime) -> None:
+    await db.execute(
+        update(models.Mail)
+        .where(MAILS.c.id == mail_id, MAILS.c.status == MailStatus.PENDING)
+        .values(status=MailStatus.SENT, sent_at=now, last_error=None)
+    )
+
+
+async def mark_failed(db: AsyncConnection, mail_id: UUID, retry_at: datetime, error: str) -> None:
+    await db.execute(
+        update(models.Mail)
+        .where(MAILS.c.id == mail_id, MAILS.c.status == MailStatus.PENDING)
+        .values(next_attempt_at=retry_at, last_error=error[:2000])
+    )
+
+
+async def next_attempt_at(db: AsyncConnection) -> datetime | None:
+    query = select(func.min(MAILS.c.next_attempt_at)).where(MAILS.c.status == MailStatus.PENDING)
+    next_at: datetime | None = (await db.execute(query)).scalar_one()
+    return next_at
+
+
+async def pending_count(db: AsyncConnection) -> int:
+    """Mails written and not yet accepted by the server."""
+    query = select(func.count()).select_from(models.Mail)
+    query = query.where(MAILS.c.status == MailStatus.PENDING)
+    count: int = (await db.execute(query)).scalar_one()
+    return count

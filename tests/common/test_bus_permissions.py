@@ -26,6 +26,8 @@ from ticketing.common.bus.permissions import (
 )
 from ticketing.common.events import SessionRevoked, Subject
 from ticketing.expiration import listeners as expiration
+from ticketing.notifications import listeners as notifications
+from ticketing.notifications.domain import Site
 from ticketing.orders import listeners as orders
 from ticketing.passes import listeners as passes
 from ticketing.payments import listeners as payments
@@ -37,6 +39,7 @@ LISTENERS = {
     "expiration": expiration.SUBSCRIPTIONS,
     "payments": payments.subscriptions(provider=None),
     "passes": passes.subscriptions(key=b""),
+    "notifications": notifications.subscriptions(Site("", "", "")),
 }
 
 

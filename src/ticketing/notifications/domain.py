@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -188,8 +188,9 @@ def compose(
 
 def sender_domain(mail_from: str) -> str:
     """The domain Message-IDs are made under: MAIL_FROM's, else localhost."""
-    _, address = getaddresses([mail_from])[0]
-    return address.rpartition("@")[2] or "localhost"
+    _, address = parseaddr(mail_from)
+    _, at, domain = address.rpartition("@")
+    return domain if at and domain else "localhost"
 
 
 def message(mail: Mail, mail_from: str) -> EmailMessage:

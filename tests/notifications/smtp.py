@@ -1,0 +1,95 @@
+"""A real SMTP server for the tests (aiosmtpd), keeping what it accepts in memory; it can be
+stopped and started again on the same port, as a mail server that goes away and comes back."""
+
+import socket
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+from tests.support import eventually
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+    @property
+    def to(self) -> str:
+        return str(self.message["To"])
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    def part(self, subtype: str) -> str:
+        """The text of the text/`subtype` part."""
+        body = self.message.get_body(preferencelist=(subtype,))
+        assert body is not None and body.get_content_subtype() == subtype
+        return str(body.get_content())
+
+
+class Inbox:
+    """aiosmtpd's handler: every message accepted, in order; or, while `refusing`, each
+    refused with a temporary error after its data was sent."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.refusing = False
+        self.refused: list[Received] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        message = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        mail = Received(envelope.mail_from, list(envelope.rcpt_tos), message)
+        if self.refusing:
+            self.refused.append(mail)
+            return "451 4.3.0 Try again later"
+        self.received.append(mail)
+        return "250 2.0.0 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.inbox = Inbox()
+        self._controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def received(self) -> list[Received]:
+        return list(self.inbox.received)
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list[Received]:
+        return [mail for mail in self.received if address in mail.rcpt_tos]
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+        """At least `count` messages accepted; returns them all."""
+
+        def enough():
+            found = self.received
+            return found if len(found) >= count else None
+
+        return await eventually(enough, timeout=timeout)

@@ -1,0 +1,77 @@
+"""The sender: a mail is marked sent only once the server took it; none lost, none twice."""
+
+import asyncio
+from uuid import uuid4
+
+from sqlalchemy import select
+
+from tests.common.bus_support import settle
+from tests.notifications.events import email_of, order_completed, order_created, user_created
+from tests.support import eventually
+from ticketing.common.events import Subject
+from ticketing.notifications.models import Mail
+
+
+async def mails(engine) -> list:
+    async with engine.connect() as db:
+        return list((await db.execute(select(Mail))).all())
+
+
+async def test_mails_written_while_the_server_is_down_arrive_once_when_it_is_back(
+    counts, started, engine, bus, smtp
+):
+    buyers, seller = [uuid4() for _ in range(20)], uuid4()
+    for user_id in (*buyers, seller):
+        await bus.publish(user_created(user_id))
+    await eventually(lambda: counts.applied(Subject.USER_CREATED) == 21)
+
+    await asyncio.to_thread(smtp.stop)
+    for buyer in buyers:
+        await bus.publish(order_completed(uuid4(), buyer, seller))
+    await eventually(lambda: counts.applied(Subject.ORDER_COMPLETED) == 20)
+
+    async def all_tried_and_failed() -> bool:
+        rows = await mails(engine)
+        return len(rows) == 40 and all(r.attempts >= 1 and r.status == "pending" for r in rows)
+
+    await eventually(all_tried_and_failed, timeout=10)
+    await asyncio.sleep(8)  # the outage goes on: mails keep failing and backing off
+    assert smtp.received == []
+    assert all(row.last_error for row in await mails(engine))
+
+    await asyncio.to_thread(smtp.start)  # back, on the same port
+    await smtp.wait_for(40, timeout=30)
+    await settle(2.5)  # past the longest backoff: a mail sent twice would show by now
+    received = smtp.received
+    assert len(received) == 40
+    assert len({m.message["Message-ID"] for m in received}) == 40
+    assert sorted(m.to for m in received) == sorted(
+        [email_of(buyer) for buyer in buyers] + [email_of(seller)] * 20
+    )
+    rows = await mails(engine)
+    assert {r.message_id for r in rows} == {m.message["Message-ID"] for m in received}
+    assert all(r.status == "sent" for r in rows)
+
+
+async def test_a_refused_mail_is_sent_again_later_with_the_same_message_id(
+    counts, started, engine, bus, smtp
+):
+    buyer = uuid4()
+    await bus.publish(user_created(buyer))
+    await eventually(lambda: counts.applied(Subject.USER_CREATED) == 1)
+    smtp.inbox.refusing = True
+    await bus.publish(order_created(uuid4(), buyer))
+    await eventually(lambda: len(smtp.inbox.refused) >= 2, timeout=10)
+    [row] = await mails(engine)
+    assert row.status == "pending" and row.sent_at is None
+    assert "451" in row.last_error
+
+    smtp.inbox.refusing = False
+    [mail] = await smtp.wait_for(1, timeout=10)
+    await settle(1.0)
+    assert len(smtp.received) == 1
+    assert {m.message["Message-ID"] for m in smtp.inbox.refused} == {mail.message["Message-ID"]}
+    [row] = await mails(engine)
+    assert (
+        row.status == "sent" and row.attempts >= 3 and row.message_id == mail.message["Message-ID"]
+    )

@@ -7,6 +7,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.support import eventually
 
@@ -60,10 +61,23 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    """`login`: a (username, password) every client must sign in with (AUTH, here over
+    plain text, as a relay inside a private network may take it)."""
+
+    def __init__(self, login: tuple[str, str] | None = None) -> None:
         self.port = free_port()
         self.inbox = Inbox()
+        self.login = login
+        self.signed_in: list[str] = []
         self._controller: Controller | None = None
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if isinstance(auth_data, LoginPassword) and self.login is not None:
+            given = (auth_data.login.decode(), auth_data.password.decode())
+            if given == self.login:
+                self.signed_in.append(given[0])
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
 
     @property
     def url(self) -> str:
@@ -74,7 +88,14 @@ class SmtpServer:
         return list(self.inbox.received)
 
     def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        auth = {}
+        if self.login is not None:
+            auth = {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                "auth_require_tls": False,
+            }
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **auth)
         self._controller.start()
 
     def stop(self) -> None:

@@ -53,10 +53,14 @@ async def test_a_paid_order_mails_a_receipt_to_the_buyer_and_sold_to_the_seller(
     assert "Hamilton <b>" in text
     assert "Hamilton &lt;b&gt;" in html and "<b>" not in html  # a title is text, not markup
 
-    async with engine.connect() as db:
-        rows = (await db.execute(select(Mail.message_id, Mail.status, Mail.sent_at))).all()
+    async def recorded_sent():  # just after the server's answer
+        async with engine.connect() as db:
+            rows = (await db.execute(select(Mail.message_id, Mail.status, Mail.sent_at))).all()
+        assert all(row.status == "sent" and row.sent_at is not None for row in rows)
+        return rows
+
+    rows = await eventually(recorded_sent)
     assert {row.message_id for row in rows} == {m.message["Message-ID"] for m in (receipt, sold)}
-    assert all(row.status == "sent" and row.sent_at is not None for row in rows)
 
 
 async def test_the_same_order_completed_twice_mails_each_person_once(counts, started, bus, smtp):

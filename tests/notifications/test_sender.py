@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from tests.common.bus_support import settle
 from tests.notifications.events import email_of, order_completed, order_created, user_created
-from tests.support import eventually
+from tests.support import eventually, running
 from ticketing.common.events import Subject
+from ticketing.notifications.app import create_app
 from ticketing.notifications.models import Mail
 
 
@@ -75,3 +76,21 @@ async def test_a_refused_mail_is_sent_again_later_with_the_same_message_id(
     assert (
         row.status == "sent" and row.attempts >= 3 and row.message_id == mail.message["Message-ID"]
     )
+
+
+async def test_two_replicas_send_each_mail_once(counts, settings, started, engine, bus, smtp):
+    """Both senders wake on every NOTIFY and poll the same table: SKIP LOCKED and the
+    lease hand each mail to one of them."""
+    buyers, seller = [uuid4() for _ in range(20)], uuid4()
+    for user_id in (*buyers, seller):
+        await bus.publish(user_created(user_id))
+    await eventually(lambda: counts.applied(Subject.USER_CREATED) == 21)
+    second = create_app(settings)
+    async with running(second):
+        for buyer in buyers:
+            await bus.publish(order_completed(uuid4(), buyer, seller))
+        await smtp.wait_for(40, timeout=15)
+        await settle(1.0)
+    assert len(smtp.received) == 40
+    assert len({m.message["Message-ID"] for m in smtp.received}) == 40
+    assert started.state.sender.sent + second.state.sender.sent == 40

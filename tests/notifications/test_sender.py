@@ -3,14 +3,16 @@
 import asyncio
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import select
 
 from tests.common.bus_support import settle
 from tests.notifications.events import email_of, order_completed, order_created, user_created
-from tests.support import eventually, running
+from tests.support import KEYS, eventually, running
 from ticketing.common.events import Subject
 from ticketing.notifications.app import create_app
 from ticketing.notifications.models import Mail
+from ticketing.notifications.settings import NotificationsSettings
 
 
 async def mails(engine) -> list:
@@ -94,3 +96,14 @@ async def test_two_replicas_send_each_mail_once(counts, settings, started, engin
     assert len(smtp.received) == 40
     assert len({m.message["Message-ID"] for m in smtp.received}) == 40
     assert started.state.sender.sent + second.state.sender.sent == 40
+
+
+def test_an_smtp_url_that_is_not_smtp_stops_the_service_at_start():
+    settings = NotificationsSettings(
+        database_url="postgresql://db/notifications",
+        nats_url="nats://bus:4222",
+        **KEYS,
+        smtp_url="http://mail.test:25",
+    )
+    with pytest.raises(ValueError, match="smtp:// or smtps://"):
+        create_app(settings)

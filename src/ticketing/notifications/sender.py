@@ -135,7 +135,12 @@ class Sender:
             claimed = await service.claim_due(
                 db, self._clock(), limit=self._settings.send_batch, lease=self._lease
             )
-        await asyncio.gather(*(self._send(mail) for mail in claimed))
+        # Every send ends before the batch does (none left running behind a failed one); a
+        # mail whose outcome could not be recorded is tried again when its lease ends.
+        outcomes = await asyncio.gather(*(self._send(m) for m in claimed), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return len(claimed)
 
     async def _send(self, mail: Mail) -> None:

@@ -72,7 +72,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("keys", help="print a new session key pair as two .env lines")
     _door_parser(commands)
+    _mail_parser(commands)
     return parser
+
+
+def _count(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
+def _mail_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    mail = commands.add_parser(
+        "mail",
+        help="list the mail `ticketing up` kept (its own SMTP server sends nothing out)",
+        description="List the messages `ticketing up`'s local SMTP server kept under "
+        "DATA-DIR/mail (one .eml file per recipient), newest last: when, to whom, subject.",
+    )
+    mail.add_argument(
+        "--last", type=_count, default=20, metavar="N", help="the N newest (default 20)"
+    )
+    mail.add_argument(
+        "--show",
+        nargs="?",
+        const="1",
+        default=None,
+        metavar="N|FILE",
+        help="print one message instead: the newest, the Nth newest, or a file by path or name",
+    )
+    mail.add_argument("--data-dir", type=Path, default=Path(".ticketing"), help=DATA_DIR_HELP)
 
 
 def _door_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -172,6 +204,43 @@ async def _door(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mail(args: argparse.Namespace) -> int:
+    """`ticketing mail`: read the local mailbox; needs no running system."""
+    from ticketing.runtime import mailbox
+
+    folder = mailbox.folder(args.data_dir)
+    if args.show is not None:
+        return _show_mail(folder, args.show)
+    stored = mailbox.last(folder, args.last)
+    if not stored:
+        print(f"no mail in {folder} yet")
+    for one in stored:
+        print(mailbox.line(one))
+    return 0
+
+
+def _show_mail(folder: Path, which: str) -> int:
+    from ticketing.runtime import mailbox
+
+    if which.isdigit():
+        kept = mailbox.paths(folder)
+        if not 1 <= int(which) <= len(kept):
+            print(
+                f"ticketing: {folder} holds {len(kept)} messages, no number {which}",
+                file=sys.stderr,
+            )
+            return 1
+        path = kept[-int(which)]
+    else:
+        path = Path(which) if Path(which).exists() else folder / which
+        if not path.is_file():
+            print(f"ticketing: no message {which}", file=sys.stderr)
+            return 1
+    for line in mailbox.render(path):
+        print(line)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "up":
@@ -210,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "door":
         sys.exit(asyncio.run(_door(args)))
+    if args.command == "mail":
+        sys.exit(_mail(args))
     if args.command == "migrate":
         from ticketing.runtime.serve import migrate_only
 

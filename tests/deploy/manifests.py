@@ -15,8 +15,8 @@ DEPLOY = ROOT / "deploy"
 OVERLAYS = ("dev", "prod")
 
 # DESIGN.md, "Services": who owns a database and which public path each one serves.
-SERVICES = ("auth", "tickets", "orders", "payments", "expiration", "passes", "web")
-WITH_DATABASE = ("auth", "tickets", "orders", "payments", "expiration", "passes")
+SERVICES = ("auth", "tickets", "orders", "payments", "expiration", "passes", "notifications", "web")
+WITH_DATABASE = ("auth", "tickets", "orders", "payments", "expiration", "passes", "notifications")
 HASH_SUFFIX = re.compile(r"-[bcdfghkmt2456789]{10}$")
 ROUTES = {
     "/api/users": "auth",

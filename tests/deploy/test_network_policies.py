@@ -33,6 +33,7 @@ PROMETHEUS = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"}, "10.244
 STRANGER = Pod("default", {"app": "curl"}, "10.244.0.9")
 KUBE_DNS = Pod("kube-system", {"k8s-app": "kube-dns"}, "10.244.0.2")
 STRIPE = external("203.0.113.5")
+RELAY = external("198.51.100.25")  # the SMTP relay production names
 MANAGED_POSTGRES = external("10.20.30.40")
 
 
@@ -149,6 +150,10 @@ def test_the_connections_the_system_needs_are_allowed(overlay):
     # Stripe's webhooks come in through the controller like any visitor (/api/payments)
     assert reaches(overlay, CONTROLLER, ours["payments"], "http")
     assert reaches(overlay, ours["web"], Pod("ingress-nginx", CONTROLLER.labels, ports={}), 80)
+    for port in (25, 465, 587):  # smtp:// relay, smtps://, submission with STARTTLS
+        assert reaches(overlay, ours["notifications"], RELAY, port), port
+    if overlay == "dev":
+        assert reaches(overlay, ours["notifications"], ours["mailpit"], "smtp")
     for name, pod in ours.items():
         for protocol in ("UDP", "TCP"):
             assert reaches(overlay, pod, KUBE_DNS, 53, protocol), name
@@ -175,10 +180,23 @@ def test_nothing_else_is_allowed(overlay):
         (ours["migrate"], nats, 4222),
         (nats, MANAGED_POSTGRES, 5432),
         (ours["orders"], external("8.8.8.8"), 53),
+        (ours["notifications"], STRIPE, 443),
+        (ours["notifications"], ours["web"], "http"),
+        (ours["orders"], RELAY, 587),
+        (ours["payments"], RELAY, 25),
+        (CONTROLLER, ours["notifications"], "http"),
     ]
     denied += [(CONTROLLER, ours[name], "metrics") for name in SERVICES]
     if overlay == "dev":
         denied += [(ours["web"], ours["postgres"], 5432), (CONTROLLER, ours["postgres"], 5432)]
+        mailpit = ours["mailpit"]
+        denied += [
+            (ours["orders"], mailpit, "smtp"),
+            (CONTROLLER, mailpit, "ui"),
+            (STRANGER, mailpit, "ui"),
+            (ours["notifications"], mailpit, "ui"),
+            (mailpit, RELAY, 25),
+        ]
     allowed = [(s.labels, t.labels or t.ip, p) for s, t, p in denied if reaches(overlay, s, t, p)]
     assert not allowed
 

@@ -7,8 +7,16 @@ import sys
 
 import pytest
 
-from tests.deploy.manifests import OVERLAYS, config_data, containers, of_kind, resolved_env
+from tests.deploy.manifests import (
+    OVERLAYS,
+    WITH_DATABASE,
+    config_data,
+    containers,
+    of_kind,
+    resolved_env,
+)
 from tests.support import JWT_PRIVATE_KEY, JWT_PUBLIC_KEY
+from ticketing.common.bus.permissions import SERVICES as BUS_USERS
 from ticketing.common.settings import DatabaseSettings
 
 # Prod leaves these Secrets to the operator (docs/deploy.md); stand-ins of the right form.
@@ -19,16 +27,13 @@ OPERATOR_SECRETS = {
         "STRIPE_WEBHOOK_SECRET": "whsec_stand_in",
         "CSRF_KEY": "operator-csrf-key-0123456789abcdef0123456789",
         "PASS_CODE_SECRET": "operator-pass-code-secret-0123456789abcdef",
+        "SMTP_PASSWORD": "relay-stand-in",
     },
     "ticketing-signing-key": {"JWT_PRIVATE_KEY": JWT_PRIVATE_KEY},
     "ticketing-databases": {
-        name: f"postgresql://{name}:pw@db.example.com:5432/{name}"
-        for name in ("auth", "tickets", "orders", "expiration", "payments", "passes")
+        name: f"postgresql://{name}:pw@db.example.com:5432/{name}" for name in WITH_DATABASE
     },
-    "ticketing-nats": {
-        name: f"nats-{name}-stand-in"
-        for name in ("admin", "auth", "tickets", "orders", "expiration", "payments", "passes")
-    },
+    "ticketing-nats": {name: f"nats-{name}-stand-in" for name in ("admin", *BUS_USERS)},
 }
 
 # Runs in a clean process: for each (service, env), exactly `env` is the environment and

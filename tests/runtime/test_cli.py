@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from importlib.metadata import version
 from pathlib import Path
 
 from ticketing.cli import _parser
+from ticketing.runtime import mailbox
 from ticketing.runtime.ports import free_port
 
 
@@ -90,3 +93,66 @@ def test_debug_shows_the_traceback_of_a_failed_start(tmp_path):
     assert done.returncode == 1
     assert "Traceback (most recent call last)" in done.stderr
     assert not (tmp_path / "data" / "up-failed.log").exists()
+
+
+def _keep(mail_dir: Path, received: datetime, to: str, subject: str) -> Path:
+    """A message as the local SMTP server stores it (runtime/mailbox.py names it)."""
+    message = EmailMessage()
+    message["From"] = "Ticketing <tickets@localhost>"
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(f"Hello {to}, {subject}.")
+    message.add_alternative(f"<p>Hello {to}</p>", subtype="html")
+    mail_dir.mkdir(parents=True, exist_ok=True)
+    path = mail_dir / mailbox.file_name(received, to)
+    path.write_bytes(bytes(message))
+    return path
+
+
+def test_mail_says_so_when_nothing_was_kept(tmp_path):
+    done = ticketing("mail", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"no mail in {tmp_path / 'mail'} yet"
+
+
+def test_mail_lists_the_last_n_newest_last_one_line_each(tmp_path):
+    start = datetime(2026, 11, 29, 22, 45, 1, 123000, tzinfo=UTC)
+    for minute, (to, subject) in enumerate(
+        [
+            ("seller@example.com", "Your ticket sold"),
+            ("buyer@example.com", "Pay for Show by 23:00"),
+            ("buyer@example.com", "Your receipt: Show"),
+        ]
+    ):
+        _keep(tmp_path / "mail", start + timedelta(minutes=minute), to, subject)
+    done = ticketing("mail", "--last", "2", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "2026-11-29 22:46:01  buyer@example.com  Pay for Show by 23:00",
+        "2026-11-29 22:47:01  buyer@example.com  Your receipt: Show",
+    ]
+    assert len(ticketing("mail", "--data-dir", str(tmp_path)).stdout.splitlines()) == 3
+
+
+def test_mail_refuses_a_count_that_is_not_a_positive_number(tmp_path):
+    for bad in ("0", "-3", "five"):
+        done = ticketing("mail", "--last", bad, "--data-dir", str(tmp_path))
+        assert done.returncode == 2, bad
+        assert "argument --last" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_mail_shows_one_message_newest_by_default_or_by_number_or_file(tmp_path):
+    start = datetime(2026, 11, 29, 22, 45, 1, tzinfo=UTC)
+    first = _keep(tmp_path / "mail", start, "seller@example.com", "Your ticket sold")
+    _keep(tmp_path / "mail", start + timedelta(seconds=1), "buyer@example.com", "Your receipt")
+    newest = ticketing("mail", "--show", "--data-dir", str(tmp_path))
+    assert newest.returncode == 0, newest.stderr
+    assert "Subject: Your receipt" in newest.stdout
+    assert "Hello buyer@example.com, Your receipt." in newest.stdout  # the text part
+    assert "<p>" not in newest.stdout
+    for which in ("2", first.name, str(first)):
+        shown = ticketing("mail", "--show", which, "--data-dir", str(tmp_path))
+        assert shown.returncode == 0, shown.stderr
+        assert "To: seller@example.com" in shown.stdout, which
+    missing = ticketing("mail", "--show", "3", "--data-dir", str(tmp_path))
+    assert missing.returncode == 1 and "holds 2 messages" in missing.stderr

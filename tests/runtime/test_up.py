@@ -4,9 +4,12 @@ import asyncio
 import contextlib
 import json
 import os
+import re
+import smtplib
 import subprocess
 import sys
 import time
+from email.message import EmailMessage
 from pathlib import Path
 from stat import S_IMODE
 
@@ -189,6 +192,7 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
             "expiration",
             "payments",
             "passes",
+            "notifications",
         }
         assert all(isinstance(count, int) for count in reported["outbox"].values()), reported
         assert reported["pendingTimers"] == 0
@@ -204,6 +208,38 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         pid for pid in _processes_mentioning(str(data_dir)) if _alive(pid)
     }
     assert left == set(), f"processes left behind: {left}"
+
+
+def test_up_keeps_each_mail_its_smtp_server_takes_and_mail_lists_it(data_dir):
+    with ticketing_up(data_dir) as up:
+        smtp = httpx.URL(up.state["smtp_url"].replace("smtp://", "http://"))
+        assert smtp.host == "127.0.0.1" and smtp.port not in (25, 1025)
+        (notifications,) = up.processes("notifications")
+        env = _environment(notifications["pid"])
+        assert env["SMTP_URL"] == up.state["smtp_url"]
+        assert env["SITE_URL"] == up.url  # links in mails lead to this system
+        message = EmailMessage()
+        message["From"] = "Ticketing <tickets@localhost>"
+        message["To"] = "buyer@example.com"
+        message["Subject"] = "Pay for Show by 23:00"
+        message.set_content("Your order is reserved.")
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as client:
+            client.send_message(message)
+        (kept,) = (data_dir / "mail").iterdir()
+        assert re.fullmatch(r"\d{8}T\d{6}\.\d{3}Z-buyer@example\.com\.eml", kept.name)
+        assert b"Subject: Pay for Show by 23:00" in kept.read_bytes()
+        mail = [sys.executable, "-m", "ticketing.cli", "mail", "--last", "5"]
+        listed = subprocess.run(
+            [*mail, "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0, listed.stderr
+        (line,) = listed.stdout.splitlines()
+        assert line.endswith("  buyer@example.com  Pay for Show by 23:00"), line
+    with pytest.raises(OSError):  # stopped with the system
+        smtplib.SMTP(smtp.host, smtp.port, timeout=2)
 
 
 def test_a_second_up_keeps_the_users_sessions_and_pass_codes_of_the_first(data_dir):

@@ -25,6 +25,7 @@ SERVICES: list[ServiceSpec] = [
     ServiceSpec("expiration", ()),
     ServiceSpec("payments", ("/api/payments", "/api/payouts")),
     ServiceSpec("passes", ("/api/passes", "/api/checkins")),
+    ServiceSpec("notifications", ()),
     ServiceSpec("web", ("/",), database=False),
 ]
 

@@ -40,6 +40,7 @@ class State(TypedDict):
     gateway: str
     nats_url: str
     bus_prefix: str
+    smtp_url: NotRequired[str]  # where notifications sends mail (no credentials)
     databases: dict[str, str]  # service → its database, as the admin
     processes: list[Process]
 
@@ -62,6 +63,7 @@ class Found(TypedDict):
     consumers: dict[str, Lag] | NoConsumers
     outbox: dict[str, Count]
     pendingTimers: NotRequired[Count]
+    smtp: NotRequired[str]
 
 
 async def _processes(state: State) -> dict[str, str]:
@@ -134,6 +136,8 @@ async def gather(data_dir: Path) -> Found | None:
         "consumers": consumers,
         "outbox": {},
     }
+    if "smtp_url" in state:
+        found["smtp"] = state["smtp_url"]
     for service, url in state["databases"].items():
         engine = _engine(url)
         try:
@@ -171,6 +175,8 @@ def render(found: Found) -> str:
     lines += [f"  {service:<14} {count}" for service, count in found["outbox"].items()]
     if "pendingTimers" in found:
         lines += ["", f"pending timers: {found['pendingTimers']}"]
+    if "smtp" in found:
+        lines += ["", f"mail goes to: {found['smtp']}"]
     return "\n".join(lines)
 
 

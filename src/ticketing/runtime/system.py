@@ -18,12 +18,13 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import uvicorn
 
 from ticketing.common.database_url import libpq_dsn
-from ticketing.runtime import data_lock, provision
+from ticketing.runtime import data_lock, mailbox, provision
 from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
 from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
@@ -31,6 +32,7 @@ from ticketing.runtime.ports import free_port, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
 from ticketing.runtime.servers import Unsignalled
 from ticketing.runtime.services import SERVICES, ServiceSpec
+from ticketing.runtime.smtp import LocalSmtp
 from ticketing.runtime.supervisor import Child
 from ticketing.runtime.urls import database_url, role_url
 
@@ -149,11 +151,28 @@ def payments_webhooks(data_dir: Path, api_base_url: str) -> dict[str, str]:
     return {"STRIPE_WEBHOOK_SECRET": secret, "SANDBOX_WEBHOOK_URL": url}
 
 
+# What notifications alone is handed (SMTP_PASSWORD is a secret; the rest is its own).
+MAIL_SETTINGS = ("SMTP_URL", "SMTP_USERNAME", "SMTP_PASSWORD", "SITE_URL")
+
+
+def mail_settings(smtp_url: str, site_url: str) -> dict[str, str]:
+    """Where notifications sends mail and what its links point at: the local SMTP server
+    and the gateway, unless the environment names a relay (and its sign-in) or a site."""
+    given = {name: os.environ[name] for name in MAIL_SETTINGS if os.environ.get(name)}
+    return {"SMTP_URL": smtp_url, "SITE_URL": site_url} | given
+
+
+def without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 class System:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.postgres: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
+        self.smtp: LocalSmtp | None = None
         self.children: list[Child] = []
         self.upstreams: dict[str, list[str]] = {}
         self.gateway: uvicorn.Server | None = None
@@ -169,6 +188,7 @@ class System:
         started = time.monotonic()
         admin_url, nats_url = await asyncio.to_thread(self._start_backends)
         say(f"PostgreSQL and NATS ready ({time.monotonic() - started:.1f}s)")
+        smtp_url = await self._start_smtp()
         env = self._base_env(nats_url)
         passwords = database_passwords(options)
         async with contextlib.aclosing(self._provision(admin_url, passwords)) as migrated:
@@ -188,16 +208,33 @@ class System:
                     service_env |= payments_webhooks(options.data_dir, api)
                 if spec.name == "web":
                     service_env |= self._web_keys()
+                if spec.name == "notifications":  # notifications alone sends mail
+                    service_env |= mail_settings(smtp_url, self.url)
                 await self._spawn(spec, service_env)
             async for _ in migrated:  # nothing more: wait for the child's exit status
                 pass
         await self._wait_ready()
         await self._start_gateway()
-        self._write_state(admin_url, self.nats.admin_url if self.nats else nats_url)
-        url = f"http://{options.host}:{options.port}"
+        self._write_state(admin_url, self.nats.admin_url if self.nats else nats_url, smtp_url)
         elapsed = time.monotonic() - started
-        say(f"Ticketing is up at {url} (started in {elapsed:.1f}s); Ctrl-C stops it")
-        return url
+        say(f"Ticketing is up at {self.url} (started in {elapsed:.1f}s); Ctrl-C stops it")
+        if self.smtp is not None:
+            say(f"mail is kept in {self.smtp.mail_dir}: `ticketing mail --last 5` lists it")
+        return self.url
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.host}:{self.options.port}"
+
+    async def _start_smtp(self) -> str:
+        """The local SMTP server (runtime/smtp.py), unless SMTP_URL names a real one."""
+        if given := os.environ.get("SMTP_URL"):
+            return given
+        self.smtp = LocalSmtp(
+            mailbox.folder(self.options.data_dir),
+            announce=lambda path: print(f"{'mail':<12}| kept {path.name}", flush=True),
+        )
+        return await self.smtp.start()
 
     async def _provision(
         self, admin_url: str, passwords: dict[str, str]
@@ -271,6 +308,7 @@ class System:
             "PASS_CODE_SECRET",
             "STRIPE_WEBHOOK_SECRET",
             "SANDBOX_WEBHOOK_URL",
+            *MAIL_SETTINGS,
         }
         env = {k: v for k, v in os.environ.items() if k not in unshared}
         env.update(
@@ -307,13 +345,14 @@ class System:
                 self.upstreams.setdefault(route, []).append(f"http://127.0.0.1:{port}")
             child.url = f"http://127.0.0.1:{port}"
 
-    def _write_state(self, admin_url: str, nats_url: str) -> None:
+    def _write_state(self, admin_url: str, nats_url: str, smtp_url: str) -> None:
         """What `ticketing status` reads to find the running system. Owner-only: it holds
         the admin URLs of PostgreSQL and NATS."""
         state = {
             "pid": os.getpid(),
-            "gateway": f"http://{self.options.host}:{self.options.port}",
+            "gateway": self.url,
             "nats_url": nats_url,
+            "smtp_url": without_credentials(smtp_url),
             "bus_prefix": os.environ.get("BUS_PREFIX", ""),
             "databases": {
                 spec.name: database_url(admin_url, database_name(spec))
@@ -355,6 +394,8 @@ class System:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._gateway_task, 10)
         await asyncio.gather(*(child.stop() for child in self.children))
+        if self.smtp is not None:  # after notifications: what it sent on the way out is kept
+            await self.smtp.stop()
         await asyncio.to_thread(self._stop_backends)
         with contextlib.suppress(FileNotFoundError):
             (self.options.data_dir / "state.json").unlink()

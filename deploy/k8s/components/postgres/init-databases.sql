@@ -13,6 +13,7 @@
 \getenv expiration_password EXPIRATION_DB_PASSWORD
 \getenv payments_password PAYMENTS_DB_PASSWORD
 \getenv passes_password PASSES_DB_PASSWORD
+\getenv notifications_password NOTIFICATIONS_DB_PASSWORD
 
 BEGIN;
 CREATE ROLE auth LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'auth_password';
@@ -21,6 +22,7 @@ CREATE ROLE orders LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'orders_p
 CREATE ROLE expiration LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'expiration_password';
 CREATE ROLE payments LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'payments_password';
 CREATE ROLE passes LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'passes_password';
+CREATE ROLE notifications LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'notifications_password';
 COMMIT;
 
 CREATE DATABASE auth OWNER auth;
@@ -29,5 +31,7 @@ CREATE DATABASE orders OWNER orders;
 CREATE DATABASE expiration OWNER expiration;
 CREATE DATABASE payments OWNER payments;
 CREATE DATABASE passes OWNER passes;
+CREATE DATABASE notifications OWNER notifications;
 
-REVOKE ALL ON DATABASE auth, tickets, orders, expiration, payments, passes, postgres FROM PUBLIC;
+REVOKE ALL ON DATABASE auth, tickets, orders, expiration, payments, passes, notifications, postgres
+    FROM PUBLIC;

@@ -61,7 +61,9 @@ async def running_system(
     postgres, nats, services: list[str] | None = None, **overrides
 ) -> AsyncIterator[System]:
     """`overrides` are settings fields applied to every service that has them."""
-    names = services or [s.name for s in SERVICES if s.name != "web"]
+    # Notifications only when a test names it, with an SMTP server of its own: by default it
+    # would write to port 25 of this machine, whose mail server is none of the tests' business.
+    names = services or [s.name for s in SERVICES if s.name not in ("web", "notifications")]
     system = System(prefix=bus_prefix())
     async with AsyncExitStack() as stack:
         for spec in [s for s in SERVICES if s.name in names and s.name != "web"]:

@@ -56,11 +56,11 @@ deps-check: $(UV)
 	$(UV) export --frozen --no-header --no-emit-project --no-dev -q | diff -q - requirements/run.txt
 	$(UV) export --frozen --no-header --no-emit-project --no-dev --extra local -q | diff -q - requirements/local.txt
 	$(UV) export --frozen --no-header --no-emit-project --extra local --group dev -q | diff -q - requirements/dev.txt
-	@for python in $(PYTHONS); do for platform in $(PLATFORMS); do \
-		$(UV) pip compile --quiet --python-version $$python --python-platform $$platform \
+	@pids=""; for python in $(PYTHONS); do for platform in $(PLATFORMS); do \
+		( $(UV) pip compile --quiet --python-version $$python --python-platform $$platform \
 			--only-binary :all: --extra local pyproject.toml -o /dev/null \
-		&& echo "wheels for all of it: CPython $$python, $$platform" || exit 1; \
-	done; done
+		&& echo "wheels for all of it: CPython $$python, $$platform" ) & pids="$$pids $$!"; \
+	done; done; failed=0; for pid in $$pids; do wait $$pid || failed=1; done; exit $$failed
 
 # Build and push the image, then pin every image production runs by digest
 # (deploy/k8s/overlays/prod/images/); commit what it wrote. Needs docker with buildx.

@@ -4,9 +4,12 @@ outbox relay, the expiration scheduler) hears at once that a transaction gave it
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from sqlalchemy import Select, func, select
+
+from ticketing.common.database_url import libpq_dsn
 
 log = logging.getLogger(__name__)
 
@@ -39,3 +42,42 @@ async def listen(dsn: str, channel: str, wake: asyncio.Event, *, retry_seconds: 
         finally:
             with contextlib.suppress(Exception):
                 await conn.close(timeout=1)
+
+
+ERROR_RETRY_SECONDS = 1.0
+
+
+async def run_woken(
+    database_url: str,
+    channel: str,
+    tick: Callable[[], Awaitable[float]],
+    *,
+    max_sleep_seconds: float,
+    name: str,
+) -> None:
+    """A loop that does its work (`tick`, which says how long to sleep after), then sleeps
+    until NOTIFY on `channel` wakes it or the time is up; for as long as it is not
+    cancelled. A failed tick is logged and tried again soon."""
+    wake = asyncio.Event()
+    listener = asyncio.create_task(
+        listen(libpq_dsn(database_url), channel, wake, retry_seconds=max_sleep_seconds)
+    )
+    try:
+        while True:
+            wake.clear()  # before reading the table, so no NOTIFY is missed
+            try:
+                delay = await tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("%s: %s; retrying", name, error)
+                delay = min(max_sleep_seconds, ERROR_RETRY_SECONDS)
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that lands as the
+            # event fires, and the loop would outlive its app.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await wake.wait()
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener

@@ -6,8 +6,6 @@ connection that is down. Timers that fell due while no replica ran fire on the f
 pass after start.
 """
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -15,8 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.common.database_url import libpq_dsn
-from ticketing.common.wakeups import listen
+from ticketing.common.wakeups import run_woken
 from ticketing.expiration import service, store
 from ticketing.expiration.settings import ExpirationSettings
 
@@ -25,7 +22,6 @@ log = logging.getLogger(__name__)
 # A timer still due after our pass is locked by another replica that is firing it (or
 # fell due a moment ago): look again shortly instead of spinning.
 RECHECK_SECONDS = 0.02
-ERROR_RETRY_SECONDS = 1.0
 
 
 def utc_now() -> datetime:
@@ -43,41 +39,17 @@ class Scheduler:
         self._engine = engine
         self._settings = settings
         self._clock = clock
-        self._wake = asyncio.Event()
         self._next_purge = 0.0
         self.fired = 0
 
     async def run(self) -> None:
-        listener = asyncio.create_task(
-            listen(
-                libpq_dsn(self._settings.database_url),
-                store.CHANNEL,
-                self._wake,
-                retry_seconds=self._settings.timer_max_sleep_seconds,
-            )
+        await run_woken(
+            self._settings.database_url,
+            store.CHANNEL,
+            self.tick,
+            max_sleep_seconds=self._settings.timer_max_sleep_seconds,
+            name="expiration scheduler",
         )
-        try:
-            while True:
-                self._wake.clear()  # before reading the table, so no NOTIFY is missed
-                try:
-                    delay = await self.tick()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:
-                    log.warning("expiration scheduler: %s; retrying", error)
-                    delay = min(self._settings.timer_max_sleep_seconds, ERROR_RETRY_SECONDS)
-                await self._sleep(delay)
-        finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
-
-    async def _sleep(self, seconds: float) -> None:
-        """Until woken or the time is up. Not asyncio.wait_for: on Python 3.11 it swallows a
-        cancel that lands as the event fires, and the scheduler would outlive its app."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
 
     async def tick(self) -> float:
         """Fire everything due, purge old fired timers when it is time; the sleep that follows."""

@@ -12,7 +12,6 @@ due, never longer than the poll.
 """
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -23,8 +22,7 @@ from urllib.parse import urlsplit
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.common.database_url import libpq_dsn
-from ticketing.common.wakeups import listen
+from ticketing.common.wakeups import run_woken
 from ticketing.notifications import domain, service, store
 from ticketing.notifications.domain import Mail
 from ticketing.notifications.settings import NotificationsSettings
@@ -32,7 +30,6 @@ from ticketing.notifications.settings import NotificationsSettings
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 4  # SMTP conversations at once
-ERROR_RETRY_SECONDS = 1.0
 LEASE_MARGIN_SECONDS = 30.0
 
 Deliver = Callable[[EmailMessage], Awaitable[None]]
@@ -82,7 +79,6 @@ class Sender:
         self._settings = settings
         self._deliver = deliver or smtp_delivery(settings)
         self._clock = clock
-        self._wake = asyncio.Event()
         self._gate = asyncio.Semaphore(CONCURRENCY)
         # Long enough for a whole batch to be tried, CONCURRENCY at a time, each timing out.
         rounds = math.ceil(settings.send_batch / CONCURRENCY)
@@ -91,35 +87,13 @@ class Sender:
         self.failed = 0
 
     async def run(self) -> None:
-        listener = asyncio.create_task(
-            listen(
-                libpq_dsn(self._settings.database_url),
-                store.CHANNEL,
-                self._wake,
-                retry_seconds=self._settings.send_poll_seconds,
-            )
+        await run_woken(
+            self._settings.database_url,
+            store.CHANNEL,
+            self.tick,
+            max_sleep_seconds=self._settings.send_poll_seconds,
+            name="notifications sender",
         )
-        try:
-            while True:
-                self._wake.clear()  # before reading the table, so no NOTIFY is missed
-                try:
-                    delay = await self.tick()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:
-                    log.warning("notifications sender: %s; retrying", error)
-                    delay = min(self._settings.send_poll_seconds, ERROR_RETRY_SECONDS)
-                await self._sleep(delay)
-        finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
-
-    async def _sleep(self, seconds: float) -> None:
-        """Until woken or the time is up (asyncio.timeout, not wait_for: see expiration)."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
 
     async def tick(self) -> float:
         """Send everything due; the sleep that follows."""

@@ -1,11 +1,17 @@
-"""The engine every service builds keeps bound values out of error messages and logs."""
+"""The engine every service builds: bound values kept out of error messages and logs, and
+broken connections discarded on every path."""
 
 import logging
 
+import asyncpg
+import httpx
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from ticketing.common.db import make_engine
+from ticketing.common.database_url import libpq_dsn
+from ticketing.common.db import Driver, make_engine
+from ticketing.common.errors import install_error_handlers
 
 EMAIL = "someone.private@example.com"
 
@@ -28,3 +34,35 @@ async def test_a_failing_statement_names_no_bound_value(postgres, caplog):
     assert EMAIL not in str(failure)
     assert EMAIL not in repr(failure)
     assert EMAIL not in caplog.text
+
+
+async def test_a_driver_connection_the_database_dropped_answers_503_once_then_a_new_one(
+    postgres,
+):
+    """Driver hands out asyncpg's own connection, past SQLAlchemy's disconnect handling: it
+    must discard a broken one itself, or the pool hands the dead one out again and again."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/pid")
+    async def backend_pid(driver: Driver) -> int:
+        return int(await driver.fetchval("SELECT pg_backend_pid()"))
+
+    url = await postgres.empty_database()
+    app.state.engine = make_engine(url, pool_size=1, max_overflow=0)
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            first = (await client.get("/pid")).json()
+            admin = await asyncpg.connect(libpq_dsn(url))
+            try:
+                assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+            finally:
+                await admin.close()
+            dropped = await client.get("/pid")
+            again = await client.get("/pid")
+    finally:
+        await app.state.engine.dispose()
+    assert dropped.status_code == 503
+    assert dropped.json() == {"errors": [{"message": "Error connecting to database"}]}
+    assert again.status_code == 200 and again.json() != first

@@ -4,11 +4,14 @@ Every service talks to its database one way: SQLAlchemy Core statements on an
 `AsyncConnection`. A route that writes more than one statement takes `Db` and opens the
 transaction itself (`async with db.begin()`); one whose every statement stands alone takes
 `AutocommitDb`. Listeners get a connection already in a transaction from the listener base.
+The busiest route's statements stand alone and are compiled once (common/prepared.py): it
+takes `Driver`, the same pooled connection as asyncpg's own.
 """
 
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -80,6 +83,32 @@ async def _autocommit(request: Request) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+class ConnectionLost(ConnectionError):
+    """asyncpg's own connection broke under a request: answered as any unreachable database."""
+
+
+async def _driver(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A connection from the engine's pool (so it counts against the same limit) as
+    asyncpg's own, outside any transaction: each statement commits on its own, as in
+    AutocommitDb. One the database dropped is discarded, as SQLAlchemy discards its own
+    (by asking the driver whether it is closed)."""
+    async with request.app.state.engine.connect() as connection:
+        pooled = await connection.get_raw_connection()
+        driver: asyncpg.Connection = pooled.driver_connection
+        try:
+            yield driver
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ) as error:
+            if not driver.is_closed():
+                raise
+            await connection.invalidate(error)
+            raise ConnectionLost(str(error)) from error
+
+
 def _engine(request: Request) -> AsyncEngine:
     """For a route that must not hold a connection while it waits on something slow (a
     password hash, the card processor): it connects around the parts that need one."""
@@ -90,3 +119,4 @@ def _engine(request: Request) -> AsyncEngine:
 Db = Annotated[AsyncConnection, Depends(_connection)]
 Engine = Annotated[AsyncEngine, Depends(_engine)]
 AutocommitDb = Annotated[AsyncConnection, Depends(_autocommit)]
+Driver = Annotated[asyncpg.Connection, Depends(_driver)]

@@ -6,6 +6,7 @@ from dataclasses import fields
 from enum import Enum
 from typing import Any, TypeVar, get_type_hints
 
+from asyncpg import Record
 from sqlalchemy import Column, Row, RowMapping, Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,15 +36,21 @@ def columns(table: Table, kind: type[Any]) -> tuple[Column[Any], ...]:
     return tuple(table.c[name] for name in _names(kind))
 
 
+def fields_of(kind: type[Any]) -> tuple[str, ...]:
+    """A domain value's fields, which are its table's column names."""
+    return _names(kind)
+
+
 def values(value: Any) -> dict[str, Any]:
     """A value's fields as column values. Shallow: dataclasses.asdict deep-copies every
     UUID and datetime, and this builds the busiest writes' rows."""
     return {name: getattr(value, name) for name in _names(type(value))}
 
 
-def value(kind: type[T], row: Row[Any] | RowMapping, table: Table | None = None) -> T:
+def value(kind: type[T], row: Row[Any] | RowMapping | Record, table: Table | None = None) -> T:
     """The `kind` a row holds, its fields found by name (by `table`'s columns where a join
-    repeats names); an enum field gets its member back from the stored text."""
+    repeats names); an enum field gets its member back from the stored text. A row may be
+    asyncpg's own, from a prepared statement (common/prepared.py)."""
     mapping = row._mapping if isinstance(row, Row) else row
     found = [mapping[table.c[name] if table is not None else name] for name in _names(kind)]
     return _made(kind, found)

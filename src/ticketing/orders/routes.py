@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response
 
 from ticketing.common.auth import RequireUser
-from ticketing.common.db import AutocommitDb, Db
+from ticketing.common.db import AutocommitDb, Db, Driver
 from ticketing.common.fields import path_id
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import Limit, decode_cursor, link_next
@@ -21,12 +21,12 @@ OrderId = Annotated[UUID, Depends(path_id("order_id"))]
 
 @router.post("", status_code=201, responses=error_responses(401, 404))
 async def order_ticket(
-    body: OrderCreate, user: RequireUser, request: Request, db: AutocommitDb
+    body: OrderCreate, user: RequireUser, request: Request, driver: Driver
 ) -> OrderOut:
     """Reserve a ticket for the expiration window; it is yours to pay for until then."""
     window = request.app.state.settings.expiration_window_seconds
     order, listing = await service.reserve_ticket(
-        db, body.ticket_id, buyer=user.id, window_seconds=window
+        driver, body.ticket_id, buyer=user.id, window_seconds=window
     )
     return OrderOut.from_domain(order, listing)
 

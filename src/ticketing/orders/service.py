@@ -4,6 +4,7 @@ import logging
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common import events
@@ -20,14 +21,15 @@ log = logging.getLogger(__name__)
 
 
 async def reserve_ticket(
-    db: AsyncConnection, ticket_id: UUID, *, buyer: UUID, window_seconds: int
+    driver: asyncpg.Connection, ticket_id: UUID, *, buyer: UUID, window_seconds: int
 ) -> OrderView:
     """Insert, don't check: the partial unique index settles the race (guarantee 1).
 
-    Meant for autocommit: the order and its order.created are one statement, and a flash
-    sale is mostly refusals, which then cost one round trip and leave nothing behind.
+    Two statements, each standing alone (db.Driver): the order and its order.created are
+    one, and a flash sale is mostly refusals, which then leave nothing behind.
     """
-    listing = domain.check_can_order(await store.listing(db, ticket_id), buyer)
+    found = await store.listing_to_order(driver, ticket_id)
+    listing = domain.check_can_order(found, buyer)
     order = domain.place(
         listing,
         order_id=uuid4(),
@@ -35,7 +37,7 @@ async def reserve_ticket(
         now=datetime.now(UTC),
         window_seconds=window_seconds,
     )
-    if not await store.place_order(db, order, _created(order, listing.title)):
+    if not await store.place_order(driver, order, _created(order, listing.title)):
         business("orders", "oversell_refused")
         raise Invalid(domain.TAKEN)
     business("orders", "reservation_created")

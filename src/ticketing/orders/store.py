@@ -4,13 +4,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, exists, select, text, tuple_, update
+import asyncpg
+from sqlalchemy import Row, Select, bindparam, exists, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus import outbox
 from ticketing.common.events import Event
-from ticketing.common.rows import insert_new, table, value, values
+from ticketing.common.prepared import Prepared
+from ticketing.common.rows import fields_of, insert_new, table, value, values
 from ticketing.orders import models
 from ticketing.orders.domain import OPEN, Listing, Order, OrderStatus
 
@@ -21,13 +23,12 @@ OrderView = tuple[Order, Listing]
 _SOURCE_COLUMNS = ("title", "price_cents", "user_id", "status", "version", "sale")
 
 
-async def place_order(db: AsyncConnection, order: Order, created: Event) -> bool:
-    """Insert, don't check: the partial unique index settles the race (guarantee 1). The
-    order and its event go in as one statement, so in autocommit it needs no transaction
-    around it. False, and nothing written, if an order holds this sale of the ticket."""
-    placed = (
+# A reservation, a flash sale's every attempt: two statements compiled once, on the driver.
+_LISTING_TO_ORDER = Prepared(select(TICKETS).where(TICKETS.c.id == bindparam("ticket_id")))
+_PLACE_ORDER = Prepared(
+    outbox.staged_after(
         insert(ORDERS)
-        .values(values(order))
+        .values({name: bindparam(name) for name in fields_of(Order)})
         .on_conflict_do_nothing(
             index_elements=[ORDERS.c.ticket_id, ORDERS.c.sale],
             index_where=text(models.ACTIVE_PREDICATE),
@@ -35,7 +36,20 @@ async def place_order(db: AsyncConnection, order: Order, created: Event) -> bool
         .returning(ORDERS.c.id)
         .cte("placed")
     )
-    return (await db.execute(outbox.staged_after(placed, created))).first() is not None
+)
+
+
+async def listing_to_order(driver: asyncpg.Connection, ticket_id: UUID) -> Listing | None:
+    row = await _LISTING_TO_ORDER.fetchrow(driver, {"ticket_id": ticket_id})
+    return None if row is None else value(Listing, row)
+
+
+async def place_order(driver: asyncpg.Connection, order: Order, created: Event) -> bool:
+    """Insert, don't check: the partial unique index settles the race (guarantee 1). The
+    order and its event go in as one statement, atomic without a transaction: one round
+    trip. False, and nothing written, if an order holds this sale of the ticket."""
+    placed = values(order) | outbox.staged_values(created)
+    return await _PLACE_ORDER.fetchrow(driver, placed) is not None
 
 
 def _with_listing() -> Select[Any]:

@@ -88,7 +88,7 @@ async def add(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
     """The listing and its event in one statement, atomic without a transaction: one round
     trip for the write every seller makes."""
     listed = insert(TICKETS).values(values(ticket)).returning(_C.id).cte("listed")
-    await db.execute(outbox.staged_after(listed, event))
+    await db.execute(outbox.staged_after(listed), outbox.staged_values(event))
 
 
 async def save(db: AsyncConnection, ticket: Ticket, event: Event | None) -> None:
@@ -98,7 +98,8 @@ async def save(db: AsyncConnection, ticket: Ticket, event: Event | None) -> None
     if event is None:
         await db.execute(saved)
         return
-    await db.execute(outbox.staged_after(saved.returning(_C.id).cte("saved"), event))
+    staged = outbox.staged_after(saved.returning(_C.id).cte("saved"))
+    await db.execute(staged, outbox.staged_values(event))
 
 
 async def first_news_of(

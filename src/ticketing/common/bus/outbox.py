@@ -15,7 +15,7 @@ from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from sqlalchemy import CTE, Row, Select, Uuid, func, literal, select, update
+from sqlalchemy import CTE, Row, Select, String, Uuid, bindparam, cast, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -59,15 +59,16 @@ async def stage_many(db: AsyncConnection, events: list[Event]) -> list[Envelope]
     return envelopes
 
 
-def staged_after(written: CTE, event: Event) -> Select[tuple[None]]:
-    """One statement for a write and its event: `event` is staged, and the relay woken, only
-    if `written` (a data-modifying CTE with RETURNING) produced a row. A statement is atomic
-    on its own, so the busiest write needs no BEGIN/COMMIT around it: one round trip."""
-    envelope = Envelope.wrap(event)
+def staged_after(written: CTE) -> Select[tuple[None]]:
+    """One statement for a write and its event: the event (`staged_values`) is staged, and
+    the relay woken, only if `written` (a data-modifying CTE with RETURNING) produced a row.
+    A statement is atomic on its own, so the busiest write needs no BEGIN/COMMIT around it:
+    one round trip. Its values are bound parameters, so it can be compiled once
+    (common/prepared.py)."""
     row = select(
-        literal(envelope.id, Uuid),
-        literal(str(envelope.subject)),
-        literal(envelope.model_dump(mode="json", by_alias=True), JSONB),
+        bindparam("event_id", type_=Uuid),
+        bindparam("event_subject", type_=String),
+        cast(bindparam("event_envelope", type_=String), JSONB),
     )
     staged = (
         outbox.insert()
@@ -76,6 +77,16 @@ def staged_after(written: CTE, event: Event) -> Select[tuple[None]]:
         .cte("staged")
     )
     return notify(CHANNEL).select_from(staged)
+
+
+def staged_values(event: Event) -> dict[str, Any]:
+    """The parameters of `staged_after` for `event`; the envelope as its JSON text."""
+    envelope = Envelope.wrap(event)
+    return {
+        "event_id": envelope.id,
+        "event_subject": str(envelope.subject),
+        "event_envelope": envelope.model_dump_json(by_alias=True),
+    }
 
 
 async def pending_count(db: AsyncConnection) -> int:

@@ -245,13 +245,14 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "up":
         from ticketing.runtime.data_lock import DataDirInUse
+        from ticketing.runtime.servers import run_served
         from ticketing.runtime.system import Options, PortTaken, run
 
         options = Options(
             port=args.port, host=args.host, replicas=max(1, args.replicas), data_dir=args.data_dir
         )
         try:
-            asyncio.run(run(options))
+            run_served(run(options))
         except (PortTaken, DataDirInUse) as error:
             print(f"ticketing: {error}", file=sys.stderr)
             sys.exit(2)
@@ -287,8 +288,9 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(migrate_only(args.service))
         return
     from ticketing.runtime.serve import serve
+    from ticketing.runtime.servers import run_served
 
-    asyncio.run(serve(args.service, args.host, args.port, run_migrations=not args.no_migrate))
+    run_served(serve(args.service, args.host, args.port, run_migrations=not args.no_migrate))
 
 
 if __name__ == "__main__":

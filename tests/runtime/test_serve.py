@@ -53,3 +53,13 @@ async def test_metrics_port_serves_metrics_and_the_main_port_does_not():
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_a_served_process_runs_on_uvloop():
+    """uvicorn chooses uvloop only for a loop it makes; `serve` and `up` make their own."""
+    from ticketing.runtime.servers import run_served
+
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_served(loop_module()).startswith("uvloop")

@@ -1,7 +1,10 @@
-"""A uvicorn server that is not the process's own: it leaves the signals to whoever is."""
+"""How a process that serves runs: its event loop, and a uvicorn server that is not the
+process's own (it leaves the signals to whoever is)."""
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -14,3 +17,14 @@ class Unsignalled(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def run_served(main: Coroutine[Any, Any, Any]) -> Any:
+    """On uvloop where it is installed: uvicorn picks it only for a loop it makes itself,
+    and these processes make their own, so the services ran on asyncio's loop although
+    uvloop was a dependency. Measured in docs/performance.md."""
+    try:
+        import uvloop
+    except ImportError:  # Windows
+        return asyncio.run(main)
+    return uvloop.run(main)

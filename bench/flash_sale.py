@@ -8,6 +8,7 @@ reserved", and stops once the show is sold out (the site's "sold out" page: the 
 """
 
 import asyncio
+import math
 import random
 import time
 import uuid
@@ -91,13 +92,15 @@ async def run_race(buyers: int, tickets: list, attempt_for, seed: int) -> Race:
     return race
 
 
-async def system_race(
-    running: Running, buyers: list[User], tickets: list[str], seed: int, base: str
-) -> tuple[Race, list[Conn]]:
-    conns = [Conn(base, u.cookie) for u in buyers]
-    # open every connection before the gun, as browsers on the page already have
+async def opened(buyers: list[User], bases: list[str]) -> list[Conn]:
+    """Every buyer's connection, opened before the gun, as browsers on the page already have;
+    spread over `bases` in turn (each replica, when going straight to the service)."""
+    conns = [Conn(bases[i % len(bases)], u.cookie) for i, u in enumerate(buyers)]
     await asyncio.gather(*(c.request("GET", "/api/orders?limit=1") for c in conns))
+    return conns
 
+
+async def system_race(conns: list[Conn], tickets: list[str], seed: int) -> Race:
     def attempt_for(b: int):
         conn = conns[b]
 
@@ -106,7 +109,7 @@ async def system_race(
 
         return attempt
 
-    return await run_race(len(buyers), tickets, attempt_for, seed), conns
+    return await run_race(len(conns), tickets, attempt_for, seed)
 
 
 async def verify(running: Running, tickets: list[str]) -> dict[str, int]:
@@ -131,10 +134,18 @@ async def _direct_race(
     """The same race straight to the orders service, to show what the gateway costs."""
     ids = await list_tickets(running, seller, tickets, title="Second show seat")
     await wait_replicated(running, ids)
-    race, conns = await system_race(running, people, ids, seed, running.url_of("orders"))
+    conns = await opened(people, running.urls_of("orders"))
+    with CpuByProcess(running) as parts:
+        race = await system_race(conns, ids, seed)
     for conn in conns:
         conn.close()
-    return race.figures(tickets) | await verify(running, ids)
+    figures = race.figures(tickets) | await verify(running, ids)
+    return figures | {"orders_cpu_ms": _cpu_per_attempt(parts, figures["attempts"])}
+
+
+def _cpu_per_attempt(parts: CpuByProcess, attempts: int) -> float:
+    """Milliseconds of the orders processes' CPU (every replica's) per attempt."""
+    return parts.seconds.get("orders", 0.0) / attempts * 1000 if attempts else math.nan
 
 
 RAW_SCHEMA = f"""
@@ -205,15 +216,18 @@ async def scenario(running: Running, *, tickets: int, buyers: int, seed: int) ->
     ids = await list_tickets(running, seller, tickets, title="Flash sale seat")
     await wait_replicated(running, ids)
     raw = await raw_race(running, buyers, tickets, seed)  # first, while the system is idle
+    conns = await opened(people, [running.gateway])
     with CpuMeter() as cpu, CpuByProcess(running) as parts:
         async with PeakSampler(running) as memory:
-            race, conns = await system_race(running, people, ids, seed, running.gateway)
+            race = await system_race(conns, ids, seed)
     for conn in conns:
         conn.close()
     checks = await verify(running, ids)
     direct = await _direct_race(running, seller, people, tickets, seed)
     return {
-        "system": race.figures(tickets) | checks,
+        "system": race.figures(tickets)
+        | checks
+        | {"orders_cpu_ms": _cpu_per_attempt(parts, len(race.samples.items))},
         "direct": direct,
         "raw": raw.figures(tickets),
         "timeline": [(s.started, s.latency * 1000, s.status) for s in race.samples.items],

@@ -114,9 +114,15 @@ def _comm(pid: int) -> str:
     return ""
 
 
+def _service(label: str) -> str:
+    """A replica's label ('orders-2') counts as its service's."""
+    name, _, replica = label.rpartition("-")
+    return name if name and replica.isdigit() else label
+
+
 def _labels(running: Running) -> dict[int, str]:
     """Who each process of the tree is: a service, the gateway, nats or postgres."""
-    labels = {p["pid"]: p["label"] for p in running.state.get("processes", [])}
+    labels = {p["pid"]: _service(p["label"]) for p in running.state.get("processes", [])}
     labels[running.process.pid] = "gateway"
     postmaster = running.postmaster_pid()
     for pid in tree([running.process.pid]):

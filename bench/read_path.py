@@ -1,5 +1,6 @@
 """Read path: GET /api/tickets (signed in, 20 per page) straight to the tickets service,
-beside a FastAPI endpoint doing one `SELECT 1` on the same stack and PostgreSQL."""
+beside a FastAPI endpoint doing one `SELECT 1` on the same server and PostgreSQL: on plain
+asyncpg (the ceiling), and through SQLAlchemy as the services' reads go."""
 
 import asyncio
 import contextlib
@@ -82,13 +83,16 @@ async def hammer(base_url: str, path: str, cookie: str | None) -> dict:
 
 
 async def scenario(running: Running, reader: User, ceiling: Select1Server) -> dict:
-    raw = await hammer(ceiling.url, "/select1", reader.cookie)
+    raw = await hammer(ceiling.url, "/select1_raw", reader.cookie)
+    await asyncio.sleep(0.5)
+    sqlalchemy = await hammer(ceiling.url, "/select1", reader.cookie)
     await asyncio.sleep(0.5)
     with CpuByProcess(running) as parts:
         system = await hammer(running.url_of("tickets"), TICKETS_PAGE, reader.cookie)
     return {
         "system": system,
         "raw": raw,
+        "sqlalchemy": sqlalchemy,
         "generator_cores": system["generator_cores"],
         "cpu_by_process": parts.cores,
     }

@@ -31,7 +31,7 @@ async def main_run(
     i: int, args: argparse.Namespace, timelines: list, context: dict, parts: dict
 ) -> dict[str, float]:
     load_before = os.getloadavg()[0]  # others' work on a shared machine skews a run
-    running = await systems.start(RESULTS / "logs" / f"run-{i}.log")
+    running = await systems.start(RESULTS / "logs" / f"run-{i}.log", replicas=args.replicas)
     fig: dict[str, float] = {"foot.cold_start_s": running.cold_start}
     fig["machine.load1"] = load_before
     say(f"run {i}: system up in {running.cold_start:.1f}s")
@@ -50,6 +50,8 @@ async def main_run(
         fig |= {"flash.errors": s["errors"]}
         direct = sale["direct"]
         fig |= {f"flash_direct.{k}": direct[k] for k in ("attempts_per_s", "p99_ms")}
+        fig["flash.orders_cpu_ms"] = s["orders_cpu_ms"]
+        fig["flash_direct.orders_cpu_ms"] = direct["orders_cpu_ms"]
         fig["flash.oversold"] += direct["oversold"]
         fig["flash.unsold"] += args.tickets - direct["sold"]
         fig |= {f"raw_race.{k}": raw[k] for k in ("attempts_per_s", "p50_ms", "p99_ms")}
@@ -61,7 +63,8 @@ async def main_run(
         say(
             f"run {i}: flash sale {s['attempts_per_s']:.0f} attempts/s "
             f"(raw {raw['attempts_per_s']:.0f}/s, straight to orders "
-            f"{direct['attempts_per_s']:.0f}/s), sold {s['sold']}/{args.tickets}, "
+            f"{direct['attempts_per_s']:.0f}/s; orders CPU {s['orders_cpu_ms']:.2f} ms per "
+            f"attempt), sold {s['sold']}/{args.tickets}, "
             f"oversold {s['oversold']}, sold out in {s['sell_out_s']:.2f}s"
         )
         if s["oversold"]:
@@ -86,12 +89,14 @@ async def main_run(
         async with read_path.Select1Server(running) as ceiling:
             reads = await read_path.scenario(running, reader, ceiling)
         fig |= {f"read.{k}": reads["system"][k] for k in ("req_per_s", "p99_ms")}
-        fig |= {f"select1.{k}": reads["raw"][k] for k in ("req_per_s", "p99_ms")}
+        fig |= {f"select1.{k}": reads["sqlalchemy"][k] for k in ("req_per_s", "p99_ms")}
+        fig |= {f"select1_raw.{k}": reads["raw"][k] for k in ("req_per_s", "p99_ms")}
         fig["gen.read_cores"] = reads["generator_cores"]
         parts.setdefault("read path (tickets)", []).append(reads["cpu_by_process"])
         say(
             f"run {i}: read path {reads['system']['req_per_s']:.0f} req/s "
-            f"(SELECT 1 ceiling {reads['raw']['req_per_s']:.0f} req/s)"
+            f"(SELECT 1 on asyncpg {reads['raw']['req_per_s']:.0f} req/s, "
+            f"through SQLAlchemy {reads['sqlalchemy']['req_per_s']:.0f} req/s)"
         )
 
         storm = await signin_storm.scenario(running, reader, storm_users)
@@ -112,7 +117,7 @@ async def main_run(
 
 async def expiration_runs(args: argparse.Namespace, parts: dict) -> list[dict[str, float]]:
     env = {"EXPIRATION_WINDOW_SECONDS": str(expiration.WINDOW_SECONDS)}
-    running = await systems.start(RESULTS / "logs" / "expiration.log", env)
+    running = await systems.start(RESULTS / "logs" / "expiration.log", env, replicas=args.replicas)
     say(f"expiration system (2 s window) up in {running.cold_start:.1f}s")
     figures = []
     try:
@@ -144,6 +149,7 @@ async def bench(args: argparse.Namespace) -> int:
         "settings": (
             f"T={args.tickets} tickets, B={args.buyers} buyers, {args.events} events "
             f"at {args.rate:.0f}/s, {args.orders} expiring orders"
+            + (f", --replicas {args.replicas}" if args.replicas else "")
         ),
     }
     say(f"{context['settings']}; {args.runs} runs; results in {RESULTS}")
@@ -179,6 +185,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=1000, help="ticket.created events")
     parser.add_argument("--rate", type=float, default=200.0, help="events per second")
     parser.add_argument("--orders", type=int, default=500, help="orders left to expire")
+    parser.add_argument(
+        "--replicas", type=int, default=None, help="`ticketing up --replicas` (default: its own)"
+    )
     return parser.parse_args(argv)
 
 

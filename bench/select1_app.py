@@ -1,23 +1,26 @@
-"""The read path's ceiling: one FastAPI endpoint doing one `SELECT 1`, on the services' stack.
+"""The read path's ceilings: a FastAPI endpoint doing one `SELECT 1`, on the services' stack.
 
-Same framework, server settings, engine, pool and read dependency as a service (common.db,
-uvicorn as `ticketing serve` configures it), same PostgreSQL; none of the services'
-middleware, auth or ORM mapping. Run as `python -m bench.select1_app DATABASE_URL PORT`.
+`/select1_raw` on plain asyncpg (a pool as big as a service's), `/select1` through the
+services' engine and read dependency (common.db); both on the same framework, server
+settings and event loop as a service (uvicorn as `ticketing serve` runs it), same
+PostgreSQL; none of the services' middleware, auth or mapping. Run as
+`python -m bench.select1_app DATABASE_URL PORT`.
 """
 
-import asyncio
 import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 
 from ticketing.common.app import NO_OPENTELEMETRY
-from ticketing.common.database_url import asyncpg_url
+from ticketing.common.database_url import asyncpg_url, libpq_dsn
 from ticketing.common.db import AutocommitDb, make_engine
+from ticketing.runtime.servers import run_served
 
 
 def create_app(database_url: str) -> FastAPI:
@@ -25,10 +28,17 @@ def create_app(database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(database_url)
         app.state.engine = engine
+        app.state.pool = await asyncpg.create_pool(libpq_dsn(database_url), min_size=1, max_size=20)
         yield
+        await app.state.pool.close()
         await engine.dispose()
 
     app = FastAPI(lifespan=lifespan, telemetry=NO_OPENTELEMETRY)
+
+    @app.get("/select1_raw")
+    async def select1_raw(request: Request) -> dict:
+        """The same query on plain asyncpg: what the framework and server cost alone."""
+        return {"one": await request.app.state.pool.fetchval("SELECT 1")}
 
     @app.get("/select1")
     async def select1(db: AutocommitDb) -> dict:
@@ -53,4 +63,4 @@ async def serve(database_url: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(sys.argv[1], int(sys.argv[2])))
+    run_served(serve(sys.argv[1], int(sys.argv[2])))

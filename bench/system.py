@@ -42,11 +42,19 @@ class Running:
     def gateway(self) -> str:
         return self.state["gateway"]
 
-    def url_of(self, label: str) -> str:
-        for process in self.state["processes"]:
-            if process["label"] == label:
-                return process["url"]
-        raise KeyError(label)
+    def urls_of(self, service: str) -> list[str]:
+        """Every replica's URL ('orders', or 'orders-1', 'orders-2' with --replicas)."""
+        found = [
+            process["url"]
+            for process in self.state["processes"]
+            if process["label"] == service or process["label"].startswith(service + "-")
+        ]
+        if not found:
+            raise KeyError(service)
+        return found
+
+    def url_of(self, service: str) -> str:
+        return self.urls_of(service)[0]
 
     def dsn(self, service: str) -> str:
         return self.state["databases"][service]
@@ -85,7 +93,10 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-async def start(log_path: Path, env: dict[str, str] | None = None) -> Running:
+async def start(
+    log_path: Path, env: dict[str, str] | None = None, *, replicas: int | None = None
+) -> Running:
+    """`replicas`: `ticketing up --replicas`, or its default."""
     data_dir = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,6 +109,7 @@ async def start(log_path: Path, env: dict[str, str] | None = None) -> Running:
         str(port),
         "--data-dir",
         str(data_dir),
+        *(["--replicas", str(replicas)] if replicas else []),
         stdout=log,
         stderr=asyncio.subprocess.STDOUT,
         env=_child_env(env or {}),

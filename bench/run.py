@@ -186,7 +186,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=200.0, help="events per second")
     parser.add_argument("--orders", type=int, default=500, help="orders left to expire")
     parser.add_argument(
-        "--replicas", type=int, default=None, help="`ticketing up --replicas` (default: its own)"
+        "--replicas", default=None, help="`ticketing up --replicas` (default: its own)"
     )
     return parser.parse_args(argv)
 

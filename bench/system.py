@@ -94,7 +94,7 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 async def start(
-    log_path: Path, env: dict[str, str] | None = None, *, replicas: int | None = None
+    log_path: Path, env: dict[str, str] | None = None, *, replicas: str | None = None
 ) -> Running:
     """`replicas`: `ticketing up --replicas`, or its default."""
     data_dir = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
@@ -109,7 +109,7 @@ async def start(
         str(port),
         "--data-dir",
         str(data_dir),
-        *(["--replicas", str(replicas)] if replicas else []),
+        *(["--replicas", replicas] if replicas else []),
         stdout=log,
         stderr=asyncio.subprocess.STDOUT,
         env=_child_env(env or {}),

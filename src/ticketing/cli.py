@@ -25,7 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--port", type=int, default=8080, help="gateway port (default 8080)")
     up.add_argument("--host", default="127.0.0.1", help="gateway address (default 127.0.0.1)")
-    up.add_argument("--replicas", type=int, default=1, help="processes per service (default 1)")
+    up.add_argument(
+        "--replicas",
+        type=_replicas,
+        default=(1, {}),
+        metavar="N|SERVICE=N[,...]",
+        help="processes per service: N for every one, SERVICE=N for one (e.g. orders=2); default 1",
+    )
     up.add_argument("--data-dir", type=Path, default=Path(".ticketing"), help=DATA_DIR_HELP)
     up.add_argument(
         "--debug",
@@ -241,6 +247,27 @@ def _show_mail(folder: Path, which: str) -> int:
     return 0
 
 
+def _replicas(text: str) -> tuple[int, dict[str, int]]:
+    """`2`, `orders=2` or `1,orders=2,tickets=2`: every service's count, then services' own."""
+    from ticketing.runtime.services import SERVICES
+
+    names = {spec.name for spec in SERVICES}
+    every, own = 1, {}
+    for part in text.split(","):
+        name, _, count = part.strip().rpartition("=")
+        if not count.isdigit() or int(count) < 1 or int(count) > 16:
+            raise argparse.ArgumentTypeError(f"{part!r}: a count is a whole number from 1 to 16")
+        if not name:
+            every = int(count)
+        elif name in names:
+            own[name] = int(count)
+        else:
+            raise argparse.ArgumentTypeError(
+                f"{name!r} is no service; the services are {', '.join(sorted(names))}"
+            )
+    return every, own
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "up":
@@ -248,8 +275,9 @@ def main(argv: list[str] | None = None) -> None:
         from ticketing.runtime.servers import run_served
         from ticketing.runtime.system import Options, PortTaken, run
 
+        every, own = args.replicas
         options = Options(
-            port=args.port, host=args.host, replicas=max(1, args.replicas), data_dir=args.data_dir
+            port=args.port, host=args.host, replicas=every, scaled=own, data_dir=args.data_dir
         )
         try:
             run_served(run(options))

@@ -14,6 +14,7 @@ from pathlib import Path
 from ticketing.cli import _parser
 from ticketing.runtime import mailbox
 from ticketing.runtime.ports import free_port
+from ticketing.runtime.system import Options, embedded_postgres
 
 
 def ticketing(*args: str) -> subprocess.CompletedProcess:
@@ -45,6 +46,37 @@ def test_every_command_and_argument_says_what_it_is_for():
         for action in command._actions:
             if not isinstance(action, argparse._HelpAction):
                 assert action.help, f"{name} {action.dest} has no help"
+
+
+def test_replicas_name_every_service_or_one_service_at_a_time():
+    def up(*args: str) -> Options:
+        every, own = _parser().parse_args(["up", *args]).replicas
+        return Options(replicas=every, scaled=own)
+
+    assert [up().replicas_of(s) for s in ("orders", "auth")] == [1, 1]
+    assert [up("--replicas", "2").replicas_of(s) for s in ("orders", "auth")] == [2, 2]
+    only_orders = up("--replicas", "orders=2")
+    assert [only_orders.replicas_of(s) for s in ("orders", "auth")] == [2, 1]
+    mixed = up("--replicas", "3,orders=2,tickets=1")
+    assert [mixed.replicas_of(s) for s in ("orders", "tickets", "auth")] == [2, 1, 3]
+    # PostgreSQL is sized for the pools of the processes there will be, no more
+    assert (
+        embedded_postgres(Path("x"), only_orders).max_connections
+        < embedded_postgres(Path("x"), up("--replicas", "2")).max_connections
+    )
+
+
+def test_a_replica_count_that_is_no_count_or_no_service_is_refused():
+    for value, says in [
+        ("0", "a whole number from 1 to 16"),
+        ("orders=two", "a whole number from 1 to 16"),
+        ("orders=99", "a whole number from 1 to 16"),
+        ("ordres=2", "'ordres' is no service; the services are auth, expiration"),
+        ("", "a whole number"),
+    ]:
+        done = ticketing("up", "--replicas", value)
+        assert done.returncode == 2, value
+        assert says in done.stderr, (value, done.stderr)
 
 
 def test_status_exits_1_when_nothing_runs(tmp_path):

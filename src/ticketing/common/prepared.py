@@ -39,6 +39,12 @@ class Prepared:
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         return [values[name] if name in values else self._fixed[name] for name in self.names]
 
+    async def fetch(
+        self, driver: asyncpg.Connection, values: Mapping[str, Any]
+    ) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await driver.fetch(self.sql, *self.arguments(values))
+        return rows
+
     async def fetchrow(
         self, driver: asyncpg.Connection, values: Mapping[str, Any]
     ) -> asyncpg.Record | None:

@@ -56,14 +56,19 @@ def value(kind: type[T], row: Row[Any] | RowMapping | Record, table: Table | Non
     return _made(kind, found)
 
 
-def many(kind: type[T], rows: Sequence[Row[Any]]) -> list[T]:
+def many(kind: type[T], rows: Sequence[Row[Any]] | Sequence[Record]) -> list[T]:
     """`value` for each row of one result, for the busiest reads: rows that begin with the
     columns of `kind`'s fields, in order (`select(*columns(table, kind), ...)`), are read by
     position, checked once for the whole result rather than looked up by name each."""
     names = _names(kind)
-    if rows and rows[0]._fields[: len(names)] == names:
-        return [_made(kind, list(row[: len(names)])) for row in rows]
+    if rows and _fields(rows[0])[: len(names)] == names:
+        count = len(names)
+        return [_made(kind, [row[i] for i in range(count)]) for row in rows]
     return [value(kind, row) for row in rows]
+
+
+def _fields(row: Row[Any] | Record) -> tuple[str, ...]:
+    return tuple(row.keys()) if isinstance(row, Record) else row._fields
 
 
 def _made(kind: type[T], found: list[Any]) -> T:

@@ -43,9 +43,13 @@ log = logging.getLogger("ticketing")
 class Options:
     port: int = 8080
     host: str = "127.0.0.1"
-    replicas: int = 1
+    replicas: int = 1  # processes of every service
+    scaled: dict[str, int] = field(default_factory=dict)  # a service's own count, if given
     data_dir: Path = Path(".ticketing")
     services: list[ServiceSpec] = field(default_factory=lambda: list(SERVICES))
+
+    def replicas_of(self, service: str) -> int:
+        return self.scaled.get(service, self.replicas)
 
 
 class PortTaken(Exception):
@@ -88,7 +92,7 @@ def embedded_postgres(data_dir: Path, options: Options) -> EmbeddedPostgres:
       smaller pool makes the background writer evict, so touch, them all.
     - No logical-replication launcher: nothing here subscribes to a publication.
     """
-    processes = options.replicas * sum(1 for spec in options.services if spec.database)
+    processes = sum(options.replicas_of(spec.name) for spec in options.services if spec.database)
     return EmbeddedPostgres(
         data_dir,
         max_connections=processes * CONNECTIONS_PER_PROCESS + SPARE_CONNECTIONS,
@@ -323,9 +327,10 @@ class System:
         return env
 
     async def _spawn(self, spec: ServiceSpec, env: dict[str, str]) -> None:
-        for replica in range(self.options.replicas):
+        count = self.options.replicas_of(spec.name)
+        for replica in range(count):
             port = free_port()
-            label = spec.name if self.options.replicas == 1 else f"{spec.name}-{replica + 1}"
+            label = spec.name if count == 1 else f"{spec.name}-{replica + 1}"
             argv = [
                 sys.executable,
                 "-m",

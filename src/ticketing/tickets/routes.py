@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ticketing.common.auth import CurrentUser, RequireUser
-from ticketing.common.db import AutocommitDb, Db
+from ticketing.common.db import AutocommitDb, Db, Driver
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import link_next
 from ticketing.common.refusals import Missing, NotYours
@@ -42,7 +42,7 @@ async def list_tickets(
     filters: Annotated[TicketFilters, Query()],
     user: CurrentUser,
     request: Request,
-    db: AutocommitDb,
+    driver: Driver,
 ) -> Response:
     """Tickets for sale, newest first; with mine=true, your own listings in every state."""
     if filters.mine and user is None:
@@ -55,7 +55,7 @@ async def list_tickets(
         limit=filters.limit,
         cursor=filters.cursor,
     )
-    tickets, cursor = await service.list_tickets(db, search)
+    tickets, cursor = await service.list_tickets(driver, search)
     page = Response(TicketOut.page_json(tickets), media_type="application/json")
     link_next(request, page, cursor)
     return page

@@ -5,6 +5,7 @@ import logging
 from typing import TypeVar
 from uuid import UUID, uuid4
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus.versions import VersionGap
@@ -28,9 +29,11 @@ log = logging.getLogger(__name__)
 E = TypeVar("E", TicketCreated, TicketUpdated)
 
 
-async def list_tickets(db: AsyncConnection, search: Search) -> tuple[list[Ticket], str | None]:
+async def list_tickets(
+    driver: asyncpg.Connection, search: Search
+) -> tuple[list[Ticket], str | None]:
     """One page, newest first, and the cursor of the next page when there is one."""
-    return await store.page(db, search)
+    return await store.page(driver, search)
 
 
 async def get_ticket(db: AsyncConnection, ticket_id: UUID) -> Ticket:

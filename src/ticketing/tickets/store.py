@@ -1,16 +1,17 @@
 """Tickets' data access: Core statements on the caller's connection, domain values out."""
 
 from functools import cache
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, bindparam, select, tuple_, update
+import asyncpg
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.common.bus import outbox
 from ticketing.common.events import Event
 from ticketing.common.paging import decode_cursor, encode_cursor
+from ticketing.common.prepared import Prepared
 from ticketing.common.rows import columns, insert_new, many, table, value, values
 from ticketing.tickets import models
 from ticketing.tickets.domain import Search, Status, Ticket
@@ -29,8 +30,9 @@ async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> T
     return None if row is None else value(Ticket, row)
 
 
-async def page(db: AsyncConnection, search: Search) -> tuple[list[Ticket], str | None]:
-    """One page, newest first, and the cursor of the next page when there is one."""
+async def page(driver: asyncpg.Connection, search: Search) -> tuple[list[Ticket], str | None]:
+    """One page, newest first, and the cursor of the next page when there is one. The
+    busiest read: its statements are compiled once and run on the driver (db.Driver)."""
     words = search.q.strip() if search.q else ""
     after = decode_cursor(search.cursor)
     shape = _page_query(
@@ -49,17 +51,17 @@ async def page(db: AsyncConnection, search: Search) -> tuple[list[Ticket], str |
         "after_id": after[1] if after else None,
         "rows": search.limit + 1,
     }
-    rows = (await db.execute(shape, bound)).all()
+    rows = await shape.fetch(driver, bound)
     tickets = many(Ticket, rows[: search.limit])
     if len(rows) <= search.limit:
         return tickets, None
     last = rows[search.limit - 1]
-    return tickets, encode_cursor(last.created_at, last.id)
+    return tickets, encode_cursor(last["created_at"], last["id"])
 
 
 @cache
-def _page_query(mine: bool, words: bool, low: bool, high: bool, after: bool) -> Select[Any]:
-    """The one list query, built once for each combination of filters with its values
+def _page_query(mine: bool, words: bool, low: bool, high: bool, after: bool) -> Prepared:
+    """The one list query, compiled once for each combination of filters with its values
     bound: a request then neither builds a statement nor works out its cache key."""
     query = select(*_FIELDS, _C.created_at).order_by(_C.created_at.desc(), _C.id.desc())
     if mine:
@@ -76,7 +78,7 @@ def _page_query(mine: bool, words: bool, low: bool, high: bool, after: bool) -> 
         query = query.where(
             tuple_(_C.created_at, _C.id) < tuple_(bindparam("after_at"), bindparam("after_id"))
         )
-    return query.limit(bindparam("rows"))
+    return Prepared(query.limit(bindparam("rows")))
 
 
 def _escaped(words: str) -> str:

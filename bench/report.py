@@ -128,7 +128,8 @@ def summarize(runs: list[dict[str, float]]) -> list[dict]:
     return rows
 
 
-PARTS = ["gateway", "auth", "tickets", "orders", "expiration", "payments", "passes", "web"]
+PARTS = ["gateway", "auth", "tickets", "orders", "expiration", "payments", "passes"]
+PARTS += ["notifications", "web"]
 PARTS += ["postgres", "nats", "generator"]
 
 

@@ -142,9 +142,11 @@ def _link(kind: MailKind, site: Site, facts: Mapping[str, Any]) -> str:
 
 
 def _templates() -> Environment:
-    """Autoescape for the HTML part only: a title is text, and the text part shows it as is."""
+    """Autoescape for the HTML part only: a title is text, and the text part shows it as is.
+    The templates ship with the package: loaded once, never checked on disk again."""
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        auto_reload=False,
         autoescape=select_autoescape(["html"], default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,

@@ -14,6 +14,7 @@ due, never longer than the poll.
 import asyncio
 import logging
 import math
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -49,6 +50,9 @@ def smtp_delivery(settings: NotificationsSettings) -> Deliver:
     tls = url.scheme == "smtps"
     password = settings.smtp_password.get_secret_value()
     timeout = settings.smtp_timeout_seconds
+    # The name this host greets with (EHLO), worked out once: aiosmtplib otherwise asks
+    # socket.getfqdn() in a worker thread for every conversation, a resolver call per mail.
+    local_hostname = socket.getfqdn()
 
     async def deliver(message: EmailMessage) -> None:
         async with asyncio.timeout(timeout):  # the whole conversation, not each command
@@ -61,6 +65,7 @@ def smtp_delivery(settings: NotificationsSettings) -> Deliver:
                 use_tls=tls,
                 start_tls=False if tls else None,
                 timeout=timeout,
+                local_hostname=local_hostname,
             )
 
     return deliver

@@ -7,7 +7,7 @@ import pytest
 
 from tests.flows.conftest import signed_up
 from tests.journeys import listed_ticket, order_when_replicated
-from tests.notifications.smtp import SmtpServer
+from tests.notifications.smtp import SmtpServer, smtp_server
 from tests.support import eventually
 from tests.system import System, running_system
 from ticketing.runtime.services import SERVICES
@@ -17,12 +17,8 @@ EVERY_SERVICE = [spec.name for spec in SERVICES if spec.name != "web"]
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
+    with smtp_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

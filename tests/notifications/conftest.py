@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.common.bus_support import EventBus, jetstream
-from tests.notifications.smtp import SmtpServer
+from tests.notifications.smtp import SmtpServer, smtp_server
 from tests.services import Service
 from ticketing.common.bus.connection import BusNames
 from ticketing.notifications.app import create_app
@@ -19,12 +19,8 @@ MAIL_FROM = "Showtime Tickets <hello@tickets.test>"
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
+    with smtp_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 stopped and started again on the same port, as a mail server that goes away and comes back."""
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -114,3 +116,14 @@ class SmtpServer:
             return found if len(found) >= count else None
 
         return await eventually(enough, timeout=timeout)
+
+
+@contextmanager
+def smtp_server(login: tuple[str, str] | None = None) -> Iterator[SmtpServer]:
+    """A started server, stopped when the block ends: each test's own."""
+    server = SmtpServer(login)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,38 +4,19 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.common.bus_support import engine as bus_engine
-from ticketing.common.bus.tables import metadata as bus_metadata
+from tests.migration_checks import schema_differences
 from ticketing.common.rows import values
 from ticketing.notifications.domain import MailKind, Person, Site, compose
 from ticketing.notifications.models import Base, Mail
 
-NOT_OURS = {*bus_metadata.tables, "alembic_version"}  # common's tables, tested in common
 SITE = Site("Ticketing", "http://t.test", "t@t.test")
 
 
-def _ours(obj, name, type_, reflected, compare_to) -> bool:
-    table = obj if type_ == "table" else getattr(obj, "table", None)
-    return table is None or table.name not in NOT_OURS
-
-
-def _differences(connection) -> list:
-    context = MigrationContext.configure(connection, opts={"include_object": _ours})
-    return compare_metadata(context, Base.metadata)
-
-
 async def test_migrated_schema_matches_the_models(postgres):
-    engine = create_async_engine(await postgres.fresh_database("notifications"))
-    try:
-        async with engine.connect() as conn:
-            assert await conn.run_sync(_differences) == []
-    finally:
-        await engine.dispose()
+    assert await schema_differences(postgres, "notifications", Base.metadata) == []
 
 
 def a_mail(event_id, recipient, **changes) -> dict:

@@ -6,7 +6,7 @@ from uuid import uuid4
 import pytest
 
 from tests.notifications.events import email_of, order_created, user_created
-from tests.notifications.smtp import SmtpServer
+from tests.notifications.smtp import SmtpServer, smtp_server
 
 # The test relay takes AUTH over plain text; aiosmtpd warns of it, rightly, elsewhere.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -14,12 +14,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(login=("relay-user", "relay-secret"))
-    server.start()
-    try:
+    with smtp_server(login=("relay-user", "relay-secret")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

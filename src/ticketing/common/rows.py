@@ -62,8 +62,7 @@ def many(kind: type[T], rows: Sequence[Row[Any]] | Sequence[Record]) -> list[T]:
     position, checked once for the whole result rather than looked up by name each."""
     names = _names(kind)
     if rows and _fields(rows[0])[: len(names)] == names:
-        count = len(names)
-        return [_made(kind, [row[i] for i in range(count)]) for row in rows]
+        return [_made(kind, list(row[: len(names)])) for row in rows]
     return [value(kind, row) for row in rows]
 
 

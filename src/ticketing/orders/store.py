@@ -40,6 +40,8 @@ _PLACE_ORDER = Prepared(
 
 
 async def listing_to_order(driver: asyncpg.Connection, ticket_id: UUID) -> Listing | None:
+    """`listing`, for the reservation route on its driver: listeners read it in their
+    SQLAlchemy transaction, which a statement on the driver would not be part of."""
     row = await _LISTING_TO_ORDER.fetchrow(driver, {"ticket_id": ticket_id})
     return None if row is None else value(Listing, row)
 

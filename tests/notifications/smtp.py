@@ -19,6 +19,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: tuple[str, int]  # the client's address and port: one per SMTP connection
 
     @property
     def to(self) -> str:
@@ -48,7 +49,7 @@ class Inbox:
         raw = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        mail = Received(envelope.mail_from, list(envelope.rcpt_tos), message)
+        mail = Received(envelope.mail_from, list(envelope.rcpt_tos), message, tuple(session.peer))
         if self.refusing:
             self.refused.append(mail)
             return "451 4.3.0 Try again later"

@@ -12,6 +12,7 @@ from tests.support import KEYS, eventually, running
 from ticketing.common.events import Subject
 from ticketing.notifications.app import create_app
 from ticketing.notifications.models import Mail
+from ticketing.notifications.sender import CONCURRENCY
 from ticketing.notifications.settings import NotificationsSettings
 
 
@@ -96,6 +97,35 @@ async def test_two_replicas_send_each_mail_once(counts, settings, started, engin
     assert len(smtp.received) == 40
     assert len({m.message["Message-ID"] for m in smtp.received}) == 40
     assert started.state.sender.sent + second.state.sender.sent == 40
+
+
+async def test_mails_share_a_few_smtp_connections_kept_open(counts, started, bus, smtp):
+    """One conversation per mail was most of a mail's cost on both ends."""
+    buyers, seller = [uuid4() for _ in range(20)], uuid4()
+    for user_id in (*buyers, seller):
+        await bus.publish(user_created(user_id))
+    await eventually(lambda: counts.applied(Subject.USER_CREATED) == 21)
+    for buyer in buyers:
+        await bus.publish(order_completed(uuid4(), buyer, seller))
+    received = await smtp.wait_for(40, timeout=15)
+    assert len({mail.peer for mail in received}) <= CONCURRENCY
+
+
+async def test_a_connection_the_server_dropped_while_idle_is_not_used_for_the_next_mail(
+    counts, started, engine, bus, smtp
+):
+    buyer = uuid4()
+    await bus.publish(user_created(buyer))
+    await eventually(lambda: counts.applied(Subject.USER_CREATED) == 1)
+    await bus.publish(order_created(uuid4(), buyer))
+    [first] = await smtp.wait_for(1)
+    await asyncio.to_thread(smtp.stop)  # a restart: the idle connection is gone
+    await asyncio.to_thread(smtp.start)
+
+    await bus.publish(order_created(uuid4(), buyer))
+    [_, second] = await smtp.wait_for(2)
+    assert second.peer != first.peer
+    assert {(row.status, row.attempts) for row in await mails(engine)} == {("sent", 1)}
 
 
 def test_an_smtp_url_that_is_not_smtp_stops_the_service_at_start():

@@ -3,9 +3,14 @@
 Three short steps per batch, so no database connection waits on a mail server: claim due
 mails (FOR UPDATE SKIP LOCKED, leased: their next attempt moves past the time this batch
 can take, so no replica takes them meanwhile), talk SMTP with no connection held, then
-record each outcome — sent, or a later attempt with backoff and the error. A sender that
-dies mid-batch leaves its mails to be tried again when the lease ends, with the same
-Message-ID, so a copy the server had in fact accepted is recognisable as one.
+record the outcomes in one transaction — sent, or a later attempt with backoff and the
+error. A sender that dies mid-batch leaves its mails to be tried again when the lease ends,
+with the same Message-ID, so a copy the server had in fact accepted is recognisable as one.
+
+SMTP connections are kept open between mails and batches (at most CONCURRENCY): opening one
+per mail (connect, EHLO, perhaps STARTTLS and AUTH, QUIT) was most of a mail's cost on
+both ends. One that failed is closed and the next mail opens a fresh one; one left idle
+longer than REUSE_SECONDS is replaced before use, since servers drop idle clients.
 
 Woken by NOTIFY when a listener writes a mail; otherwise it sleeps until the next retry is
 due, never longer than the poll.
@@ -15,9 +20,11 @@ import asyncio
 import logging
 import math
 import socket
-from collections.abc import Awaitable, Callable
+import time
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiosmtplib
@@ -30,45 +37,77 @@ from ticketing.notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY = 4  # SMTP conversations at once
+CONCURRENCY = 4  # SMTP connections at once
 LEASE_MARGIN_SECONDS = 30.0
-
-Deliver = Callable[[EmailMessage], Awaitable[None]]
+REUSE_SECONDS = 10.0  # well inside the five minutes RFC 5321 asks servers to wait
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def smtp_delivery(settings: NotificationsSettings) -> Deliver:
-    """Delivery to SMTP_URL: smtp:// upgrades with STARTTLS when the server offers it,
-    smtps:// speaks TLS from the start; SMTP_USERNAME/SMTP_PASSWORD sign in when set.
-    Returns only once the server accepted the message."""
-    url = urlsplit(settings.smtp_url)
-    if url.scheme not in ("smtp", "smtps"):
-        raise ValueError(f"SMTP_URL must be smtp:// or smtps://, not {url.scheme}://")
-    tls = url.scheme == "smtps"
-    password = settings.smtp_password.get_secret_value()
-    timeout = settings.smtp_timeout_seconds
-    # The name this host greets with (EHLO), worked out once: aiosmtplib otherwise asks
-    # socket.getfqdn() in a worker thread for every conversation, a resolver call per mail.
-    local_hostname = socket.getfqdn()
+class MailServer:
+    """SMTP_URL: smtp:// upgrades with STARTTLS when the server offers it, smtps:// speaks
+    TLS from the start; SMTP_USERNAME/SMTP_PASSWORD sign in when set. A malformed URL is
+    refused here, so at start-up."""
 
-    async def deliver(message: EmailMessage) -> None:
-        async with asyncio.timeout(timeout):  # the whole conversation, not each command
-            await aiosmtplib.send(
-                message,
-                hostname=url.hostname or "localhost",
-                port=url.port or (465 if tls else 25),
-                username=settings.smtp_username or None,
-                password=password or None,
-                use_tls=tls,
-                start_tls=False if tls else None,
-                timeout=timeout,
-                local_hostname=local_hostname,
-            )
+    def __init__(self, settings: NotificationsSettings) -> None:
+        url = urlsplit(settings.smtp_url)
+        if url.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"SMTP_URL must be smtp:// or smtps://, not {url.scheme}://")
+        tls = url.scheme == "smtps"
+        password = settings.smtp_password.get_secret_value()
+        self.timeout = settings.smtp_timeout_seconds
+        self._options: dict[str, Any] = {
+            "hostname": url.hostname or "localhost",
+            "port": url.port or (465 if tls else 25),
+            "username": settings.smtp_username or None,
+            "password": password or None,
+            "use_tls": tls,
+            "start_tls": False if tls else None,
+            "timeout": self.timeout,
+            # The name this host greets with (EHLO), worked out once: aiosmtplib otherwise
+            # asks socket.getfqdn() in a worker thread for every connection.
+            "local_hostname": socket.getfqdn(),
+        }
 
-    return deliver
+    async def connect(self) -> aiosmtplib.SMTP:
+        """Connected, greeted, upgraded and signed in as the URL says."""
+        client = aiosmtplib.SMTP(**self._options)
+        await client.connect()
+        return client
+
+
+class _Connections:
+    """The open SMTP connections not in use, newest last."""
+
+    def __init__(self, server: MailServer) -> None:
+        self._server = server
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+
+    async def take(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            client, since = self._idle.pop()
+            if client.is_connected and time.monotonic() - since < REUSE_SECONDS:
+                return client
+            await _quit(client)
+        return await self._server.connect()
+
+    def give_back(self, client: aiosmtplib.SMTP) -> None:
+        self._idle.append((client, time.monotonic()))
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(_quit(client) for client, _ in idle))
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    """Politely if it can, at once if it cannot: it is being let go either way."""
+    try:
+        async with asyncio.timeout(2):
+            await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
 
 
 class Sender:
@@ -77,14 +116,14 @@ class Sender:
         engine: AsyncEngine,
         settings: NotificationsSettings,
         *,
-        deliver: Deliver | None = None,
+        server: MailServer | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._engine = engine
         self._settings = settings
-        self._deliver = deliver or smtp_delivery(settings)
+        self._server = server or MailServer(settings)
+        self._connections = _Connections(self._server)
         self._clock = clock
-        self._gate = asyncio.Semaphore(CONCURRENCY)
         # Long enough for a whole batch to be tried, CONCURRENCY at a time, each timing out.
         rounds = math.ceil(settings.send_batch / CONCURRENCY)
         self._lease = settings.smtp_timeout_seconds * rounds + LEASE_MARGIN_SECONDS
@@ -92,13 +131,16 @@ class Sender:
         self.failed = 0
 
     async def run(self) -> None:
-        await run_woken(
-            self._settings.database_url,
-            store.CHANNEL,
-            self.tick,
-            max_sleep_seconds=self._settings.send_poll_seconds,
-            name="notifications sender",
-        )
+        try:
+            await run_woken(
+                self._settings.database_url,
+                store.CHANNEL,
+                self.tick,
+                max_sleep_seconds=self._settings.send_poll_seconds,
+                name="notifications sender",
+            )
+        finally:
+            await asyncio.shield(self._connections.close())
 
     async def tick(self) -> float:
         """Send everything due; the sleep that follows."""
@@ -114,38 +156,57 @@ class Sender:
             claimed = await service.claim_due(
                 db, self._clock(), limit=self._settings.send_batch, lease=self._lease
             )
+        if not claimed:
+            return 0
         # Every send ends before the batch does (none left running behind a failed one); a
         # mail whose outcome could not be recorded is tried again when its lease ends.
-        outcomes = await asyncio.gather(*(self._send(m) for m in claimed), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        due = deque(claimed)
+        sent: list[Mail] = []
+        failed: list[tuple[Mail, str]] = []
+        lanes = min(CONCURRENCY, len(claimed))
+        await asyncio.gather(*(self._send_from(due, sent, failed) for _ in range(lanes)))
+        await self._record(sent, failed)
         return len(claimed)
 
-    async def _send(self, mail: Mail) -> None:
-        """One mail: delivered with no connection held, then its outcome recorded."""
-        async with self._gate:
+    async def _send_from(
+        self, due: deque[Mail], sent: list[Mail], failed: list[tuple[Mail, str]]
+    ) -> None:
+        """One connection's share of the batch: mails in turn until none are left."""
+        client: aiosmtplib.SMTP | None = None
+        while due:
+            mail = due.popleft()
             try:
-                await self._deliver(domain.message(mail, self._settings.mail_from))
-            except Exception as error:
-                await self._failed(mail, error)
-                return
-        async with self._engine.begin() as db:
-            await service.record_sent(db, mail, self._clock())
-        self.sent += 1
-        log.info("notifications: sent %s mail %s to %s", mail.kind, mail.id, mail.to_address)
+                async with asyncio.timeout(self._server.timeout):  # connecting included
+                    if client is None:
+                        client = await self._connections.take()
+                    await client.send_message(domain.message(mail, self._settings.mail_from))
+            except Exception as error:  # this mail waits; the next gets a fresh connection
+                failed.append((mail, f"{type(error).__name__}: {error}"))
+                if client is not None:
+                    client.close()
+                    client = None
+            else:
+                sent.append(mail)
+        if client is not None:
+            self._connections.give_back(client)
 
-    async def _failed(self, mail: Mail, error: Exception) -> None:
-        reason = f"{type(error).__name__}: {error}"
+    async def _record(self, sent: list[Mail], failed: list[tuple[Mail, str]]) -> None:
+        now, cap = self._clock(), self._settings.send_retry_max_seconds
         async with self._engine.begin() as db:
-            delay = await service.record_failure(
-                db, mail, self._clock(), reason, cap=self._settings.send_retry_max_seconds
+            await service.record_sent(db, sent, now)
+            delays = [
+                await service.record_failure(db, mail, now, reason, cap=cap)
+                for mail, reason in failed
+            ]
+        self.sent += len(sent)
+        self.failed += len(failed)
+        for mail in sent:
+            log.info("notifications: sent %s mail %s to %s", mail.kind, mail.id, mail.to_address)
+        for (mail, reason), delay in zip(failed, delays, strict=True):
+            log.warning(
+                "notifications: mail %s (attempt %d) not sent: %s; next try in %.1f s",
+                mail.id,
+                mail.attempts,
+                reason,
+                delay.total_seconds(),
             )
-        self.failed += 1
-        log.warning(
-            "notifications: mail %s (attempt %d) not sent: %s; next try in %.1f s",
-            mail.id,
-            mail.attempts,
-            reason,
-            delay.total_seconds(),
-        )

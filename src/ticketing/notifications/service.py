@@ -6,6 +6,7 @@ they exist exactly when the event took effect. The sender delivers them afterwar
 
 import logging
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -126,8 +127,10 @@ async def claim_due(db: AsyncConnection, now: datetime, *, limit: int, lease: fl
     return await store.claim_due(db, now, limit, timedelta(seconds=lease))
 
 
-async def record_sent(db: AsyncConnection, mail: Mail, now: datetime) -> None:
-    await store.mark_sent(db, mail.id, now)
+async def record_sent(db: AsyncConnection, mails: Sequence[Mail], now: datetime) -> None:
+    """A batch's accepted mails, in one statement."""
+    if mails:
+        await store.mark_sent(db, [mail.id for mail in mails], now)
 
 
 async def record_failure(

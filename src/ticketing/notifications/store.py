@@ -84,10 +84,10 @@ async def claim_due(
     return sorted(many(domain.Mail, claimed.all()), key=lambda mail: mail.created_at)
 
 
-async def mark_sent(db: AsyncConnection, mail_id: UUID, now: datetime) -> None:
+async def mark_sent(db: AsyncConnection, mail_ids: Sequence[UUID], now: datetime) -> None:
     await db.execute(
         update(models.Mail)
-        .where(MAILS.c.id == mail_id, MAILS.c.status == MailStatus.PENDING)
+        .where(MAILS.c.id.in_(mail_ids), MAILS.c.status == MailStatus.PENDING)
         .values(status=MailStatus.SENT, sent_at=now, last_error=None)
     )
 

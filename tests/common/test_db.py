@@ -1,6 +1,7 @@
 """The engine every service builds: bound values kept out of error messages and logs, and
 broken connections discarded on every path."""
 
+import contextlib
 import logging
 
 import asyncpg
@@ -9,8 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from ticketing.common.database_url import libpq_dsn
-from ticketing.common.db import Driver, make_engine
+from ticketing.common.db import Driver, make_drivers, make_engine
 from ticketing.common.errors import install_error_handlers
 
 EMAIL = "someone.private@example.com"
@@ -39,8 +39,9 @@ async def test_a_failing_statement_names_no_bound_value(postgres, caplog):
 async def test_a_driver_connection_the_database_dropped_answers_503_once_then_a_new_one(
     postgres,
 ):
-    """Driver hands out asyncpg's own connection, past SQLAlchemy's disconnect handling: it
-    must discard a broken one itself, or the pool hands the dead one out again and again."""
+    """Driver hands out a plain asyncpg connection, past SQLAlchemy's disconnect handling:
+    one that breaks under a request is answered as an unreachable database, and the next
+    request gets a new one, not the dead one again."""
     app = FastAPI()
     install_error_handlers(app)
 
@@ -48,21 +49,22 @@ async def test_a_driver_connection_the_database_dropped_answers_503_once_then_a_
     async def backend_pid(driver: Driver) -> int:
         return int(await driver.fetchval("SELECT pg_backend_pid()"))
 
+    @app.get("/dropped")
+    async def dropped_between_two_statements(driver: Driver) -> None:
+        with contextlib.suppress(asyncpg.PostgresError):  # the first statement's own
+            await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        await driver.execute("SELECT 1")  # on a connection that is gone
+
     url = await postgres.empty_database()
-    app.state.engine = make_engine(url, pool_size=1, max_overflow=0)
+    app.state.drivers = await make_drivers(url, size=1)
     try:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             first = (await client.get("/pid")).json()
-            admin = await asyncpg.connect(libpq_dsn(url))
-            try:
-                assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
-            finally:
-                await admin.close()
-            dropped = await client.get("/pid")
+            dropped = await client.get("/dropped")
             again = await client.get("/pid")
     finally:
-        await app.state.engine.dispose()
+        await app.state.drivers.close()
     assert dropped.status_code == 503
     assert dropped.json() == {"errors": [{"message": "Error connecting to database"}]}
     assert again.status_code == 200 and again.json() != first

@@ -99,6 +99,7 @@ def base_app(
     app.state.settings = settings
     app.state.service = name
     app.state.engine = None
+    app.state.drivers = None
     app.state.bus = None
     app.state.revoked_sessions = None
     errors(app)
@@ -112,17 +113,20 @@ def base_app(
 
 
 def with_database(url: str) -> Piece:
-    """The service's engine, as `app.state.engine`."""
+    """The service's engine, as `app.state.engine`, and the pool of `db.Driver` beside it
+    (`app.state.drivers`)."""
 
     @asynccontextmanager
     async def database(app: FastAPI) -> AsyncIterator[None]:
-        from ticketing.common.db import make_engine
+        from ticketing.common.db import make_drivers, make_engine
 
         engine = make_engine(url)
         app.state.engine = engine
+        app.state.drivers = await make_drivers(url)
         try:
             yield
         finally:
+            await app.state.drivers.close()
             await engine.dispose()
 
     return database

@@ -1,5 +1,5 @@
-"""The busiest statements, written in Core like every other, compiled once and run on the
-pooled connection's own asyncpg connection (`db.Driver`).
+"""The busiest statements, written in Core like every other, compiled once and run on a
+plain asyncpg connection (`db.Driver`).
 
 Through SQLAlchemy each execution pays for a cache key, a compiled-cache lookup, an
 execution context, a result wrapper and a greenlet switch: for a one-row SELECT about four
@@ -22,7 +22,7 @@ _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 class Prepared:
     """A Core statement whose values are all named `bindparam`s, as asyncpg's SQL ($1, $2,
     …) and the names in that order. Values go to asyncpg as they are: a JSONB value as its
-    JSON text (the dialect's codec on every pooled connection takes text)."""
+    JSON text (asyncpg's own codec takes text)."""
 
     def __init__(self, statement: ClauseElement) -> None:
         compiled = statement.compile(dialect=_DIALECT)

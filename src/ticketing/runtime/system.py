@@ -72,9 +72,9 @@ def database_name(spec: ServiceSpec) -> str:
     return f"ticketing_{spec.name}"
 
 
-# Each service process opens at most pool_size + max_overflow = 20 pooled connections
-# (common/db.py) and one or two of its own for LISTEN.
-CONNECTIONS_PER_PROCESS = 22
+# Each service process opens at most pool_size + max_overflow = 20 pooled connections and
+# DRIVERS = 10 plain ones (common/db.py), and one or two of its own for LISTEN.
+CONNECTIONS_PER_PROCESS = 32
 # psql, `ticketing status`, the migration child, a benchmark's or test's own pools.
 SPARE_CONNECTIONS = 60
 

@@ -4,6 +4,7 @@ import asyncio
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import text
 
 from tests.common.bus_support import (
     counted,
@@ -38,7 +39,7 @@ def published():
 
 
 async def run_relay(db_engine, js, names, url, **options) -> asyncio.Task:
-    relay = OutboxRelay(SERVICE, db_engine, js, names, listen_dsn=libpq_dsn(url), **options)
+    relay = OutboxRelay(SERVICE, libpq_dsn(url), js, names, **options)
     return asyncio.create_task(relay.run())
 
 
@@ -106,7 +107,7 @@ async def test_a_crash_after_publish_before_marking_sent_does_not_duplicate(prob
         async with db_engine.begin() as db:
             await stage(db, an_event("once"))
 
-        crashing = OutboxRelay(SERVICE, db_engine, js, names, listen_dsn=None)
+        crashing = OutboxRelay(SERVICE, libpq_dsn(probe_db), js, names, listen=False)
         original = crashing._publish_in_order
 
         async def publish_then_crash(rows):
@@ -117,6 +118,7 @@ async def test_a_crash_after_publish_before_marking_sent_does_not_duplicate(prob
         crashing._publish_in_order = publish_then_crash
         with pytest.raises(ConnectionError):
             await crashing.drain_once()
+        await crashing.close()
         assert await pending(db_engine) == 1
 
         task = await run_relay(db_engine, js, names, probe_db)
@@ -158,6 +160,30 @@ async def test_events_go_out_in_commit_order(probe_db, nats, names):
     assert titles == [str(i) for i in range(30)]
 
 
+async def test_the_relay_connects_again_when_the_database_drops_its_connections(
+    probe_db, nats, names
+):
+    async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
+        sent = published()
+        task = await run_relay(db_engine, js, names, probe_db, poll_seconds=0.2)
+        async with db_engine.begin() as db:
+            await stage(db, an_event("before"))
+        await eventually(lambda: sent() == 1)
+        async with db_engine.connect() as db:  # every connection but this one: the relay's
+            await db.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        async with db_engine.begin() as db:
+            await stage(db, an_event("after"))
+        await eventually(lambda: sent() == 2, timeout=10)
+        await stop(task)
+        titles = [m["data"]["title"] for m in await stream_messages(js, names)]
+    assert titles == ["before", "after"]
+
+
 async def test_the_relay_keeps_events_while_nats_is_unreachable(probe_db, names):
     """No JetStream at all: the row stays pending, nothing is lost."""
     async with engine(probe_db) as db_engine:
@@ -168,9 +194,10 @@ async def test_the_relay_keeps_events_while_nats_is_unreachable(probe_db, names)
             async def publish_async(self, *args, **kwargs):
                 raise ConnectionError("no servers available")
 
-        relay = OutboxRelay(SERVICE, db_engine, DownJetStream(), names, listen_dsn=None)
+        relay = OutboxRelay(SERVICE, libpq_dsn(probe_db), DownJetStream(), names, listen=False)
         with pytest.raises(ConnectionError):
             await relay.drain_once()
+        await relay.close()
         assert await pending(db_engine) == 1
 
 

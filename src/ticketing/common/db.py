@@ -130,7 +130,7 @@ def _closed(driver: asyncpg.Connection) -> bool:
     """The pool detaches a connection that closed from its proxy, which then refuses even
     this question: still inside `acquire`, that can only mean closed."""
     try:
-        return driver.is_closed()
+        return bool(driver.is_closed())
     except asyncpg.InterfaceError:
         return True
 

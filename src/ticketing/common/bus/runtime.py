@@ -72,10 +72,9 @@ class BusRuntime:
         if engine is not None:  # a service with a database has an outbox
             self.relay = OutboxRelay(
                 self.service,
-                engine,
+                libpq_dsn(self.settings.database_url),
                 js,
                 self.names,
-                listen_dsn=libpq_dsn(self.settings.database_url),
                 poll_seconds=self.settings.outbox_poll_seconds,
                 connected=lambda: self.connected,
             )

@@ -79,6 +79,20 @@ def test_the_message_has_its_headers_and_both_parts():
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
 
 
+def test_words_outside_ascii_arrive_as_written_in_headers_and_both_parts():
+    mail = a_mail(MailKind.RECEIPT, order_id=uuid4(), title="Café «Zürich» 東京", price_cents=2000)
+    sent = domain.message(mail, "Billetterie Genève <bonjour@show.test>")
+    raw = bytes(sent)
+    assert raw.isascii()  # every part and header encoded for any mail server
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed["From"] == "Billetterie Genève <bonjour@show.test>"
+    assert parsed["From"].addresses[0].addr_spec == "bonjour@show.test"
+    assert parsed["Subject"] == "Your receipt: Café «Zürich» 東京"
+    text, html = (part.get_content() for part in parsed.iter_parts())
+    assert text == mail.body_text and "Café «Zürich» 東京" in text
+    assert html == mail.body_html
+
+
 def test_each_mail_has_its_own_message_id_and_a_resend_the_same():
     one = a_mail(MailKind.ENDED, order_id=uuid4(), title="A")
     two = a_mail(MailKind.ENDED, order_id=uuid4(), title="A")

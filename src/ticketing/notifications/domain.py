@@ -4,9 +4,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -195,17 +198,46 @@ def sender_domain(mail_from: str) -> str:
     return domain if at and domain else "localhost"
 
 
-def message(mail: Mail, mail_from: str) -> EmailMessage:
-    """The message as sent: text first, HTML as its alternative."""
-    msg = EmailMessage()
-    msg["From"] = mail_from
-    msg["To"] = Address(addr_spec=mail.to_address)
-    msg["Subject"] = mail.subject
+# Bodies as quoted-printable UTF-8: readable where they are plain ASCII, as a reader's
+# "view source" expects.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def message(mail: Mail, mail_from: str) -> Message:
+    """The message as sent: text first, HTML as its alternative.
+
+    Built with the email package's older classes, which store headers as given: its
+    newer EmailMessage parses every header it is handed, then the body's, which was a
+    fifth of the sender's CPU for mails whose every part this function writes itself.
+    Only a header outside ASCII needs encoding, and gets it."""
+    msg = MIMEMultipart("alternative")
+    msg["From"] = _address(mail_from)
+    msg["To"] = _address(mail.to_address)
+    msg["Subject"] = _text(mail.subject)
     msg["Date"] = format_datetime(mail.created_at.astimezone(UTC))
     msg["Message-ID"] = mail.message_id
-    msg.set_content(mail.body_text)
-    msg.add_alternative(mail.body_html, subtype="html")
+    msg.attach(_part(mail.body_text, "plain"))
+    msg.attach(_part(mail.body_html, "html"))
     return msg
+
+
+def _part(body: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part.set_payload(body, _UTF8)
+    return part
+
+
+def _text(value: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _address(value: str) -> str:
+    """A display name outside ASCII as an encoded word; the address itself as it is."""
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8")
 
 
 def retry_delay(attempts: int, jitter: float, cap: float) -> timedelta:

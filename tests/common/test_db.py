@@ -68,3 +68,27 @@ async def test_a_driver_connection_the_database_dropped_answers_503_once_then_a_
     assert dropped.status_code == 503
     assert dropped.json() == {"errors": [{"message": "Error connecting to database"}]}
     assert again.status_code == 200 and again.json() != first
+
+
+async def test_a_driver_connection_goes_back_to_the_pool_with_no_transaction_open(postgres):
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/left-open")
+    async def left_open(driver: Driver) -> int:
+        await driver.execute("BEGIN")
+        return int(await driver.fetchval("SELECT pg_backend_pid()"))
+
+    @app.get("/state")
+    async def state(driver: Driver) -> list:
+        return [driver.is_in_transaction(), await driver.fetchval("SELECT pg_backend_pid()")]
+
+    app.state.drivers = await make_drivers(await postgres.empty_database(), size=1)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            pid = (await client.get("/left-open")).json()
+            after = (await client.get("/state")).json()
+    finally:
+        await app.state.drivers.close()
+    assert after == [False, pid]  # the same connection, its transaction rolled back

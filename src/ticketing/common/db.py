@@ -63,9 +63,20 @@ async def make_drivers(url: str, size: int = DRIVERS) -> asyncpg.Pool:
     connection objects, events and greenlet) cost more CPU than the statement it was for,
     about 0.25 ms of a route's 0.6 against 0.4 on this pool, in `bench`'s SELECT 1 app."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        libpq_dsn(url), min_size=0, max_size=size, timeout=5, command_timeout=30
+        libpq_dsn(url),
+        min_size=0,
+        max_size=size,
+        timeout=5,
+        command_timeout=30,
+        reset=_nothing_more,
     )
     return pool
+
+
+async def _nothing_more(driver: asyncpg.Connection) -> None:
+    """Released, a connection has its open transaction rolled back by asyncpg in any case;
+    its default reset then also runs a query undoing advisory locks, cursors, LISTEN and
+    SET, none of which a route's statements leave behind: a round trip per request."""
 
 
 # SQLSTATE classes of a lost or refused connection: 08 connection exception; 57P01-57P03

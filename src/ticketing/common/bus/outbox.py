@@ -24,7 +24,7 @@ from ticketing.common.bus.connection import BusNames, cancel_requested
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import Envelope, Event
 from ticketing.common.prepared import Prepared
-from ticketing.common.wakeups import listen, notify
+from ticketing.common.wakeups import notify
 
 log = logging.getLogger(__name__)
 CHANNEL = "ticketing_outbox"
@@ -150,7 +150,6 @@ class OutboxRelay:
         self._db: asyncpg.Connection | None = None
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen())
         try:
             while not cancel_requested():
                 self._wake.clear()
@@ -170,9 +169,6 @@ class OutboxRelay:
                         await self._wake.wait()
             raise asyncio.CancelledError
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
             await asyncio.shield(self.close())
 
     async def close(self) -> None:
@@ -182,9 +178,15 @@ class OutboxRelay:
                 await db.close(timeout=2)
 
     async def _connection(self) -> asyncpg.Connection:
-        """Its own, opened again if the database dropped it."""
+        """Its own, opened again if the database dropped it. It also LISTENs: commits that
+        stage events wake the relay, and so does the connection's end, so that it opens
+        another at once; the slow poll covers whatever was committed meanwhile."""
         if self._db is None or self._db.is_closed():
-            self._db = await asyncpg.connect(self._dsn, timeout=5, command_timeout=30)
+            db = await asyncpg.connect(self._dsn, timeout=5, command_timeout=30)
+            if self._listen_to_commits:
+                db.add_termination_listener(lambda _db: self._wake.set())
+                await db.add_listener(CHANNEL, lambda *_: self._wake.set())
+            self._db = db
         return self._db
 
     async def drain_once(self) -> int:
@@ -249,7 +251,3 @@ class OutboxRelay:
             lag = (now - row["created_at"]).total_seconds()
             metrics.PUBLISH_LAG.labels(self.service).observe(max(lag, 0))
 
-    async def _listen(self) -> None:
-        """Commits wake the relay; if the LISTEN connection drops, the slow poll covers."""
-        if self._listen_to_commits:
-            await listen(self._dsn, CHANNEL, self._wake, retry_seconds=self._poll)

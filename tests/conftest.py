@@ -109,4 +109,4 @@ def nats(workdir: Path) -> Iterator[Nats]:
     try:
         yield Nats.embedded(server)
     finally:
-        server.stop()
+        server.stop(grace_seconds=0)  # its store goes with the run

@@ -250,4 +250,3 @@ class OutboxRelay:
             metrics.PUBLISHED.labels(self.service, row["subject"]).inc()
             lag = (now - row["created_at"]).total_seconds()
             metrics.PUBLISH_LAG.labels(self.service).observe(max(lag, 0))
-

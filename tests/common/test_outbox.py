@@ -38,7 +38,7 @@ def published():
     return counted(metrics.PUBLISHED, service=SERVICE)
 
 
-async def run_relay(db_engine, js, names, url, **options) -> asyncio.Task:
+async def run_relay(js, names, url, **options) -> asyncio.Task:
     relay = OutboxRelay(SERVICE, libpq_dsn(url), js, names, **options)
     return asyncio.create_task(relay.run())
 
@@ -57,7 +57,7 @@ async def stop(task: asyncio.Task) -> None:
 async def test_an_event_in_a_rolled_back_transaction_is_never_published(probe_db, nats, names):
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         sent = published()
-        task = await run_relay(db_engine, js, names, probe_db)
+        task = await run_relay(js, names, probe_db)
         with pytest.raises(RuntimeError):
             async with db_engine.begin() as db:
                 await stage(db, an_event("rolled back"))
@@ -74,7 +74,7 @@ async def test_an_event_in_a_rolled_back_transaction_is_never_published(probe_db
 async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(probe_db, nats, names):
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         sent = published()
-        task = await run_relay(db_engine, js, names, probe_db, poll_seconds=30)
+        task = await run_relay(js, names, probe_db, poll_seconds=30)
         await settle()  # LISTEN is up
         async with db_engine.begin() as db:
             await stage(db, an_event())
@@ -90,7 +90,7 @@ async def test_an_event_committed_while_the_relay_is_stopped_is_published_once_o
         async with db_engine.begin() as db:
             envelope = await stage(db, an_event("waited"))
         assert await pending(db_engine) == 1
-        task = await run_relay(db_engine, js, names, probe_db)
+        task = await run_relay(js, names, probe_db)
         await eventually(lambda: sent() == 1)
         await settle()
         await stop(task)
@@ -121,7 +121,7 @@ async def test_a_crash_after_publish_before_marking_sent_does_not_duplicate(prob
         await crashing.close()
         assert await pending(db_engine) == 1
 
-        task = await run_relay(db_engine, js, names, probe_db)
+        task = await run_relay(js, names, probe_db)
         await eventually(lambda: sent() == 1)
         await stop(task)
         messages = await stream_messages(js, names)
@@ -131,8 +131,8 @@ async def test_a_crash_after_publish_before_marking_sent_does_not_duplicate(prob
 async def test_two_relays_publish_every_event_exactly_once_in_all(probe_db, nats, names):
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         sent = published()
-        task1 = await run_relay(db_engine, js, names, probe_db)
-        task2 = await run_relay(db_engine, js, names, probe_db)
+        task1 = await run_relay(js, names, probe_db)
+        task2 = await run_relay(js, names, probe_db)
         staged = []
         for batch in range(20):
             async with db_engine.begin() as db:
@@ -153,7 +153,7 @@ async def test_events_go_out_in_commit_order(probe_db, nats, names):
         for i in range(30):
             async with db_engine.begin() as db:
                 await stage(db, an_event(str(i)))
-        task = await run_relay(db_engine, js, names, probe_db)
+        task = await run_relay(js, names, probe_db)
         await eventually(lambda: sent() == 30)
         await stop(task)
         titles = [m["data"]["title"] for m in await stream_messages(js, names)]
@@ -165,7 +165,7 @@ async def test_the_relay_connects_and_listens_again_when_the_database_drops_its_
 ):
     async with engine(probe_db) as db_engine, jetstream(nats.url, names) as js:
         sent = published()
-        task = await run_relay(db_engine, js, names, probe_db, poll_seconds=30)
+        task = await run_relay(js, names, probe_db, poll_seconds=30)
         async with db_engine.begin() as db:
             await stage(db, an_event("before"))
         await eventually(lambda: sent() == 1)

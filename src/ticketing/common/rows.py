@@ -4,12 +4,14 @@ their columns as its domain values' fields, so no store spells a value out field
 from collections.abc import Sequence
 from dataclasses import fields
 from enum import Enum
+from functools import cache
 from typing import Any, TypeVar, get_type_hints
 
 from asyncpg import Record
 from sqlalchemy import Column, Row, RowMapping, Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningInsert
 
 T = TypeVar("T")
 
@@ -24,11 +26,16 @@ def table(model: type[Any]) -> Table:
 async def insert_new(db: AsyncConnection, table: Table, row: dict[str, Any]) -> bool:
     """Insert, don't check: True if the row is new, False if its key was there already (a
     replayed event, a replica that has it). The key decides, so two racing inserts agree."""
-    key = list(table.primary_key.columns)
-    inserted = await db.execute(
-        insert(table).values(row).on_conflict_do_nothing(index_elements=key).returning(*key)
-    )
+    inserted = await db.execute(_insert_new(table), row)
     return inserted.first() is not None
+
+
+@cache
+def _insert_new(table: Table) -> ReturningInsert[Any]:
+    """Built once per table: every replicated event runs it, and building the statement
+    per call cost more than running it."""
+    key = list(table.primary_key.columns)
+    return insert(table).on_conflict_do_nothing(index_elements=key).returning(*key)
 
 
 def columns(table: Table, kind: type[Any]) -> tuple[Column[Any], ...]:

@@ -101,17 +101,19 @@ async def save_status(db: AsyncConnection, order: Order) -> None:
     )
 
 
+# Every expiry: built once, as building it per call cost more than running it.
+_CLOSE_OPEN_ORDER = (
+    update(ORDERS)
+    .where(ORDERS.c.id == bindparam("order_id"), ORDERS.c.status.in_([s.value for s in OPEN]))
+    .values(status=OrderStatus.CANCELLED.value, version=ORDERS.c.version + 1)
+    .returning(*ORDERS.c)
+)
+
+
 async def close_open_order(db: AsyncConnection, order_id: UUID) -> Order | None:
     """Cancel the order if it is open, in one UPDATE that both locks and decides; the
     closed order, or None if it was closed already or never existed."""
-    row = (
-        await db.execute(
-            update(ORDERS)
-            .where(ORDERS.c.id == order_id, ORDERS.c.status.in_([s.value for s in OPEN]))
-            .values(status=OrderStatus.CANCELLED.value, version=ORDERS.c.version + 1)
-            .returning(*ORDERS.c)
-        )
-    ).first()
+    row = (await db.execute(_CLOSE_OPEN_ORDER, {"order_id": order_id})).first()
     return None if row is None else value(Order, row)
 
 
@@ -156,14 +158,24 @@ async def add_listing(db: AsyncConnection, listing: Listing) -> bool:
     return await insert_new(db, TICKETS, values(listing))
 
 
+# Every ticket.updated: built once, as _CLOSE_OPEN_ORDER.
+_FOLLOW_LISTING = (
+    update(TICKETS)
+    .where(
+        TICKETS.c.id == bindparam("listing_id"), TICKETS.c.version == bindparam("previous_version")
+    )
+    .values({column: bindparam(f"new_{column}") for column in _SOURCE_COLUMNS})
+    .returning(TICKETS.c.id)
+)
+
+
 async def follow_listing(db: AsyncConnection, source: Listing) -> bool:
     """The source's fields, only on top of the version just before `source.version`; False
     if the replica is not there (yet) or not at that version."""
     moved = await db.execute(
-        update(TICKETS)
-        .where(TICKETS.c.id == source.id, TICKETS.c.version == source.version - 1)
-        .values({column: getattr(source, column) for column in _SOURCE_COLUMNS})
-        .returning(TICKETS.c.id)
+        _FOLLOW_LISTING,
+        {"listing_id": source.id, "previous_version": source.version - 1}
+        | {f"new_{column}": getattr(source, column) for column in _SOURCE_COLUMNS},
     )
     return moved.first() is not None
 

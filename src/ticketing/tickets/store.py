@@ -22,11 +22,19 @@ _C = TICKETS.c
 _FIELDS = columns(TICKETS, Ticket)
 
 
+# The statements of every reservation's and release's listener, built once: building one
+# per call cost more than running it.
+_FIND = select(*_FIELDS).where(_C.id == bindparam("ticket_id"))
+_FIND_LOCKED = _FIND.with_for_update()
+_SAVE = update(TICKETS).where(_C.id == bindparam("ticket_id"))
+_SAVE = _SAVE.values({column.key: bindparam(f"new_{column.key}") for column in _FIELDS})
+_SAVE_STAGED = outbox.staged_after(_SAVE.returning(_C.id).cte("saved"))
+
+
 async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> Ticket | None:
     """With `lock`, FOR UPDATE: an edit and a reservation of one ticket take turns, each
     bumping version, until the caller's transaction ends."""
-    query = select(*_FIELDS).where(_C.id == ticket_id)
-    row = (await db.execute(query.with_for_update() if lock else query)).first()
+    row = (await db.execute(_FIND_LOCKED if lock else _FIND, {"ticket_id": ticket_id})).first()
     return None if row is None else value(Ticket, row)
 
 
@@ -96,12 +104,11 @@ async def add(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
 async def save(db: AsyncConnection, ticket: Ticket, event: Event | None) -> None:
     """The changed ticket and its event, in one statement inside the caller's transaction;
     no event for a change only this service sees (a resale's taken-down mark)."""
-    saved = update(TICKETS).where(_C.id == ticket.id).values(values(ticket))
+    changed = {"ticket_id": ticket.id} | {f"new_{k}": v for k, v in values(ticket).items()}
     if event is None:
-        await db.execute(saved)
+        await db.execute(_SAVE, changed)
         return
-    staged = outbox.staged_after(saved.returning(_C.id).cte("saved"))
-    await db.execute(staged, outbox.staged_values(event))
+    await db.execute(_SAVE_STAGED, changed | outbox.staged_values(event))
 
 
 async def first_news_of(

@@ -67,17 +67,19 @@ def _delivery(msg: Msg) -> int:
     return msg.metadata.num_delivered if msg.metadata and msg.metadata.num_delivered else 1
 
 
+_RECORD = insert(processed_events).on_conflict_do_nothing().returning(processed_events.c.event_id)
+
+
 async def _first_deliveries(
     db: AsyncConnection, subject: Subject, ids: Iterable[UUID]
 ) -> set[UUID]:
     """Record the events as processed; returns those not recorded before. Committed with
     their effects, so an event takes effect once however often it is delivered."""
     rows = [{"event_id": event_id, "subject": str(subject)} for event_id in ids]
-    statement = insert(processed_events)
-    # one row as keywords: a statement SQLAlchemy caches, for the one-event transaction
-    statement = statement.values(**rows[0]) if len(rows) == 1 else statement.values(rows)
-    recorded = statement.on_conflict_do_nothing().returning(processed_events.c.event_id)
-    return set((await db.execute(recorded)).scalars())
+    # one row, or several in one round trip (SQLAlchemy's insertmanyvalues): either way
+    # the statement built once, as building it per event cost more than running it
+    recorded = await db.execute(_RECORD, rows[0] if len(rows) == 1 else rows)
+    return set(recorded.scalars())
 
 
 async def _run(handler: Handler, db: AsyncConnection, envelope: Envelope, event: Event) -> None:

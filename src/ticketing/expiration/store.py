@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,26 +22,32 @@ class Fired:
     fire_at: datetime
 
 
+# A timer per order.created and per order.cancelled: built once, as building the
+# statement per event cost more than running it.
+_ARM = notify(CHANNEL).select_from(
+    insert(Timer)
+    .values(order_id=bindparam("order_id"), fire_at=bindparam("fire_at"))
+    .on_conflict_do_nothing(index_elements=[TIMERS.c.order_id])
+    .returning(TIMERS.c.order_id)
+    .cte("armed")
+)
+_DISARM = delete(Timer).where(
+    TIMERS.c.order_id == bindparam("order_id"), TIMERS.c.fired_at.is_(None)
+)
+
+
 async def arm(db: AsyncConnection, order_id: UUID, fire_at: datetime) -> bool:
     """Insert, don't check: the primary key makes a redelivery a no-op. True if armed now.
 
     One statement: the insert, and a NOTIFY only if it stored a row. Delivered on commit,
     it wakes every scheduler replica to re-read its next due time."""
-    armed = (
-        insert(Timer)
-        .values(order_id=order_id, fire_at=fire_at)
-        .on_conflict_do_nothing(index_elements=[TIMERS.c.order_id])
-        .returning(TIMERS.c.order_id)
-        .cte("armed")
-    )
-    return (await db.execute(notify(CHANNEL).select_from(armed))).first() is not None
+    armed = await db.execute(_ARM, {"order_id": order_id, "fire_at": fire_at})
+    return armed.first() is not None
 
 
 async def disarm(db: AsyncConnection, order_id: UUID) -> None:
     """A fired timer stays for dedup until purged."""
-    await db.execute(
-        delete(Timer).where(TIMERS.c.order_id == order_id, TIMERS.c.fired_at.is_(None))
-    )
+    await db.execute(_DISARM, {"order_id": order_id})
 
 
 async def fire_due(db: AsyncConnection, now: datetime, limit: int) -> list[Fired]:

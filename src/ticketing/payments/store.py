@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,20 +42,28 @@ async def add_order(db: AsyncConnection, order: Order) -> bool:
     return await insert_new(db, ORDERS, values(order))
 
 
+# The replica's statements, run for every order event: built once, as building one per
+# event cost more than running it.
+_ORDER = select(*ORDER).where(ORDERS.c.id == bindparam("order_id"))
+_ORDER_LOCKED, _ORDER_SHARED = _ORDER.with_for_update(), _ORDER.with_for_update(read=True)
+_SAVE_ORDER = (
+    update(ORDERS)
+    .where(ORDERS.c.id == bindparam("order_id"))
+    .values(status=bindparam("new_status"), version=bindparam("new_version"))
+)
+
+
 async def locked_order(db: AsyncConnection, order_id: UUID, *, share: bool = False) -> Order | None:
     """FOR UPDATE, or FOR SHARE with `share`: enough to keep the order as it is while a
     payment for it is claimed, without making concurrent claims take turns."""
-    query = select(*ORDER).where(ORDERS.c.id == order_id).with_for_update(read=share)
-    row = (await db.execute(query)).mappings().first()
+    query = _ORDER_SHARED if share else _ORDER_LOCKED
+    row = (await db.execute(query, {"order_id": order_id})).mappings().first()
     return None if row is None else value(Order, row)
 
 
 async def save_order(db: AsyncConnection, order: Order) -> None:
-    await db.execute(
-        update(ORDERS)
-        .where(ORDERS.c.id == order.id)
-        .values(status=order.status.value, version=order.version)
-    )
+    changed = {"order_id": order.id, "new_status": order.status.value, "new_version": order.version}
+    await db.execute(_SAVE_ORDER, changed)
 
 
 async def claim(db: AsyncConnection, order: Order, *, token: str, currency: str) -> Attempt | None:
@@ -166,11 +174,15 @@ async def payment_of_attempt(db: AsyncConnection, attempt_id: UUID) -> Payment |
     return None if row is None else value(Payment, row)
 
 
+_UNREFUNDED = (  # every order.cancelled asks
+    select(*PAYMENT)
+    .where(PAYMENTS.c.order_id == bindparam("order_id"), PAYMENTS.c.refunded_at.is_(None))
+    .with_for_update()
+)
+
+
 async def unrefunded_payment(db: AsyncConnection, order_id: UUID) -> Payment | None:
-    query = select(*PAYMENT).where(
-        PAYMENTS.c.order_id == order_id, PAYMENTS.c.refunded_at.is_(None)
-    )
-    row = (await db.execute(query.with_for_update())).mappings().first()
+    row = (await db.execute(_UNREFUNDED, {"order_id": order_id})).mappings().first()
     return None if row is None else value(Payment, row)
 
 

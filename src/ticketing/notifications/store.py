@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,14 +19,22 @@ MAILS = table(models.Mail)
 CHANNEL = "notifications_mails"
 
 
+# Read for every mail: built once, as building a statement per event cost more than
+# running it.
+_PEOPLE = select(*columns(PEOPLE, domain.Person)).where(
+    PEOPLE.c.id.in_(bindparam("ids", expanding=True))
+)
+_ORDER = select(*columns(ORDERS, domain.Order)).where(ORDERS.c.id == bindparam("order_id"))
+
+
 async def add_person(db: AsyncConnection, person: domain.Person) -> bool:
     """False for someone known already (a replayed user.created)."""
     return await insert_new(db, PEOPLE, values(person))
 
 
 async def people(db: AsyncConnection, ids: Iterable[UUID]) -> dict[UUID, domain.Person]:
-    query = select(*columns(PEOPLE, domain.Person)).where(PEOPLE.c.id.in_(list(ids)))
-    return {found.id: found for found in many(domain.Person, (await db.execute(query)).all())}
+    found = (await db.execute(_PEOPLE, {"ids": list(ids)})).all()
+    return {person.id: person for person in many(domain.Person, found)}
 
 
 async def add_order(db: AsyncConnection, order: domain.Order) -> bool:
@@ -34,8 +42,7 @@ async def add_order(db: AsyncConnection, order: domain.Order) -> bool:
 
 
 async def order(db: AsyncConnection, order_id: UUID) -> domain.Order | None:
-    query = select(*columns(ORDERS, domain.Order)).where(ORDERS.c.id == order_id)
-    row = (await db.execute(query)).first()
+    row = (await db.execute(_ORDER, {"order_id": order_id})).first()
     return value(domain.Order, row) if row else None
 
 

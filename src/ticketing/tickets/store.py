@@ -151,17 +151,17 @@ async def is_known(db: AsyncConnection, order_id: UUID) -> bool:
     return (await db.execute(query)).first() is not None
 
 
+_ENDED = insert(KNOWN_ORDERS)
+_NOTE_END = _ENDED.on_conflict_do_update(  # every order.cancelled and .completed: built once
+    index_elements=[KNOWN_ORDERS.c.id],
+    set_={"status": _ENDED.excluded.status, "version": _ENDED.excluded.version},
+    where=KNOWN_ORDERS.c.version < _ENDED.excluded.version,
+)
+
+
 async def note_end(
     db: AsyncConnection, order_id: UUID, *, ticket_id: UUID, status: str, version: int
 ) -> None:
     """The order's end, unless a later version of it is already known."""
-    statement = insert(KNOWN_ORDERS).values(
-        id=order_id, ticket_id=ticket_id, status=status, version=version
-    )
-    await db.execute(
-        statement.on_conflict_do_update(
-            index_elements=[KNOWN_ORDERS.c.id],
-            set_={"status": status, "version": version},
-            where=KNOWN_ORDERS.c.version < statement.excluded.version,
-        )
-    )
+    ended = {"id": order_id, "ticket_id": ticket_id, "status": status, "version": version}
+    await db.execute(_NOTE_END, ended)

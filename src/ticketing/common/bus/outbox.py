@@ -33,22 +33,15 @@ BATCH = 100
 ACK_TIMEOUT = 5.0
 
 
-# An event and its NOTIFY, built once: building the statement per event cost more than
-# running it.
-_STAGE_ONE = (
-    notify(CHANNEL)
-    .select_from(
-        outbox.insert()
-        .values(
-            id=bindparam("id"),
-            subject=bindparam("subject"),
-            envelope=bindparam("envelope", type_=JSONB),
-        )
-        .returning(outbox.c.id)
-        .cte("staged")
-    )
-    .limit(1)
-)
+# An event's row as bound parameters (`_row_values`): the same for every way to stage one,
+# so each statement is built once and the envelope serialised once, as JSON text.
+_ROW = {
+    "id": bindparam("event_id", type_=Uuid),
+    "subject": bindparam("event_subject", type_=String),
+    "envelope": cast(bindparam("event_envelope", type_=String), JSONB),
+}
+_STAGE = outbox.insert().values(_ROW)
+_STAGE_ONE = notify(CHANNEL).select_from(_STAGE.returning(outbox.c.id).cte("staged")).limit(1)
 
 
 async def stage(db: AsyncConnection, event: Event) -> Envelope:
@@ -57,22 +50,14 @@ async def stage(db: AsyncConnection, event: Event) -> Envelope:
 
 
 async def stage_many(db: AsyncConnection, events: list[Event]) -> list[Envelope]:
-    """Rows and NOTIFY in as few round trips as the count allows, in statements SQLAlchemy
-    can cache (a multi-row VALUES is compiled anew every time, which costs the busiest
-    route dearly); the one-event statement built once."""
+    """Rows and NOTIFY in as few round trips as the count allows: one event is one
+    statement with its NOTIFY, several are one executemany and a NOTIFY."""
     envelopes = [Envelope.wrap(event) for event in events]
-    rows = [
-        {
-            "id": envelope.id,
-            "subject": str(envelope.subject),
-            "envelope": envelope.model_dump(mode="json", by_alias=True),
-        }
-        for envelope in envelopes
-    ]
+    rows = [_row_values(envelope) for envelope in envelopes]
     if len(rows) == 1:  # the common case: one statement, one round trip
         await db.execute(_STAGE_ONE, rows[0])
     elif rows:
-        await db.execute(outbox.insert(), rows)
+        await db.execute(_STAGE, rows)
         await db.execute(notify(CHANNEL))
     return envelopes
 
@@ -83,23 +68,17 @@ def staged_after(written: CTE) -> Select[tuple[None]]:
     A statement is atomic on its own, so the busiest write needs no BEGIN/COMMIT around it:
     one round trip. Its values are bound parameters, so it can be compiled once
     (common/prepared.py)."""
-    row = select(
-        bindparam("event_id", type_=Uuid),
-        bindparam("event_subject", type_=String),
-        cast(bindparam("event_envelope", type_=String), JSONB),
-    )
-    staged = (
-        outbox.insert()
-        .from_select(["id", "subject", "envelope"], row.select_from(written).limit(1))
-        .returning(outbox.c.id)
-        .cte("staged")
-    )
+    row = select(*_ROW.values()).select_from(written).limit(1)
+    staged = outbox.insert().from_select(list(_ROW), row).returning(outbox.c.id).cte("staged")
     return notify(CHANNEL).select_from(staged)
 
 
 def staged_values(event: Event) -> dict[str, Any]:
-    """The parameters of `staged_after` for `event`; the envelope as its JSON text."""
-    envelope = Envelope.wrap(event)
+    """The parameters of `staged_after` for `event`."""
+    return _row_values(Envelope.wrap(event))
+
+
+def _row_values(envelope: Envelope) -> dict[str, Any]:
     return {
         "event_id": envelope.id,
         "event_subject": str(envelope.subject),

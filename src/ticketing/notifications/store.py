@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.common.rows import columns, insert_new, many, table, value, values
+from ticketing.common.rows import columns, fields_of, insert_new, many, table, value, values
 from ticketing.common.wakeups import notify
 from ticketing.notifications import domain, models
 from ticketing.notifications.domain import MailStatus
@@ -46,24 +46,27 @@ async def order(db: AsyncConnection, order_id: UUID) -> domain.Order | None:
     return value(domain.Order, row) if row else None
 
 
+_QUEUE = (
+    insert(models.Mail)
+    .values({name: bindparam(name) for name in fields_of(domain.Mail)})
+    .on_conflict_do_nothing(index_elements=[MAILS.c.event_id, MAILS.c.recipient])
+    .returning(MAILS.c.id)
+)
+_QUEUE_ONE = notify(CHANNEL).select_from(_QUEUE.cte("written")).limit(1)
+
+
 async def queue(db: AsyncConnection, mails: Sequence[domain.Mail]) -> bool:
     """Insert, don't check: the sent-log's unique (event_id, recipient) makes a mail already
     written a no-op, so a re-sent event writes nothing; its NOTIFY, delivered on commit,
     wakes the sender only if a mail is new. True if any was new.
 
-    In statements SQLAlchemy caches: a multi-row VALUES was compiled anew for every event,
-    the largest single cost of a mail."""
+    In statements built once: a multi-row VALUES was compiled anew for every event, the
+    largest single cost of a mail."""
     if not mails:
         return False
-    written = (
-        insert(models.Mail)
-        .on_conflict_do_nothing(index_elements=[MAILS.c.event_id, MAILS.c.recipient])
-        .returning(MAILS.c.id)
-    )
     if len(mails) == 1:  # most events: one statement with its NOTIFY
-        one = written.values(values(mails[0])).cte("written")
-        return (await db.execute(notify(CHANNEL).select_from(one).limit(1))).first() is not None
-    if not (await db.execute(written, [values(mail) for mail in mails])).all():
+        return (await db.execute(_QUEUE_ONE, values(mails[0]))).first() is not None
+    if not (await db.execute(_QUEUE, [values(mail) for mail in mails])).all():
         return False
     await db.execute(notify(CHANNEL))
     return True

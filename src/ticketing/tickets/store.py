@@ -26,8 +26,11 @@ _FIELDS = columns(TICKETS, Ticket)
 # per call cost more than running it.
 _FIND = select(*_FIELDS).where(_C.id == bindparam("ticket_id"))
 _FIND_LOCKED = _FIND.with_for_update()
-_SAVE = update(TICKETS).where(_C.id == bindparam("ticket_id"))
-_SAVE = _SAVE.values({column.key: bindparam(f"new_{column.key}") for column in _FIELDS})
+_SAVE = (
+    update(TICKETS)
+    .where(_C.id == bindparam("ticket_id"))
+    .values({column.key: bindparam(f"new_{column.key}") for column in _FIELDS})
+)
 _SAVE_STAGED = outbox.staged_after(_SAVE.returning(_C.id).cte("saved"))
 
 

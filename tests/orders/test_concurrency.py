@@ -2,12 +2,16 @@
 
 import asyncio
 from collections import Counter
+from uuid import uuid4
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.orders.builders import make_ticket, orders_for_ticket
 from tests.support import person
 from ticketing.common.bus.tables import outbox
+from ticketing.common.refusals import Invalid
+from ticketing.orders import service
 from ticketing.orders.store import ORDERS
 
 RESERVED = {"errors": [{"message": "Ticket is already reserved"}]}
@@ -49,6 +53,27 @@ async def test_a_hundred_buyers_racing_for_twenty_tickets_get_one_order_each(
     assert per_ticket == {t.id: 1 for t in tickets}
     winners = sorted(r.json()["id"] for r in responses if r.status_code == 201)
     assert sorted(await staged_order_ids(engine)) == winners
+
+
+async def test_a_ticket_an_order_holds_is_refused_by_the_first_read_alone(app, client, engine):
+    """Most of a flash sale's attempts: refused without building an order or its event, and
+    without the insert's round trip."""
+    ticket = await make_ticket(engine)
+    async with app.state.drivers.acquire() as driver:
+        await service.reserve_ticket(driver, ticket.id, buyer=uuid4(), window_seconds=60)
+        ran: list[str] = []
+
+        def log(record) -> None:
+            ran.append(record.query)
+
+        driver.add_query_logger(log)
+        try:
+            with pytest.raises(Invalid, match="already reserved"):
+                await service.reserve_ticket(driver, ticket.id, buyer=uuid4(), window_seconds=60)
+        finally:
+            driver.remove_query_logger(log)
+    assert len(ran) == 1 and "held" in ran[0]
+    assert len(await orders_for_ticket(engine, ticket.id)) == 1
 
 
 async def staged_order_ids(engine) -> list[str]:

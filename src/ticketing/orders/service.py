@@ -23,13 +23,14 @@ log = logging.getLogger(__name__)
 async def reserve_ticket(
     driver: asyncpg.Connection, ticket_id: UUID, *, buyer: UUID, window_seconds: int
 ) -> OrderView:
-    """Insert, don't check: the partial unique index settles the race (guarantee 1).
+    """The partial unique index settles the race (guarantee 1); the first read only spares
+    the work of an order for a ticket some order already holds.
 
     Two statements, each standing alone (db.Driver): the order and its order.created are
     one, and a flash sale is mostly refusals, which then leave nothing behind.
     """
-    found = await store.listing_to_order(driver, ticket_id)
-    listing = domain.check_can_order(found, buyer)
+    found, held = await store.listing_to_order(driver, ticket_id)
+    listing = domain.check_can_order(found, buyer, held=held)
     order = domain.place(
         listing,
         order_id=uuid4(),

@@ -24,7 +24,15 @@ _SOURCE_COLUMNS = ("title", "price_cents", "user_id", "status", "version", "sale
 
 
 # A reservation, a flash sale's every attempt: two statements compiled once, on the driver.
-_LISTING_TO_ORDER = Prepared(select(TICKETS).where(TICKETS.c.id == bindparam("ticket_id")))
+# The first also says whether an order already holds the listing's sale (the partial
+# unique index answers it), so most of a flash sale's refusals end there.
+_HELD = (
+    exists()
+    .where(ORDERS.c.ticket_id == TICKETS.c.id, ORDERS.c.sale == TICKETS.c.sale)
+    .where(text(models.ACTIVE_PREDICATE))
+    .label("held")
+)
+_LISTING_TO_ORDER = Prepared(select(TICKETS, _HELD).where(TICKETS.c.id == bindparam("ticket_id")))
 _PLACE_ORDER = Prepared(
     outbox.staged_after(
         insert(ORDERS)
@@ -39,11 +47,14 @@ _PLACE_ORDER = Prepared(
 )
 
 
-async def listing_to_order(driver: asyncpg.Connection, ticket_id: UUID) -> Listing | None:
-    """`listing`, for the reservation route on its driver: listeners read it in their
-    SQLAlchemy transaction, which a statement on the driver would not be part of."""
+async def listing_to_order(
+    driver: asyncpg.Connection, ticket_id: UUID
+) -> tuple[Listing | None, bool]:
+    """`listing`, for the reservation route on its driver (listeners read it in their
+    SQLAlchemy transaction, which a statement on the driver would not be part of), and
+    whether an order holds it now."""
     row = await _LISTING_TO_ORDER.fetchrow(driver, {"ticket_id": ticket_id})
-    return None if row is None else value(Listing, row)
+    return (None, False) if row is None else (value(Listing, row), row["held"])
 
 
 async def place_order(driver: asyncpg.Connection, order: Order, created: Event) -> bool:

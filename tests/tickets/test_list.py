@@ -4,9 +4,11 @@ import re
 from uuid import uuid4
 
 import pytest
+from pydantic import TypeAdapter
 
 from tests.tickets.builders import at, make_ticket
 from ticketing.tickets.domain import Status
+from ticketing.tickets.schemas import TicketOut
 
 URL = "/api/tickets"
 
@@ -42,6 +44,21 @@ async def test_a_listed_ticket_has_the_ticket_shape(client, engine):
         "orderId": None,
         "status": "available",
     }
+
+
+async def test_each_listed_ticket_is_written_as_the_ticket_model_writes_it(client, engine, seller):
+    """The page is serialised apart from the model, for speed: it must not drift from it."""
+    prices = [1050, 2000, 1, 99_999_999]
+    made = [
+        await make_ticket(
+            engine, user_id=seller.id, status=status, price_cents=price, created_at=at(second)
+        )
+        for second, (status, price) in enumerate(zip(Status, prices, strict=True))
+    ]
+    listed = await client.get(URL, params={"mine": "true"}, headers=seller.headers)
+    page = [TicketOut.of(ticket) for ticket in reversed(made)]  # newest first
+    assert listed.content == TypeAdapter(list[TicketOut]).dump_json(page, by_alias=True)
+    assert {ticket["status"] for ticket in listed.json()} == {status.value for status in Status}
 
 
 async def test_an_empty_list_is_an_empty_array(client):

@@ -3,10 +3,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from ticketing.common.auth import CurrentUser, RequireUser
 from ticketing.common.db import AutocommitDb, Db, Driver
+from ticketing.common.fields import QueryModel
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import link_next
 from ticketing.common.refusals import Missing, NotYours
@@ -37,9 +38,17 @@ async def create_ticket(body: TicketIn, user: RequireUser, db: AutocommitDb) -> 
     return TicketOut.of(ticket)
 
 
-@router.get("", response_model=list[TicketOut], responses=error_responses(401))
+_FILTERS = QueryModel(TicketFilters)
+
+
+@router.get(
+    "",
+    response_model=list[TicketOut],
+    responses=error_responses(401),
+    openapi_extra=_FILTERS.openapi,
+)
 async def list_tickets(
-    filters: Annotated[TicketFilters, Query()],
+    filters: Annotated[TicketFilters, Depends(_FILTERS)],
     user: CurrentUser,
     request: Request,
     driver: Driver,

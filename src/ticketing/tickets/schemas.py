@@ -9,16 +9,16 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    TypeAdapter,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import to_json
 
 from ticketing.common import text
 from ticketing.common.fields import required
-from ticketing.common.money import PriceIn, PriceOut
+from ticketing.common.money import PriceIn, PriceOut, from_cents
 from ticketing.tickets import domain
 from ticketing.tickets.domain import Ticket
 
@@ -85,17 +85,28 @@ class TicketOut(_Camel):
     order_id: UUID | None
     status: str
 
-    @classmethod
-    def page_json(cls, tickets: Sequence[Ticket]) -> bytes:
-        """The busiest answer in the system, straight to JSON: domain tickets already have
-        these types, so they need no validating (model_construct), and the list is
-        serialised in one call rather than validated again on the way out."""
-        page = [cls.model_construct(**_fields(ticket)) for ticket in tickets]
-        return _PAGE.dump_json(page, by_alias=True)
+    @staticmethod
+    def page_json(tickets: Sequence[Ticket]) -> bytes:
+        """The busiest answer in the system, straight to JSON: this model's fields, as it
+        would write them, from plain dicts in one call (a model for each ticket, even
+        unvalidated, cost three times the rest of the page)."""
+        return to_json([_wire(ticket) for ticket in tickets])
 
     @classmethod
     def of(cls, ticket: Ticket) -> "TicketOut":
         return cls(**_fields(ticket))
+
+
+def _wire(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "title": ticket.title,
+        "price": from_cents(ticket.price_cents),
+        "userId": ticket.user_id,
+        "version": ticket.version,
+        "orderId": ticket.order_id,
+        "status": ticket.status.value,
+    }
 
 
 def _fields(ticket: Ticket) -> dict[str, Any]:
@@ -106,8 +117,5 @@ def _fields(ticket: Ticket) -> dict[str, Any]:
         "user_id": ticket.user_id,
         "version": ticket.version,
         "order_id": ticket.order_id,
-        "status": ticket.status.value,  # the text: a str field serialises a str fastest
+        "status": ticket.status.value,
     }
-
-
-_PAGE = TypeAdapter(list[TicketOut])

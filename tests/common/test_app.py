@@ -101,3 +101,38 @@ async def test_a_service_counts_its_outbox_backlog_while_nats_is_down(probe_db):
             await stage(db, event)
         answer = await http.get("/metrics")
     assert 'outbox_pending{service="probe-backlog"} 1.0' in answer.text
+
+
+def _calls(dependant) -> list:
+    return [dependant.call, *(call for dep in dependant.dependencies for call in _calls(dep))]
+
+
+def test_every_route_and_dependency_is_async():
+    """FastAPI runs a plain `def` on a worker thread, per request: several times a route's
+    own cost for a dependency that only reads the request."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    from ticketing.auth import routes as auth
+    from ticketing.common import health
+    from ticketing.orders import routes as orders
+    from ticketing.passes import routes as passes
+    from ticketing.payments import routes as payments
+    from ticketing.tickets import routes as tickets
+    from ticketing.web import routes as web
+
+    routers = [auth.router, orders.router, passes.passes, passes.checkins, payments.router]
+    routers += [payments.payouts, tickets.router, health.router, metrics.router, *web.ROUTERS]
+    routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+    assert len(routes) > 40
+    blocking = {
+        f"{route.path}: {getattr(call, '__qualname__', call)}"
+        for route in routes
+        for call in _calls(route.dependant)
+        if call is not None
+        and not inspect.iscoroutinefunction(call)
+        and not inspect.isasyncgenfunction(call)
+        and not inspect.iscoroutinefunction(type(call).__call__)  # an instance (QueryModel)
+    }
+    assert blocking == set()

@@ -20,7 +20,7 @@ from ticketing.common.refusals import Invalid
 router = APIRouter()
 
 
-def _settings(request: Request) -> AuthSettings:
+async def _settings(request: Request) -> AuthSettings:
     settings: AuthSettings = request.app.state.settings
     return settings
 

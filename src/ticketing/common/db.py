@@ -146,7 +146,7 @@ def _closed(driver: asyncpg.Connection) -> bool:
         return True
 
 
-def _engine(request: Request) -> AsyncEngine:
+async def _engine(request: Request) -> AsyncEngine:
     """For a route that must not hold a connection while it waits on something slow (a
     password hash, the card processor): it connects around the parts that need one."""
     engine: AsyncEngine = request.app.state.engine

@@ -1,6 +1,6 @@
 """Request fields every service reads the same way, with the original app's sentences."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -23,13 +23,15 @@ def required(message: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-def path_id(param: str) -> Callable[[str], UUID]:
+def path_id(param: str) -> Callable[[str], Awaitable[UUID]]:
     """A dependency reading the path parameter `param` as an id: a malformed one is a 400
     on that field ("OrderId must be a valid id"), never a 422 or a lookup."""
     field = to_camel(param)
     label = field[0].upper() + field[1:]
 
-    def parse(raw: Annotated[str, Path(alias=param, json_schema_extra={"format": "uuid"})]) -> UUID:
+    async def parse(
+        raw: Annotated[str, Path(alias=param, json_schema_extra={"format": "uuid"})],
+    ) -> UUID:
         try:
             return UUID(raw)
         except ValueError:

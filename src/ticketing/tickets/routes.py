@@ -18,7 +18,7 @@ from ticketing.tickets.schemas import TicketFilters, TicketIn, TicketOut
 router = APIRouter()
 
 
-def _ticket_id(ticket_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> UUID:
+async def _ticket_id(ticket_id: Annotated[str, Path(json_schema_extra={"format": "uuid"})]) -> UUID:
     """A malformed id names no ticket: 404, as the original app answered."""
     try:
         return UUID(ticket_id)

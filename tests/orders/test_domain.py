@@ -30,15 +30,15 @@ def an_order(status: OrderStatus = OrderStatus.CREATED, **overrides) -> Order:
 
 def test_an_unknown_or_withdrawn_ticket_cannot_be_ordered():
     with pytest.raises(Missing, match="Ticket not found"):
-        domain.check_can_order(None, uuid4(), held=False)
+        domain.check_can_order(None, uuid4())
     with pytest.raises(Missing):
-        domain.check_can_order(a_listing(withdrawn=True), uuid4(), held=False)
+        domain.check_can_order(a_listing(withdrawn=True), uuid4())
 
 
 def test_a_seller_cannot_order_their_own_ticket():
     listing = a_listing()
     with pytest.raises(Invalid, match="own ticket"):
-        domain.check_can_order(listing, listing.user_id, held=True)
+        domain.check_can_order(listing, listing.user_id)
 
 
 def test_a_placed_order_holds_the_ticket_for_the_window_at_todays_price():
@@ -113,14 +113,7 @@ def test_a_withdrawn_listing_takes_the_deletions_version():
 @pytest.mark.parametrize("status", ["sold", "withdrawn"])
 def test_a_listing_the_source_says_is_sold_or_withdrawn_is_refused_as_reserved(status):
     with pytest.raises(Invalid, match=r"^Ticket is already reserved$"):
-        domain.check_can_order(a_listing(status=status), uuid4(), held=False)
-
-
-def test_a_listing_an_order_holds_is_refused_as_reserved():
-    with pytest.raises(Invalid, match=r"^Ticket is already reserved$"):
-        domain.check_can_order(a_listing(), uuid4(), held=True)
-    listing = a_listing()
-    assert domain.check_can_order(listing, uuid4(), held=False) is listing
+        domain.check_can_order(a_listing(status=status), uuid4())
 
 
 def test_an_order_is_placed_for_the_listings_sale():

@@ -57,15 +57,14 @@ TAKEN = "Ticket is already reserved"
 NOT_FOR_SALE = ("sold", "withdrawn")
 
 
-def check_can_order(listing: Listing | None, buyer: UUID, *, held: bool) -> Listing:
-    """Only a listed ticket, not sold, not held by an order (`held`), and not your own.
-    A free one may still be taken by the time the order goes in: that is the index's
-    call, and a replica that says free may be behind."""
+def check_can_order(listing: Listing | None, buyer: UUID) -> Listing:
+    """Only a listed ticket, not sold, and not your own. Whether it is free is the index's
+    call: a replica that says so may be behind."""
     if listing is None or listing.withdrawn:
         raise Missing("Ticket not found")
     if listing.user_id == buyer:
         raise Invalid("You cannot order your own ticket")
-    if held or listing.status in NOT_FOR_SALE:
+    if listing.status in NOT_FOR_SALE:
         raise Invalid(TAKEN)
     return listing
 

@@ -24,25 +24,26 @@ async def reserve_ticket(
     driver: asyncpg.Connection, ticket_id: UUID, *, buyer: UUID, window_seconds: int
 ) -> OrderView:
     """The partial unique index settles the race (guarantee 1); the first read only spares
-    the work of an order for a ticket some order already holds.
+    the work of an order for a ticket some order already holds (`held`).
 
     Two statements, each standing alone (db.Driver): the order and its order.created are
     one, and a flash sale is mostly refusals, which then leave nothing behind.
     """
     found, held = await store.listing_to_order(driver, ticket_id)
-    listing = domain.check_can_order(found, buyer, held=held)
-    order = domain.place(
-        listing,
-        order_id=uuid4(),
-        buyer=buyer,
-        now=datetime.now(UTC),
-        window_seconds=window_seconds,
-    )
-    if not await store.place_order(driver, order, _created(order, listing.title)):
-        business("orders", "oversell_refused")
-        raise Invalid(domain.TAKEN)
-    business("orders", "reservation_created")
-    return order, listing
+    listing = domain.check_can_order(found, buyer)
+    if not held:
+        order = domain.place(
+            listing,
+            order_id=uuid4(),
+            buyer=buyer,
+            now=datetime.now(UTC),
+            window_seconds=window_seconds,
+        )
+        if await store.place_order(driver, order, _created(order, listing.title)):
+            business("orders", "reservation_created")
+            return order, listing
+    business("orders", "oversell_refused")
+    raise Invalid(domain.TAKEN)
 
 
 async def orders_page(

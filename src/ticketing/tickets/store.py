@@ -32,6 +32,13 @@ _SAVE = (
     .values({column.key: bindparam(f"new_{column.key}") for column in _FIELDS})
 )
 _SAVE_STAGED = outbox.staged_after(_SAVE.returning(_C.id).cte("saved"))
+# A listing, the write every seller makes.
+_ADD = outbox.staged_after(
+    insert(TICKETS)
+    .values({column.key: bindparam(column.key) for column in _FIELDS})
+    .returning(_C.id)
+    .cte("listed")
+)
 
 
 async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> Ticket | None:
@@ -100,8 +107,7 @@ def _escaped(words: str) -> str:
 async def add(db: AsyncConnection, ticket: Ticket, event: Event) -> None:
     """The listing and its event in one statement, atomic without a transaction: one round
     trip for the write every seller makes."""
-    listed = insert(TICKETS).values(values(ticket)).returning(_C.id).cte("listed")
-    await db.execute(outbox.staged_after(listed), outbox.staged_values(event))
+    await db.execute(_ADD, values(ticket) | outbox.staged_values(event))
 
 
 async def save(db: AsyncConnection, ticket: Ticket, event: Event | None) -> None:

@@ -6,7 +6,7 @@ import logging
 
 import asyncpg
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -46,14 +46,16 @@ async def test_a_driver_connection_the_database_dropped_answers_503_once_then_a_
     install_error_handlers(app)
 
     @app.get("/pid")
-    async def backend_pid(driver: Driver) -> int:
-        return int(await driver.fetchval("SELECT pg_backend_pid()"))
+    async def backend_pid(request: Request) -> int:
+        async with Driver(request) as driver:
+            return int(await driver.fetchval("SELECT pg_backend_pid()"))
 
     @app.get("/dropped")
-    async def dropped_between_two_statements(driver: Driver) -> None:
-        with contextlib.suppress(asyncpg.PostgresError):  # the first statement's own
-            await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
-        await driver.execute("SELECT 1")  # on a connection that is gone
+    async def dropped_between_two_statements(request: Request) -> None:
+        async with Driver(request) as driver:
+            with contextlib.suppress(asyncpg.PostgresError):  # the first statement's own
+                await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            await driver.execute("SELECT 1")  # on a connection that is gone
 
     url = await postgres.empty_database()
     app.state.drivers = await make_drivers(url, size=1)
@@ -75,13 +77,16 @@ async def test_a_driver_connection_goes_back_to_the_pool_with_no_transaction_ope
     install_error_handlers(app)
 
     @app.get("/left-open")
-    async def left_open(driver: Driver) -> int:
-        await driver.execute("BEGIN")
-        return int(await driver.fetchval("SELECT pg_backend_pid()"))
+    async def left_open(request: Request) -> int:
+        async with Driver(request) as driver:
+            await driver.execute("BEGIN")
+            return int(await driver.fetchval("SELECT pg_backend_pid()"))
 
     @app.get("/state")
-    async def state(driver: Driver) -> list:
-        return [driver.is_in_transaction(), await driver.fetchval("SELECT pg_backend_pid()")]
+    async def state(request: Request) -> list:
+        async with Driver(request) as driver:
+            in_transaction = driver.is_in_transaction()
+            return [in_transaction, await driver.fetchval("SELECT pg_backend_pid()")]
 
     app.state.drivers = await make_drivers(await postgres.empty_database(), size=1)
     try:

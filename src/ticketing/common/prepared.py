@@ -4,7 +4,7 @@ plain asyncpg connection (`db.Driver`).
 Through SQLAlchemy each execution pays for a cache key, a compiled-cache lookup, an
 execution context, a result wrapper and a greenlet switch: for a one-row SELECT about four
 times the CPU of the same statement on plain asyncpg. Where that is most of a route's cost
-(a flash sale's reservations, nearly all refused), the route takes `Driver` and its store
+(a flash sale's reservations, nearly all refused), the route opens `Driver` and its store
 `Prepared` statements; asyncpg prepares each once per connection and keeps it.
 """
 

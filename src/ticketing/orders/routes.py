@@ -20,14 +20,13 @@ OrderId = Annotated[UUID, Depends(path_id("order_id"))]
 
 
 @router.post("", status_code=201, responses=error_responses(401, 404))
-async def order_ticket(
-    body: OrderCreate, user: RequireUser, request: Request, driver: Driver
-) -> OrderOut:
+async def order_ticket(body: OrderCreate, user: RequireUser, request: Request) -> OrderOut:
     """Reserve a ticket for the expiration window; it is yours to pay for until then."""
     window = request.app.state.settings.expiration_window_seconds
-    order, listing = await service.reserve_ticket(
-        driver, body.ticket_id, buyer=user.id, window_seconds=window
-    )
+    async with Driver(request) as driver:
+        order, listing = await service.reserve_ticket(
+            driver, body.ticket_id, buyer=user.id, window_seconds=window
+        )
     return OrderOut.from_domain(order, listing)
 
 

@@ -51,7 +51,6 @@ async def list_tickets(
     filters: Annotated[TicketFilters, Depends(_FILTERS)],
     user: CurrentUser,
     request: Request,
-    driver: Driver,
 ) -> Response:
     """Tickets for sale, newest first; with mine=true, your own listings in every state."""
     if filters.mine and user is None:
@@ -64,7 +63,8 @@ async def list_tickets(
         limit=filters.limit,
         cursor=filters.cursor,
     )
-    tickets, cursor = await service.list_tickets(driver, search)
+    async with Driver(request) as driver:
+        tickets, cursor = await service.list_tickets(driver, search)
     page = Response(TicketOut.page_json(tickets), media_type="application/json")
     link_next(request, page, cursor)
     return page

@@ -126,10 +126,13 @@ async def _current_user(request: Request) -> UserPayload | None:
     return session.user if session else None
 
 
-async def _require_user(user: Annotated[UserPayload | None, Depends(_current_user)]) -> UserPayload:
-    if user is None:
+async def _require_user(request: Request) -> UserPayload:
+    """Reads the session itself rather than through `_current_user`: a dependency of a
+    dependency is another round of FastAPI's resolution, on every signed-in request."""
+    session = session_of(request)
+    if session is None:
         raise NotAuthorized()
-    return user
+    return session.user
 
 
 CurrentUser = Annotated[UserPayload | None, Depends(_current_user)]

@@ -5,6 +5,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
+from urllib.parse import parse_qsl, urlencode
 from uuid import UUID
 
 from fastapi import Query, Request, Response
@@ -63,8 +64,12 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
 
 
 def link_next(request: Request, response: Response, cursor: str | None) -> None:
-    """Point at the next page, keeping every other query parameter as it was."""
+    """Point at the next page, keeping every other query parameter as it was. Built from
+    the request's own path (a list's route has no parameters in it) and query string:
+    Starlette's URL building was a twentieth of the ticket list's CPU."""
     if cursor is None:
         return
-    url = request.url.include_query_params(cursor=cursor)
-    response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    query = request.scope["query_string"].decode("latin-1")
+    kept = [pair for pair in parse_qsl(query, keep_blank_values=True) if pair[0] != "cursor"]
+    link = f"{request.scope['path']}?{urlencode([*kept, ('cursor', cursor)])}"
+    response.headers["Link"] = f'<{link}>; rel="next"'

@@ -136,3 +136,26 @@ def test_every_route_and_dependency_is_async():
         and not inspect.iscoroutinefunction(type(call).__call__)  # an instance (QueryModel)
     }
     assert blocking == set()
+
+
+async def test_requests_are_counted_and_timed_per_route_and_status():
+    from prometheus_client import REGISTRY
+
+    def count(status: str) -> float:
+        labels = {"service": "probe", "method": "POST", "route": "/echo", "status": status}
+        return REGISTRY.get_sample_value("http_requests_total", labels) or 0.0
+
+    def timed() -> float:
+        labels = {"service": "probe", "method": "POST", "route": "/echo"}
+        return REGISTRY.get_sample_value("http_request_duration_seconds_count", labels) or 0.0
+
+    before = (count("200"), count("400"), timed())
+    async with client(an_app()) as http:
+        for body in ({"a": 1}, {"b": 2}, {"c": 3}):
+            assert (await http.post("/echo", json=body)).status_code == 200
+        assert (await http.post("/echo", content=b"{")).status_code == 400
+    assert (count("200"), count("400"), timed()) == (
+        before[0] + 3,
+        before[1] + 1,
+        before[2] + 4,
+    )

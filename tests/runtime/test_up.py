@@ -200,6 +200,8 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         assert started, "up started no processes"
         for process in up.state["processes"]:  # only the gateway faces the network
             assert _listening_on(httpx.URL(process["url"]).port) == {"0100007F"}, process
+            # nor does a service load the gateway's HTTP client (nats-py would, for nothing)
+            assert "aiohttp" not in Path(f"/proc/{process['pid']}/maps").read_text(), process
         (auth,) = up.processes("auth")  # a developer's API docs, on the service's own port
         assert httpx.get(f"{auth['url']}/openapi.json", timeout=10).status_code == 200
     # leaving the block sent SIGINT and saw exit code 0

@@ -5,7 +5,7 @@ event's envelope; a listener restores it while handling, so follow-up events car
 """
 
 from contextvars import ContextVar, Token
-from uuid import uuid4
+from secrets import token_hex
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,7 +35,7 @@ class RequestCorrelation(HttpMiddleware):
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
-        value = given[:100] if given and given.isprintable() else uuid4().hex
+        value = given[:100] if given and given.isprintable() else token_hex(16)
         token = bind(value)
 
         async def tagged_send(message: Message) -> None:

@@ -69,7 +69,7 @@ def _without_websockets() -> None:
     (the bus is plain TCP): ~8 MB of every service process. Marked absent before anything
     imports nats, its optional import finds nothing. (`ticketing up`'s gateway, in its
     own process, is what installs aiohttp.)"""
-    sys.modules.setdefault("aiohttp", None)
+    sys.modules.setdefault("aiohttp", None)  # type: ignore[arg-type]  # None: "not installed"
 
 
 async def serve(name: str, host: str, port: int, *, run_migrations: bool = True) -> None:

@@ -78,13 +78,13 @@ def _fields(row: Row[Any] | Record) -> tuple[str, ...]:
 
 
 def _made(kind: type[T], found: list[Any]) -> T:
-    for index, enum in _enums(kind):
-        found[index] = enum(found[index])
+    for index, members in _enums(kind):
+        found[index] = members[found[index]]
     return kind(*found)
 
 
 _NAMES: dict[type[Any], tuple[str, ...]] = {}
-_ENUMS: dict[type[Any], tuple[tuple[int, type[Enum]], ...]] = {}
+_ENUMS: dict[type[Any], tuple[tuple[int, dict[Any, Enum]], ...]] = {}
 
 
 def _names(kind: type[Any]) -> tuple[str, ...]:
@@ -93,12 +93,13 @@ def _names(kind: type[Any]) -> tuple[str, ...]:
     return _NAMES[kind]
 
 
-def _enums(kind: type[Any]) -> tuple[tuple[int, type[Enum]], ...]:
-    """Worked out once per kind: where its enum fields are, and their enums."""
+def _enums(kind: type[Any]) -> tuple[tuple[int, dict[Any, Enum]], ...]:
+    """Worked out once per kind: where its enum fields are, and their members by value
+    (a dict lookup; calling the enum takes its slow path on every row of every read)."""
     if kind not in _ENUMS:
         hints = get_type_hints(kind)
         _ENUMS[kind] = tuple(
-            (index, hint)
+            (index, {member.value: member for member in hint})
             for index, name in enumerate(_names(kind))
             if isinstance(hint := hints[name], type) and issubclass(hint, Enum)
         )

@@ -18,6 +18,7 @@ class Filters(BaseModel):
     search_words: str | None = Field(None, max_length=5)
     limit: int = Field(20, ge=1, le=100)
     mine: bool = False
+    page_size: int  # required
 
 
 FILTERS = QueryModel(Filters)
@@ -49,13 +50,13 @@ async def client():
     "query",
     [
         "",
-        "searchWords=abc&limit=5&mine=true",
-        "limit=0",
-        "limit=ten",
-        "searchWords=toolong",
-        "mine=perhaps&limit=101",
-        "limit=3&limit=4",  # the last one counts
-        "unknown=1",
+        "pageSize=1&searchWords=abc&limit=5&mine=true",
+        "pageSize=1&limit=0",
+        "pageSize=1&limit=ten",
+        "pageSize=1&searchWords=toolong",
+        "pageSize=1&mine=perhaps&limit=101",
+        "pageSize=1&limit=3&limit=4",  # the last one counts
+        "pageSize=1&unknown=1",
     ],
 )
 async def test_a_query_is_answered_as_fastapis_query_model_answers_it(client, query):
@@ -65,7 +66,7 @@ async def test_a_query_is_answered_as_fastapis_query_model_answers_it(client, qu
 
 
 async def test_a_bad_value_is_a_400_naming_the_field(client):
-    response = await client.get("/fast?limit=0")
+    response = await client.get("/fast?pageSize=1&limit=0")
     assert response.status_code == 400
     assert [error["field"] for error in response.json()["errors"]] == ["limit"]
 

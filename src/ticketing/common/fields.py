@@ -53,9 +53,10 @@ class QueryModel(Generic[M]):
     def __init__(self, model: type[M]) -> None:
         self.model = model
         schema = model.model_json_schema(by_alias=True)
+        required = set(schema.get("required", ()))
         self.openapi: dict[str, Any] = {
             "parameters": [
-                {"name": name, "in": "query", "required": False, "schema": field}
+                {"name": name, "in": "query", "required": name in required, "schema": field}
                 for name, field in schema["properties"].items()
             ]
         }

@@ -48,6 +48,14 @@ def test_each_recipient_gets_a_file_of_their_own_and_none_is_overwritten(tmp_pat
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_a_mail_folder_removed_while_the_server_runs_is_made_again_owner_only(tmp_path):
+    mail_dir = tmp_path / "data" / "mail"  # someone emptied the data directory
+    raw = bytes(_message("buyer@example.com", "Receipt"))
+    [path] = mailbox.deliver(mail_dir, raw, ["buyer@example.com"], "t@localhost")
+    assert path.parent == mail_dir and S_IMODE(mail_dir.stat().st_mode) == 0o700
+    assert mailbox.read(path)["Subject"] == "Receipt"
+
+
 async def _serve_and_send(mail_dir: Path, messages: list[EmailMessage]) -> tuple[int, list[Path]]:
     kept: list[Path] = []
     server = LocalSmtp(mail_dir, announce=kept.append)

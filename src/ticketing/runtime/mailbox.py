@@ -44,14 +44,12 @@ def deliver(mail_dir: Path, message: bytes, recipients: list[str], mail_from: st
     `Return-Path` and `Delivered-To` on top, so a blind copy still says whose it is. Each
     file appears whole or not at all (written aside, then linked in under a name no other
     file has)."""
-    mail_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     received = datetime.now(UTC)
     stored = []
     for recipient in recipients:
         top = f"Return-Path: <{mail_from}>\r\nDelivered-To: {recipient}\r\n".encode()
         aside = mail_dir / f".incoming-{secrets.token_hex(8)}"
-        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
+        with os.fdopen(_create(aside), "wb") as file:
             file.write(top + message)
         try:
             for copy in range(1000):
@@ -63,6 +61,17 @@ def deliver(mail_dir: Path, message: bytes, recipients: list[str], mail_from: st
         finally:
             aside.unlink()
     return stored
+
+
+def _create(path: Path) -> int:
+    """A new file only its owner reads; the folder made first if it is missing (not
+    looked for on every mail: a stat per mail, when the server made it at its start)."""
+    flags, mode = os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+    try:
+        return os.open(path, flags, mode)
+    except FileNotFoundError:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return os.open(path, flags, mode)
 
 
 @dataclass(frozen=True)

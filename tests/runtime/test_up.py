@@ -19,7 +19,7 @@ import pytest
 
 from tests.runtime.up_support import ticketing_up
 from ticketing.runtime.ports import free_port
-from ticketing.runtime.system import payments_webhooks
+from ticketing.runtime.system import BACKGROUND_NICE, payments_webhooks
 
 
 def _descendants(pid: int) -> set[int]:
@@ -202,6 +202,12 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
             assert _listening_on(httpx.URL(process["url"]).port) == {"0100007F"}, process
             # nor does a service load the gateway's HTTP client (nats-py would, for nothing)
             assert "aiohttp" not in Path(f"/proc/{process['pid']}/maps").read_text(), process
+            # mail, which nobody waits on as it happens, yields the CPU to the rest
+            niceness = os.getpriority(os.PRIO_PROCESS, process["pid"]) - os.getpriority(
+                os.PRIO_PROCESS, up.process.pid
+            )
+            background = process["label"].startswith("notifications")
+            assert niceness == (BACKGROUND_NICE if background else 0), process
         (auth,) = up.processes("auth")  # a developer's API docs, on the service's own port
         assert httpx.get(f"{auth['url']}/openapi.json", timeout=10).status_code == 200
     # leaving the block sent SIGINT and saw exit code 0

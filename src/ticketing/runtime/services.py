@@ -8,6 +8,9 @@ class ServiceSpec:
     name: str
     routes: tuple[str, ...]  # gateway path prefixes; none for a service with no public HTTP
     database: bool = True
+    # Work nobody waits on as it happens (mail): on a busy machine it yields the CPU to
+    # the services people and timers do wait on (`ticketing up` runs it at a lower priority).
+    background: bool = False
 
     @property
     def app(self) -> str:
@@ -25,7 +28,7 @@ SERVICES: list[ServiceSpec] = [
     ServiceSpec("expiration", ()),
     ServiceSpec("payments", ("/api/payments", "/api/payouts")),
     ServiceSpec("passes", ("/api/passes", "/api/checkins")),
-    ServiceSpec("notifications", ()),
+    ServiceSpec("notifications", (), background=True),
     ServiceSpec("web", ("/",), database=False),
 ]
 

@@ -14,10 +14,13 @@ log = logging.getLogger(__name__)
 class Child:
     """One service process. Restarted with backoff if it exits while the system runs."""
 
-    def __init__(self, label: str, argv: Sequence[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, label: str, argv: Sequence[str], env: dict[str, str], *, nice: int = 0
+    ) -> None:
         self.label = label
         self.argv = list(argv)
         self.env = env
+        self.nice = nice  # added to the supervisor's own niceness
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
         self._stopping = False
@@ -36,6 +39,8 @@ class Child:
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop children in order
         )
+        if self.nice:
+            _lower_priority(self.process.pid, self.nice)
         self._watch = asyncio.create_task(self._pump_and_watch(self.process))
 
     async def _pump_and_watch(self, process: asyncio.subprocess.Process) -> None:
@@ -70,3 +75,13 @@ class Child:
         if self._watch:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._watch, 2)
+
+
+def _lower_priority(pid: int, by: int) -> None:
+    """Set before the child's interpreter has started a thread (it is still loading), so
+    every thread it starts inherits it. Lowering needs no privilege; failing to is no
+    reason not to run."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, min(os.getpriority(os.PRIO_PROCESS, 0) + by, 19))
+    except OSError as error:
+        log.warning("could not lower the priority of process %s: %s", pid, error)

@@ -68,6 +68,13 @@ def say(message: str) -> None:
     print(f"{'ticketing':<12}| {message}", flush=True)
 
 
+# A background service's niceness above the others': its CPU weight is a tenth of theirs
+# while they are busy (when they are not, it has the CPU). In a 500-order expiry burst that
+# filled both cores of a 2-core machine, the cancellations' p99 was 670 ms against 835
+# (medians of ten alternated runs); the burst's mails go out as it ebbs.
+BACKGROUND_NICE = 10
+
+
 def database_name(spec: ServiceSpec) -> str:
     return f"ticketing_{spec.name}"
 
@@ -343,7 +350,8 @@ class System:
                 str(port),
                 "--no-migrate",
             ]
-            child = Child(label, argv, {**env, "SERVICE_REPLICA": label})
+            nice = BACKGROUND_NICE if spec.background else 0
+            child = Child(label, argv, {**env, "SERVICE_REPLICA": label}, nice=nice)
             await child.start()
             self.children.append(child)
             for route in spec.routes:

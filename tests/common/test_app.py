@@ -55,6 +55,17 @@ async def test_every_answer_says_nosniff_even_an_unexpected_error():
         assert answer.headers.get_list("x-content-type-options") == ["nosniff"], answer
 
 
+async def test_the_apps_own_routes_are_tried_before_the_ones_the_edge_brings():
+    app = an_app(api_docs=True)
+    async with client(app) as http:  # the first request puts the routes in order
+        answers = [await http.post("/echo", json={}), await http.get("/healthz")]
+        answers += [await http.get(path) for path in DOCS]
+    assert [a.status_code for a in answers] == [200] * 5
+    own = [getattr(route, "path", None) for route in app.router.routes[:2]]
+    assert own == ["/echo", "/crash"]
+    assert app.router.routes[2:] == list(app.edge_routes) and len(app.edge_routes) == 6
+
+
 async def test_api_docs_are_off_unless_asked_for():
     async with client(an_app()) as http:
         assert [(await http.get(path)).status_code for path in DOCS] == [404] * 3

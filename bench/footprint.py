@@ -108,6 +108,15 @@ def _cpu_ticks(pid: int) -> int:
     return 0
 
 
+def _helper(pid: int) -> str:
+    if _comm(pid).startswith("nats"):
+        return "nats"
+    with contextlib.suppress(OSError):
+        if b"ticketing.runtime.smtp" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return "mailbox"
+    return "other"
+
+
 def _comm(pid: int) -> str:
     with contextlib.suppress(OSError):
         return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -121,13 +130,14 @@ def _service(label: str) -> str:
 
 
 def _labels(running: Running) -> dict[int, str]:
-    """Who each process of the tree is: a service, the gateway, nats or postgres."""
+    """Who each process of the tree is: a service, the gateway, nats, the local SMTP
+    server (mailbox) or postgres."""
     labels = {p["pid"]: _service(p["label"]) for p in running.state.get("processes", [])}
     labels[running.process.pid] = "gateway"
     postmaster = running.postmaster_pid()
     for pid in tree([running.process.pid]):
         if pid not in labels:
-            labels[pid] = "nats" if _comm(pid).startswith("nats") else "other"
+            labels[pid] = _helper(pid)
     if postmaster is not None:
         for pid in tree([postmaster]):
             labels[pid] = "postgres"

@@ -129,7 +129,7 @@ def summarize(runs: list[dict[str, float]]) -> list[dict]:
 
 
 PARTS = ["gateway", "auth", "tickets", "orders", "expiration", "payments", "passes"]
-PARTS += ["notifications", "web"]
+PARTS += ["notifications", "web", "mailbox"]
 PARTS += ["postgres", "nats", "generator"]
 
 

@@ -226,6 +226,13 @@ def test_up_keeps_each_mail_its_smtp_server_takes_and_mail_lists_it(data_dir):
         env = _environment(notifications["pid"])
         assert env["SMTP_URL"] == up.state["smtp_url"]
         assert env["SITE_URL"] == up.url  # links in mails lead to this system
+        # its own process, at mail's lower priority, handed nothing of the system's secrets
+        (server,) = _descendants(up.process.pid) & _processes_mentioning("runtime.smtp")
+        niceness = os.getpriority(os.PRIO_PROCESS, server) - os.getpriority(
+            os.PRIO_PROCESS, up.process.pid
+        )
+        assert niceness == BACKGROUND_NICE
+        assert set(_environment(server)) <= {"PATH", "PYTHONPATH", "PYTHONUNBUFFERED"}
         message = EmailMessage()
         message["From"] = "Ticketing <tickets@localhost>"
         message["To"] = "buyer@example.com"

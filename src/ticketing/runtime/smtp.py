@@ -2,20 +2,20 @@
 keeps it as a file under `<data-dir>/mail/` (runtime/mailbox.py), where `ticketing mail`
 lists it. Nothing is relayed anywhere.
 
-It runs in the supervisor's own event loop, beside the gateway, and not as a supervised
-child like NATS and PostgreSQL: those are programs of their own, with state that must
-survive the supervisor, while this is a few asyncio callbacks that write a file. As a
-child it would cost a Python process and a restart loop for a server that has nothing to
-lose; in the loop it lives exactly as long as the supervisor, which starts it before the
-services (notifications is handed its URL) and closes it after they have stopped (so a
-mail sent on the way out is still taken). Nor a thread (aiosmtpd's Controller): a second
-loop for what the first does between two requests. The port is the kernel's choice
-(port 0) on 127.0.0.1, so it never contends for 25 or 1025 with a real server or Mailpit.
+Under `ticketing up` it is a supervised child (`python -m ticketing.runtime.smtp`), started
+before the services (notifications is handed its URL) and stopped after them (a mail sent
+on the way out is still taken), at the lower CPU priority of work nobody waits on. It was
+a few callbacks in the supervisor's own loop, but that loop is the gateway's: each mail's
+SMTP conversation, about a millisecond of CPU, ran there at the priority of the requests
+it delayed (a fifth of the gateway's CPU in a flash sale, when every winner gets a mail).
+`LocalSmtp` is the server itself, for that child or a test's loop.
 """
 
 import asyncio
 import contextlib
 import logging
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,12 +56,12 @@ class LocalSmtp:
     """start() → an smtp:// URL on 127.0.0.1; stop() closes it."""
 
     def __init__(
-        self, mail_dir: Path, announce: Callable[[Path], None] = lambda path: None
+        self, mail_dir: Path, announce: Callable[[Path], None] = lambda path: None, port: int = 0
     ) -> None:
         self.mail_dir = mail_dir
         self.announce = announce
         self.server: asyncio.Server | None = None
-        self.port = 0
+        self.port = port  # 0: the kernel's choice, never 25 or 1025 a real server may hold
 
     @property
     def url(self) -> str:
@@ -75,7 +75,7 @@ class LocalSmtp:
             # hostname given: aiosmtpd would otherwise ask DNS for this machine's name
             lambda: SMTP(handler, hostname="localhost", data_size_limit=LARGEST),
             host="127.0.0.1",
-            port=0,
+            port=self.port,
         )
         self.port = self.server.sockets[0].getsockname()[1]
         return self.url
@@ -87,3 +87,30 @@ class LocalSmtp:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.server.wait_closed(), grace)
         self.server = None
+
+
+async def _serve(mail_dir: Path, port: int) -> None:
+    """Until SIGTERM or SIGINT; each mail kept is said on stdout, which `ticketing up`
+    shows under this process's label."""
+
+    def announce(path: Path) -> None:
+        print(f"kept {path.name}", flush=True)
+
+    server = LocalSmtp(mail_dir, announce, port)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    await server.stop()
+
+
+def main(argv: list[str]) -> None:
+    """`python -m ticketing.runtime.smtp MAIL_DIR PORT`: serve on 127.0.0.1:PORT."""
+    mail_dir, port = argv
+    asyncio.run(_serve(Path(mail_dir), int(port)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

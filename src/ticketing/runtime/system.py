@@ -28,11 +28,10 @@ from ticketing.runtime import data_lock, mailbox, provision
 from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
 from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
-from ticketing.runtime.ports import free_port, port_is_free
+from ticketing.runtime.ports import free_port, port_answers, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
 from ticketing.runtime.servers import Unsignalled
 from ticketing.runtime.services import SERVICES, ServiceSpec
-from ticketing.runtime.smtp import LocalSmtp
 from ticketing.runtime.supervisor import Child
 from ticketing.runtime.urls import database_url, role_url
 
@@ -183,7 +182,7 @@ class System:
         self.options = options
         self.postgres: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
-        self.smtp: LocalSmtp | None = None
+        self.mailbox: Child | None = None  # the local SMTP server, unless SMTP_URL is given
         self.children: list[Child] = []
         self.upstreams: dict[str, list[str]] = {}
         self.gateway: uvicorn.Server | None = None
@@ -229,23 +228,34 @@ class System:
         self._write_state(admin_url, self.nats.admin_url if self.nats else nats_url, smtp_url)
         elapsed = time.monotonic() - started
         say(f"Ticketing is up at {self.url} (started in {elapsed:.1f}s); Ctrl-C stops it")
-        if self.smtp is not None:
-            say(f"mail is kept in {self.smtp.mail_dir}: `ticketing mail --last 5` lists it")
+        if self.mailbox is not None:
+            say(f"mail is kept in {self.mail_dir}: `ticketing mail --last 5` lists it")
         return self.url
 
     @property
     def url(self) -> str:
         return f"http://{self.options.host}:{self.options.port}"
 
-    async def _start_smtp(self) -> str:
-        """The local SMTP server (runtime/smtp.py), unless SMTP_URL names a real one."""
+    async def _start_smtp(self, within: float = 15) -> str:
+        """The local SMTP server (runtime/smtp.py), unless SMTP_URL names a real one; once
+        it listens, so notifications' first mail finds it. It is handed nothing secret."""
         if given := os.environ.get("SMTP_URL"):
             return given
-        self.smtp = LocalSmtp(
-            mailbox.folder(self.options.data_dir),
-            announce=lambda path: print(f"{'mail':<12}| kept {path.name}", flush=True),
-        )
-        return await self.smtp.start()
+        port = free_port()
+        argv = [sys.executable, "-m", "ticketing.runtime.smtp", str(self.mail_dir), str(port)]
+        env = {name: os.environ[name] for name in ("PATH", "PYTHONPATH") if name in os.environ}
+        self.mailbox = Child("mail", argv, env | {"PYTHONUNBUFFERED": "1"}, nice=BACKGROUND_NICE)
+        await self.mailbox.start()
+        deadline = time.monotonic() + within
+        while not await asyncio.to_thread(port_answers, port):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the local SMTP server did not listen in {within:.0f}s")
+            await asyncio.sleep(0.05)
+        return f"smtp://127.0.0.1:{port}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return mailbox.folder(self.options.data_dir)
 
     async def _provision(
         self, admin_url: str, passwords: dict[str, str]
@@ -407,8 +417,8 @@ class System:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._gateway_task, 10)
         await asyncio.gather(*(child.stop() for child in self.children))
-        if self.smtp is not None:  # after notifications: what it sent on the way out is kept
-            await self.smtp.stop()
+        if self.mailbox is not None:  # after notifications: what it sent on the way out is kept
+            await self.mailbox.stop()
         await asyncio.to_thread(self._stop_backends)
         with contextlib.suppress(FileNotFoundError):
             (self.options.data_dir / "state.json").unlink()

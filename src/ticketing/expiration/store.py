@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.common.prepared import Prepared
 from ticketing.common.rows import table
 from ticketing.common.wakeups import notify
 from ticketing.expiration.models import Timer
@@ -24,15 +25,17 @@ class Fired:
 
 # A timer per order.created and per order.cancelled: built once, as building the
 # statement per event cost more than running it.
-_ARM = notify(CHANNEL).select_from(
-    insert(Timer)
-    .values(order_id=bindparam("order_id"), fire_at=bindparam("fire_at"))
-    .on_conflict_do_nothing(index_elements=[TIMERS.c.order_id])
-    .returning(TIMERS.c.order_id)
-    .cte("armed")
+_ARM = Prepared(
+    notify(CHANNEL).select_from(
+        insert(Timer)
+        .values(order_id=bindparam("order_id"), fire_at=bindparam("fire_at"))
+        .on_conflict_do_nothing(index_elements=[TIMERS.c.order_id])
+        .returning(TIMERS.c.order_id)
+        .cte("armed")
+    )
 )
-_DISARM = delete(Timer).where(
-    TIMERS.c.order_id == bindparam("order_id"), TIMERS.c.fired_at.is_(None)
+_DISARM = Prepared(
+    delete(Timer).where(TIMERS.c.order_id == bindparam("order_id"), TIMERS.c.fired_at.is_(None))
 )
 
 
@@ -41,13 +44,12 @@ async def arm(db: AsyncConnection, order_id: UUID, fire_at: datetime) -> bool:
 
     One statement: the insert, and a NOTIFY only if it stored a row. Delivered on commit,
     it wakes every scheduler replica to re-read its next due time."""
-    armed = await db.execute(_ARM, {"order_id": order_id, "fire_at": fire_at})
-    return armed.first() is not None
+    return await _ARM.fetchrow_in(db, {"order_id": order_id, "fire_at": fire_at}) is not None
 
 
 async def disarm(db: AsyncConnection, order_id: UUID) -> None:
     """A fired timer stays for dedup until purged."""
-    await db.execute(_DISARM, {"order_id": order_id})
+    await _DISARM.fetchrow_in(db, {"order_id": order_id})
 
 
 async def fire_due(db: AsyncConnection, now: datetime, limit: int) -> list[Fired]:

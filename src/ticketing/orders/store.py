@@ -5,7 +5,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Row, Select, bindparam, exists, select, text, tuple_, update
+from sqlalchemy import Row, Select, bindparam, exists, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -112,10 +112,12 @@ async def save_status(db: AsyncConnection, order: Order) -> None:
     )
 
 
-# Every expiry: built once, as building it per call cost more than running it.
-_CLOSE_OPEN_ORDER = (
+# An open order's status as single values, the IN list a prepared statement cannot take.
+_OPEN_STATUS = or_(*(ORDERS.c.status == status.value for status in OPEN))
+# Every expiry, compiled once (common/prepared.py).
+_CLOSE_OPEN_ORDER = Prepared(
     update(ORDERS)
-    .where(ORDERS.c.id == bindparam("order_id"), ORDERS.c.status.in_([s.value for s in OPEN]))
+    .where(ORDERS.c.id == bindparam("order_id"), _OPEN_STATUS)
     .values(status=OrderStatus.CANCELLED.value, version=ORDERS.c.version + 1)
     .returning(*ORDERS.c)
 )
@@ -124,7 +126,7 @@ _CLOSE_OPEN_ORDER = (
 async def close_open_order(db: AsyncConnection, order_id: UUID) -> Order | None:
     """Cancel the order if it is open, in one UPDATE that both locks and decides; the
     closed order, or None if it was closed already or never existed."""
-    row = (await db.execute(_CLOSE_OPEN_ORDER, {"order_id": order_id})).first()
+    row = await _CLOSE_OPEN_ORDER.fetchrow_in(db, {"order_id": order_id})
     return None if row is None else value(Order, row)
 
 
@@ -169,8 +171,8 @@ async def add_listing(db: AsyncConnection, listing: Listing) -> bool:
     return await insert_new(db, TICKETS, values(listing))
 
 
-# Every ticket.updated: built once, as _CLOSE_OPEN_ORDER.
-_FOLLOW_LISTING = (
+# Every ticket.updated: compiled once, as _CLOSE_OPEN_ORDER.
+_FOLLOW_LISTING = Prepared(
     update(TICKETS)
     .where(
         TICKETS.c.id == bindparam("listing_id"), TICKETS.c.version == bindparam("previous_version")
@@ -183,12 +185,12 @@ _FOLLOW_LISTING = (
 async def follow_listing(db: AsyncConnection, source: Listing) -> bool:
     """The source's fields, only on top of the version just before `source.version`; False
     if the replica is not there (yet) or not at that version."""
-    moved = await db.execute(
-        _FOLLOW_LISTING,
+    moved = await _FOLLOW_LISTING.fetchrow_in(
+        db,
         {"listing_id": source.id, "previous_version": source.version - 1}
         | {f"new_{column}": getattr(source, column) for column in _SOURCE_COLUMNS},
     )
-    return moved.first() is not None
+    return moved is not None
 
 
 async def save_listing(db: AsyncConnection, listing: Listing) -> None:

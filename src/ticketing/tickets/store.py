@@ -25,13 +25,13 @@ _FIELDS = columns(TICKETS, Ticket)
 # The statements of every reservation's and release's listener, built once: building one
 # per call cost more than running it.
 _FIND = select(*_FIELDS).where(_C.id == bindparam("ticket_id"))
-_FIND_LOCKED = _FIND.with_for_update()
+_FIND_LOCKED = Prepared(_FIND.with_for_update())  # compiled once (common/prepared.py)
 _SAVE = (
     update(TICKETS)
     .where(_C.id == bindparam("ticket_id"))
     .values({column.key: bindparam(f"new_{column.key}") for column in _FIELDS})
 )
-_SAVE_STAGED = outbox.staged_after(_SAVE.returning(_C.id).cte("saved"))
+_SAVE_STAGED = Prepared(outbox.staged_after(_SAVE.returning(_C.id).cte("saved")))
 # A listing, the write every seller makes.
 _ADD = outbox.staged_after(
     insert(TICKETS)
@@ -44,7 +44,10 @@ _ADD = outbox.staged_after(
 async def find(db: AsyncConnection, ticket_id: UUID, *, lock: bool = False) -> Ticket | None:
     """With `lock`, FOR UPDATE: an edit and a reservation of one ticket take turns, each
     bumping version, until the caller's transaction ends."""
-    row = (await db.execute(_FIND_LOCKED if lock else _FIND, {"ticket_id": ticket_id})).first()
+    if lock:
+        row = await _FIND_LOCKED.fetchrow_in(db, {"ticket_id": ticket_id})
+    else:
+        row = (await db.execute(_FIND, {"ticket_id": ticket_id})).first()
     return None if row is None else value(Ticket, row)
 
 
@@ -117,7 +120,7 @@ async def save(db: AsyncConnection, ticket: Ticket, event: Event | None) -> None
     if event is None:
         await db.execute(_SAVE, changed)
         return
-    await db.execute(_SAVE_STAGED, changed | outbox.staged_values(event))
+    await _SAVE_STAGED.fetchrow_in(db, changed | outbox.staged_values(event))
 
 
 async def first_news_of(

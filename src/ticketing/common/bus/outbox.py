@@ -41,7 +41,10 @@ _ROW = {
     "envelope": cast(bindparam("event_envelope", type_=String), JSONB),
 }
 _STAGE = outbox.insert().values(_ROW)
-_STAGE_ONE = notify(CHANNEL).select_from(_STAGE.returning(outbox.c.id).cte("staged")).limit(1)
+# Every event a listener or route stages, in its transaction (common/prepared.py)
+_STAGE_ONE = Prepared(
+    notify(CHANNEL).select_from(_STAGE.returning(outbox.c.id).cte("staged")).limit(1)
+)
 
 
 async def stage(db: AsyncConnection, event: Event) -> Envelope:
@@ -55,7 +58,7 @@ async def stage_many(db: AsyncConnection, events: list[Event]) -> list[Envelope]
     envelopes = [Envelope.wrap(event) for event in events]
     rows = [_row_values(envelope) for envelope in envelopes]
     if len(rows) == 1:  # the common case: one statement, one round trip
-        await db.execute(_STAGE_ONE, rows[0])
+        await _STAGE_ONE.fetchrow_in(db, rows[0])
     elif rows:
         await db.execute(_STAGE, rows)
         await db.execute(notify(CHANNEL))

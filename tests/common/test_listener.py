@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy.event
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.common.bus_support import (
     ListenerCounts,
@@ -289,3 +289,32 @@ async def test_events_one_after_another_share_a_connection_given_back_when_quiet
         await eventually(lambda: listening.sync_engine.pool.checkedout() == 0, timeout=5)
         await stop(task)
         assert sorted(row.id for row in await all_replicas(listening)) == sorted(ids)
+
+
+async def test_a_connection_the_database_dropped_is_waited_out_not_blamed_on_the_event(
+    probe_db, nats, names
+):
+    subscriptions = {Subject.TICKET_CREATED: SUBSCRIPTIONS[Subject.TICKET_CREATED]}
+    first, second = uuid4(), uuid4()
+    async with (
+        engine(probe_db) as listening,
+        engine(probe_db) as admin,
+        jetstream(nats.url, names) as js,
+    ):
+        counts = ListenerCounts("probe-dropped")
+        listener = Listener("probe-dropped", subscriptions, listening, js, names, max_attempts=1)
+        task = start(listener)
+        await publish(js, names, created(first))
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 1)
+        async with admin.connect() as db:  # the listener's kept connection among them
+            await db.execute(text(DROP_THE_OTHERS))
+        await publish(js, names, created(second))
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 2, timeout=10)
+        await stop(task)
+    assert counts.dead_letters() == 0  # one attempt only: a blamed event would be dead
+
+
+DROP_THE_OTHERS = """
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""

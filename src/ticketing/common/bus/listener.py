@@ -19,11 +19,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, Uuid, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.common import correlation, faults, metrics
@@ -31,8 +33,9 @@ from ticketing.common.bus.connection import BusNames, cancel_requested
 from ticketing.common.bus.permissions import durable_name
 from ticketing.common.bus.tables import processed_events
 from ticketing.common.bus.versions import StaleEvent, VersionGap
-from ticketing.common.db import unreachable
+from ticketing.common.db import ConnectionLost, unreachable
 from ticketing.common.events import Envelope, Event, Subject
+from ticketing.common.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ DATABASE_WAIT = (0.2, 5.0)  # first and longest pause while the database is unre
 BATCH = 64
 FETCH_WAIT = 5.0  # how long one pull request waits on an idle stream before asking again
 TOP_UP_WAIT = 0.05
+POOL_SKIPS = 30  # more than the engine's pool holds (common/db.py)
 
 
 def _decode(msg: Msg) -> Decoded:
@@ -69,7 +73,19 @@ def _delivery(msg: Msg) -> int:
     return msg.metadata.num_delivered if msg.metadata and msg.metadata.num_delivered else 1
 
 
-_RECORD = insert(processed_events).on_conflict_do_nothing().returning(processed_events.c.event_id)
+# Every event's record, or a whole batch's, in one statement compiled once: run on the
+# driver in the listener's transaction (common/prepared.py).
+_RECORD = Prepared(
+    insert(processed_events)
+    .from_select(
+        ["event_id", "subject"],
+        select(
+            func.unnest(bindparam("ids", type_=ARRAY(Uuid))), bindparam("subject", type_=String)
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(processed_events.c.event_id)
+)
 
 
 async def _first_deliveries(
@@ -77,11 +93,8 @@ async def _first_deliveries(
 ) -> set[UUID]:
     """Record the events as processed; returns those not recorded before. Committed with
     their effects, so an event takes effect once however often it is delivered."""
-    rows = [{"event_id": event_id, "subject": str(subject)} for event_id in ids]
-    # one row, or several in one round trip (SQLAlchemy's insertmanyvalues): either way
-    # the statement built once, as building it per event cost more than running it
-    recorded = await db.execute(_RECORD, rows[0] if len(rows) == 1 else rows)
-    return set(recorded.scalars())
+    recorded = await _RECORD.fetch_in(db, {"ids": list(ids), "subject": str(subject)})
+    return {row[0] for row in recorded}
 
 
 async def _run(handler: Handler, db: AsyncConnection, envelope: Envelope, event: Event) -> None:
@@ -97,29 +110,58 @@ async def _run(handler: Handler, db: AsyncConnection, envelope: Envelope, event:
 class Kept:
     """The connection a subject's loop keeps while its events keep coming, for one
     transaction after another: taking one from the engine's pool and giving it back (with
-    its reset) cost about a quarter of a one-event transaction's CPU. Given back when the
-    stream goes quiet, and after any failure: the next transaction then starts on a fresh
-    connection, as it always did."""
+    its reset) cost about a quarter of a one-event transaction's CPU, and SQLAlchemy's own
+    BEGIN and COMMIT as much again. So the transaction is asyncpg's, on the driver under
+    the kept connection, which SQLAlchemy is told is in autocommit: its statements then
+    run in that transaction as they come, and the prepared ones (common/prepared.py) beside
+    them. Given back when the stream goes quiet, and after any failure: the next
+    transaction starts on one taken anew, as it always did; one the database dropped is
+    discarded, and the failure reported as the database's (unreachable, waited out)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._db: AsyncConnection | None = None
+        self._driver: asyncpg.Connection | None = None
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        if self._db is None:
-            self._db = await self._engine.connect()
+        if self._db is None or self._driver is None:
+            await self._take()
+        db, driver = self._db, self._driver
+        assert db is not None and driver is not None
         try:
-            async with self._db.begin():
-                yield self._db
-        except BaseException:
-            await self.give_back()
+            async with driver.transaction():
+                yield db
+        except BaseException as error:
+            lost = driver.is_closed()
+            await self.give_back(lost=lost)
+            if lost and isinstance(error, Exception):
+                raise ConnectionLost(str(error)) from error
             raise
 
-    async def give_back(self) -> None:
-        db, self._db = self._db, None
+    async def _take(self) -> None:
+        """One the database has closed since it went back to the pool (a restart) is
+        discarded here, as SQLAlchemy would at its first statement: the pool opens a new
+        one in its place, rather than the loop meeting each stale one in turn."""
+        for _ in range(POOL_SKIPS):
+            db = await self._engine.connect()
+            driver: asyncpg.Connection = (await db.get_raw_connection()).driver_connection
+            if not driver.is_closed():
+                break
+            with contextlib.suppress(Exception):
+                await db.invalidate()
+            await db.close()
+        else:
+            raise ConnectionLost("every pooled connection was closed by the database")
+        await db.execution_options(isolation_level="AUTOCOMMIT")
+        self._db, self._driver = db, driver
+
+    async def give_back(self, *, lost: bool = False) -> None:
+        db, self._db, self._driver = self._db, None, None
         if db is not None:
             with contextlib.suppress(Exception):
+                if lost:
+                    await db.invalidate()
                 await db.close()
 
 

@@ -182,7 +182,7 @@ class System:
         self.options = options
         self.postgres: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
-        self.mailbox: Child | None = None  # the local SMTP server, unless SMTP_URL is given
+        self.mail_server: Child | None = None  # the local SMTP server, unless SMTP_URL is given
         self.children: list[Child] = []
         self.upstreams: dict[str, list[str]] = {}
         self.gateway: uvicorn.Server | None = None
@@ -228,7 +228,7 @@ class System:
         self._write_state(admin_url, self.nats.admin_url if self.nats else nats_url, smtp_url)
         elapsed = time.monotonic() - started
         say(f"Ticketing is up at {self.url} (started in {elapsed:.1f}s); Ctrl-C stops it")
-        if self.mailbox is not None:
+        if self.mail_server is not None:
             say(f"mail is kept in {self.mail_dir}: `ticketing mail --last 5` lists it")
         return self.url
 
@@ -244,8 +244,9 @@ class System:
         port = free_port()
         argv = [sys.executable, "-m", "ticketing.runtime.smtp", str(self.mail_dir), str(port)]
         env = {name: os.environ[name] for name in ("PATH", "PYTHONPATH") if name in os.environ}
-        self.mailbox = Child("mail", argv, env | {"PYTHONUNBUFFERED": "1"}, nice=BACKGROUND_NICE)
-        await self.mailbox.start()
+        env["PYTHONUNBUFFERED"] = "1"
+        self.mail_server = Child("mail", argv, env, nice=BACKGROUND_NICE)
+        await self.mail_server.start()
         deadline = time.monotonic() + within
         while not await asyncio.to_thread(port_answers, port):
             if time.monotonic() > deadline:
@@ -417,8 +418,8 @@ class System:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._gateway_task, 10)
         await asyncio.gather(*(child.stop() for child in self.children))
-        if self.mailbox is not None:  # after notifications: what it sent on the way out is kept
-            await self.mailbox.stop()
+        if self.mail_server is not None:  # after notifications: what they sent at the end is kept
+            await self.mail_server.stop()
         await asyncio.to_thread(self._stop_backends)
         with contextlib.suppress(FileNotFoundError):
             (self.options.data_dir / "state.json").unlink()

@@ -208,6 +208,10 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
             )
             background = process["label"].startswith("notifications")
             assert niceness == (BACKGROUND_NICE if background else 0), process
+            # in up's session, where a kernel that schedules sessions as groups weighs that
+            # niceness against its siblings; in a group of its own, out of Ctrl-C's reach
+            assert os.getsid(process["pid"]) == os.getsid(up.process.pid), process
+            assert os.getpgid(process["pid"]) == process["pid"], process
         (auth,) = up.processes("auth")  # a developer's API docs, on the service's own port
         assert httpx.get(f"{auth['url']}/openapi.json", timeout=10).status_code == 200
     # leaving the block sent SIGINT and saw exit code 0
@@ -232,6 +236,7 @@ def test_up_keeps_each_mail_its_smtp_server_takes_and_mail_lists_it(data_dir):
             os.PRIO_PROCESS, up.process.pid
         )
         assert niceness == BACKGROUND_NICE
+        assert os.getsid(server) == os.getsid(up.process.pid)
         assert set(_environment(server)) <= {"PATH", "PYTHONPATH", "PYTHONUNBUFFERED"}
         message = EmailMessage()
         message["From"] = "Ticketing <tickets@localhost>"

@@ -35,9 +35,15 @@ class Child:
         self.process = await asyncio.create_subprocess_exec(
             *self.argv,
             env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches us; we stop children in order
+            # Its own process group (uvloop has no process_group=0): the terminal's Ctrl-C
+            # reaches only us, and we stop children in order. Our session, not one of its own:
+            # where the kernel schedules each session as one group (autogroup, on by default
+            # in most distributions), a niceness counts only against its session's other
+            # processes, so a service alone in one would be lowered against nothing.
+            preexec_fn=os.setpgrp,
         )
         if self.nice:
             _lower_priority(self.process.pid, self.nice)

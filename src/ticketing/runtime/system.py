@@ -69,8 +69,9 @@ def say(message: str) -> None:
 
 # A background service's niceness above the others': its CPU weight is a tenth of theirs
 # while they are busy (when they are not, it has the CPU). In a 500-order expiry burst that
-# filled both cores of a 2-core machine, the cancellations' p99 was 670 ms against 835
-# (medians of ten alternated runs); the burst's mails go out as it ebbs.
+# filled both cores of a 2-core machine, the cancellations' p99 was 180 ms against 1,010
+# with the lowering void (each child in a session of its own, which an autogroup kernel
+# schedules apart; medians of six alternated runs); the burst's mails go out as it ebbs.
 BACKGROUND_NICE = 10
 
 

@@ -77,6 +77,18 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+def _session_group_niceness(pid: int, relative_to: int) -> int | None:
+    """Its session group's niceness above that of `relative_to`'s, with autogroup scheduling
+    on; None without it."""
+    if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
+        return None
+
+    def nice(of: int) -> int:  # "/autogroup-7 nice 0"
+        return int(Path(f"/proc/{of}/autogroup").read_text().split()[-1])
+
+    return nice(pid) - nice(relative_to)
+
+
 def _environment(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
@@ -208,10 +220,9 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
             )
             background = process["label"].startswith("notifications")
             assert niceness == (BACKGROUND_NICE if background else 0), process
-            # in up's session, where a kernel that schedules sessions as groups weighs that
-            # niceness against its siblings; in a group of its own, out of Ctrl-C's reach
-            assert os.getsid(process["pid"]) == os.getsid(up.process.pid), process
-            assert os.getpgid(process["pid"]) == process["pid"], process
+            # and where the kernel schedules each session as a group, so does its session
+            group = _session_group_niceness(process["pid"], up.process.pid)
+            assert group in (None, BACKGROUND_NICE if background else 0), process
         (auth,) = up.processes("auth")  # a developer's API docs, on the service's own port
         assert httpx.get(f"{auth['url']}/openapi.json", timeout=10).status_code == 200
     # leaving the block sent SIGINT and saw exit code 0
@@ -236,7 +247,7 @@ def test_up_keeps_each_mail_its_smtp_server_takes_and_mail_lists_it(data_dir):
             os.PRIO_PROCESS, up.process.pid
         )
         assert niceness == BACKGROUND_NICE
-        assert os.getsid(server) == os.getsid(up.process.pid)
+        assert _session_group_niceness(server, up.process.pid) in (None, BACKGROUND_NICE)
         assert set(_environment(server)) <= {"PATH", "PYTHONPATH", "PYTHONUNBUFFERED"}
         message = EmailMessage()
         message["From"] = "Ticketing <tickets@localhost>"

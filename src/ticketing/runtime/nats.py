@@ -123,7 +123,7 @@ class EmbeddedNats:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            process_group=0,  # out of Ctrl-C's reach, scheduled with the rest (supervisor.py)
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + timeout

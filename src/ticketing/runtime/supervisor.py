@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +39,10 @@ class Child:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            # Its own process group (uvloop has no process_group=0): the terminal's Ctrl-C
-            # reaches only us, and we stop children in order. Our session, not one of its own:
-            # where the kernel schedules each session as one group (autogroup, on by default
-            # in most distributions), a niceness counts only against its session's other
-            # processes, so a service alone in one would be lowered against nothing.
-            preexec_fn=os.setpgrp,
+            start_new_session=True,  # Ctrl-C reaches us; we stop children in order
         )
         if self.nice:
-            _lower_priority(self.process.pid, self.nice)
+            await _lower_priority(self.process.pid, self.nice)
         self._watch = asyncio.create_task(self._pump_and_watch(self.process))
 
     async def _pump_and_watch(self, process: asyncio.subprocess.Process) -> None:
@@ -83,11 +79,47 @@ class Child:
                 await asyncio.wait_for(self._watch, 2)
 
 
-def _lower_priority(pid: int, by: int) -> None:
+async def _lower_priority(pid: int, by: int) -> None:
     """Set before the child's interpreter has started a thread (it is still loading), so
     every thread it starts inherits it. Lowering needs no privilege; failing to is no
-    reason not to run."""
+    reason not to run.
+
+    Where the kernel schedules each session as one group (autogroup, on by default in most
+    distributions), a process's niceness counts only against its own session, and each
+    child has one of its own: the group's niceness is what weighs it against the others."""
     try:
         os.setpriority(os.PRIO_PROCESS, pid, min(os.getpriority(os.PRIO_PROCESS, 0) + by, 19))
     except OSError as error:
         log.warning("could not lower the priority of process %s: %s", pid, error)
+    own = _autogroup_nice("self")
+    if own is None:  # no autogroup here: the process's niceness is the one that counts
+        return
+    for _ in range(AUTOGROUP_TRIES):
+        if _set_autogroup_nice(pid, min(own + by, 19)):
+            return
+        await asyncio.sleep(0.1)  # the kernel takes one change a tenth of a second
+
+
+AUTOGROUP_TRIES = 20
+
+
+def _set_autogroup_nice(pid: int, nice: int) -> bool:
+    """False if the kernel asks to be asked again."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+    except BlockingIOError:
+        return False
+    except OSError as error:
+        log.warning("could not lower the priority of session %s: %s", pid, error)
+    return True
+
+
+def _autogroup_nice(pid: str) -> int | None:
+    """The niceness of the process's session group ("/autogroup-7 nice 0"); None without
+    autogroup scheduling."""
+    try:
+        if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
+            return None
+        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None

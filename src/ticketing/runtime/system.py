@@ -69,9 +69,9 @@ def say(message: str) -> None:
 
 # A background service's niceness above the others': its CPU weight is a tenth of theirs
 # while they are busy (when they are not, it has the CPU). In a 500-order expiry burst that
-# filled both cores of a 2-core machine, the cancellations' p99 was 180 ms against 1,010
-# with the lowering void (each child in a session of its own, which an autogroup kernel
-# schedules apart; medians of six alternated runs); the burst's mails go out as it ebbs.
+# filled both cores of a 2-core machine, the cancellations' p99 was 170 ms against 690
+# with the process alone lowered, which an autogroup kernel weighs only inside its session
+# (medians of six alternated runs); the burst's mails go out as it ebbs.
 BACKGROUND_NICE = 10
 
 

@@ -4,6 +4,7 @@ import asyncio
 from uuid import uuid4
 
 import pytest
+import sqlalchemy.event
 from sqlalchemy import select, text
 
 from tests.common.bus_support import (
@@ -18,6 +19,7 @@ from tests.common.bus_support import publish_event as publish
 from tests.common.probe import SUBSCRIPTIONS, replicas
 from tests.support import bus_prefix, eventually
 from ticketing.common import metrics
+from ticketing.common.bus import listener as listener_module
 from ticketing.common.bus.connection import BusNames
 from ticketing.common.bus.listener import Listener
 from ticketing.common.events import Envelope, Subject, TicketCreated, TicketUpdated
@@ -269,6 +271,26 @@ async def test_two_copies_of_one_event_in_one_batch_take_effect_once(probe_db, n
     assert len(seen) == 2 and len({id(db) for db in seen}) == 1  # one batch, the copy skipped
 
 
+async def test_events_one_after_another_share_a_connection_given_back_when_quiet(
+    probe_db, nats, names, monkeypatch
+):
+    monkeypatch.setattr(listener_module, "FETCH_WAIT", 1.0)  # quiet after a second
+    ids = [uuid4() for _ in range(5)]
+    subscriptions = {Subject.TICKET_CREATED: SUBSCRIPTIONS[Subject.TICKET_CREATED]}
+    async with engine(probe_db) as listening, jetstream(nats.url, names) as js:
+        checkouts: list[object] = []
+        sqlalchemy.event.listen(listening.sync_engine, "checkout", lambda *a: checkouts.append(a))
+        counts = ListenerCounts("probe-kept")
+        task = start(Listener("probe-kept", subscriptions, listening, js, names))
+        for applied, ticket_id in enumerate(ids, 1):
+            await publish(js, names, created(ticket_id))
+            await eventually(lambda n=applied: counts.applied(Subject.TICKET_CREATED) == n)
+        assert len(checkouts) == 1  # one transaction after another on the connection kept
+        await eventually(lambda: listening.sync_engine.pool.checkedout() == 0, timeout=5)
+        await stop(task)
+        assert sorted(row.id for row in await all_replicas(listening)) == sorted(ids)
+
+
 async def test_a_connection_the_database_dropped_is_waited_out_not_blamed_on_the_event(
     probe_db, nats, names
 ):
@@ -290,6 +312,37 @@ async def test_a_connection_the_database_dropped_is_waited_out_not_blamed_on_the
         await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 2, timeout=10)
         await stop(task)
     assert counts.dead_letters() == 0  # one attempt only: a blamed event would be dead
+
+
+async def test_a_kept_connection_the_database_dropped_renews_the_pool_it_came_from(
+    probe_db, nats, names, monkeypatch
+):
+    """Its failures never pass through SQLAlchemy, which would renew the pool itself: else
+    the service's next readers would meet the dead connections in turn, the kept one too
+    once the stream went quiet and gave it back."""
+    monkeypatch.setattr(listener_module, "FETCH_WAIT", 1.0)  # quiet after a second
+    subscriptions = {Subject.TICKET_CREATED: SUBSCRIPTIONS[Subject.TICKET_CREATED]}
+    async with (
+        engine(probe_db) as listening,
+        engine(probe_db) as admin,
+        jetstream(nats.url, names) as js,
+    ):
+        idle = [await listening.connect() for _ in range(2)]  # opened before the drop too
+        for db in idle:
+            await db.execute(text("SELECT 1"))
+            await db.close()
+        counts = ListenerCounts("probe-renewed")
+        task = start(Listener("probe-renewed", subscriptions, listening, js, names))
+        await publish(js, names, created(uuid4()))
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 1)
+        assert listening.sync_engine.pool.checkedout() == 1  # kept while events may come
+        async with admin.connect() as db:
+            await db.execute(text(DROP_THE_OTHERS))
+        await eventually(lambda: listening.sync_engine.pool.checkedout() == 0, timeout=5)
+        for _ in range(3):  # the next readers: none of them is handed a dead connection
+            async with listening.connect() as db:
+                assert (await db.execute(text("SELECT 1"))).scalar_one() == 1
+        await stop(task)
 
 
 DROP_THE_OTHERS = """

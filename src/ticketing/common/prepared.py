@@ -7,14 +7,14 @@ times the CPU of the same statement on plain asyncpg. Where that is most of a ro
 (a flash sale's reservations, nearly all refused), the route opens `db.Driver` and its store
 `Prepared` statements; asyncpg prepares each once per connection and keeps it.
 
-Inside a listener's transaction (or a route's `async with db.begin()`), `fetchrow_in` runs
-a statement on the asyncpg connection under the caller's SQLAlchemy one:
+Inside a listener's transaction (or a route's `async with db.begin()`), `fetch_in` and
+`fetchrow_in` run a statement on the asyncpg connection under the caller's SQLAlchemy one:
 the same connection, so the same transaction. SQLAlchemy begins a transaction with its
 first statement, not at `begin()`; until it has, they run the statement through SQLAlchemy
 instead, so nothing ever runs outside the transaction it was written for.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import asyncpg
@@ -59,6 +59,15 @@ class Prepared:
     ) -> asyncpg.Record | None:
         row: asyncpg.Record | None = await driver.fetchrow(self.sql, *self.arguments(values))
         return row
+
+    async def fetch_in(
+        self, db: AsyncConnection, values: Mapping[str, Any]
+    ) -> Sequence[asyncpg.Record | Row[Any]]:
+        """The rows, run in `db`'s transaction (see the module's docstring)."""
+        driver = _in_transaction(db)
+        if driver is None:
+            return list((await db.execute(self.statement, values)).all())
+        return await self.fetch(driver, values)
 
     async def fetchrow_in(
         self, db: AsyncConnection, values: Mapping[str, Any]

@@ -14,15 +14,18 @@ events_dead_letter_total, ...), labelled by service and subject.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, Uuid, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.common import correlation, faults, metrics
@@ -30,8 +33,9 @@ from ticketing.common.bus.connection import BusNames, cancel_requested
 from ticketing.common.bus.permissions import durable_name
 from ticketing.common.bus.tables import processed_events
 from ticketing.common.bus.versions import StaleEvent, VersionGap
-from ticketing.common.db import unreachable
+from ticketing.common.db import ConnectionLost, unreachable
 from ticketing.common.events import Envelope, Event, Subject
+from ticketing.common.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ Handler = Callable[[AsyncConnection, Any], Awaitable[None]]
 Subscriptions = Mapping[Subject, Handler]
 Decoded = tuple[Envelope, Event]
 Delivery = tuple[Msg, Decoded | None]  # a message, and what it held if it could be read
+Begin = Callable[[], AbstractAsyncContextManager[AsyncConnection]]  # a transaction's connection
 
 GAP_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 ERROR_DELAY = 0.5
@@ -67,7 +72,19 @@ def _delivery(msg: Msg) -> int:
     return msg.metadata.num_delivered if msg.metadata and msg.metadata.num_delivered else 1
 
 
-_RECORD = insert(processed_events).on_conflict_do_nothing().returning(processed_events.c.event_id)
+# Every event's record, or a whole batch's, in one statement compiled once: run on the
+# driver in the listener's transaction (common/prepared.py).
+_RECORD = Prepared(
+    insert(processed_events)
+    .from_select(
+        ["event_id", "subject"],
+        select(
+            func.unnest(bindparam("ids", type_=ARRAY(Uuid))), bindparam("subject", type_=String)
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(processed_events.c.event_id)
+)
 
 
 async def _first_deliveries(
@@ -75,11 +92,8 @@ async def _first_deliveries(
 ) -> set[UUID]:
     """Record the events as processed; returns those not recorded before. Committed with
     their effects, so an event takes effect once however often it is delivered."""
-    rows = [{"event_id": event_id, "subject": str(subject)} for event_id in ids]
-    # one row, or several in one round trip (SQLAlchemy's insertmanyvalues): either way
-    # the statement built once, as building it per event cost more than running it
-    recorded = await db.execute(_RECORD, rows[0] if len(rows) == 1 else rows)
-    return set(recorded.scalars())
+    recorded = await _RECORD.fetch_in(db, {"ids": list(ids), "subject": str(subject)})
+    return {row[0] for row in recorded}
 
 
 async def _run(handler: Handler, db: AsyncConnection, envelope: Envelope, event: Event) -> None:
@@ -90,6 +104,73 @@ async def _run(handler: Handler, db: AsyncConnection, envelope: Envelope, event:
         await handler(db, event)
     finally:
         correlation.reset(token)
+
+
+class Kept:
+    """The connection a subject's loop keeps while its events keep coming, for one
+    transaction after another: taking one from the engine's pool and giving it back (with
+    its reset) cost about a quarter of a one-event transaction's CPU, and SQLAlchemy's own
+    BEGIN and COMMIT as much again. So the transaction is asyncpg's, on the driver under
+    the kept connection, which SQLAlchemy is told is in autocommit: its statements then
+    run in that transaction as they come, and the prepared ones (common/prepared.py) beside
+    them. Given back when the stream goes quiet, and after any failure: the next
+    transaction starts on one taken anew, as it always did; one the database dropped is
+    discarded with the pool it came from, and a failure on it reported as the database's
+    (unreachable, waited out)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._db: AsyncConnection | None = None
+        self._driver: asyncpg.Connection | None = None
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        if self._db is None or self._driver is None:
+            await self._take()
+        db, driver = self._db, self._driver
+        assert db is not None and driver is not None
+        try:
+            async with driver.transaction():
+                yield db
+        except BaseException as error:
+            lost = driver.is_closed()
+            await self.give_back()
+            if lost and isinstance(error, Exception):
+                raise ConnectionLost(str(error)) from error
+            raise
+
+    async def _take(self) -> None:
+        for _ in range(2):
+            db = await self._engine.connect()
+            driver: asyncpg.Connection = (await db.get_raw_connection()).driver_connection
+            if not driver.is_closed():
+                break
+            await self._discard(db)
+        else:
+            raise ConnectionLost("the database closed a connection it had just opened")
+        await db.execution_options(isolation_level="AUTOCOMMIT")
+        self._db, self._driver = db, driver
+
+    async def give_back(self) -> None:
+        db, driver, self._db, self._driver = self._db, self._driver, None, None
+        if db is None:
+            return
+        if driver is not None and driver.is_closed():
+            await self._discard(db)
+            return
+        with contextlib.suppress(Exception):
+            await db.close()
+
+    async def _discard(self, db: AsyncConnection) -> None:
+        """A connection the database closed (a restart) means it closed every other opened
+        before it: the engine's pool is renewed, as SQLAlchemy renews it when one of its
+        own statements meets a closed connection (the failures here never pass through
+        SQLAlchemy). Else the service's next readers would meet the dead ones in turn."""
+        with contextlib.suppress(Exception):
+            await db.invalidate()
+            await db.close()
+        with contextlib.suppress(Exception):
+            await self._engine.dispose()
 
 
 class Listener:
@@ -131,18 +212,24 @@ class Listener:
             filter_subject=self._names.subject(subject),
         )
         sub = await self._bind(subject, config)
-        while not cancel_requested():
-            try:
-                messages = await self._next_batch(sub)
-            except (NatsTimeout, TimeoutError):
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("%s: fetch %s failed: %s", self.service, subject, error)
-                await asyncio.sleep(1)
-                continue
-            await self._handle_batch(subject, messages)
+        kept = Kept(self._engine)
+        try:
+            while not cancel_requested():
+                try:
+                    messages = await self._next_batch(sub)
+                except (NatsTimeout, TimeoutError):
+                    await kept.give_back()  # quiet: the connection goes back to the pool
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.warning("%s: fetch %s failed: %s", self.service, subject, error)
+                    await kept.give_back()
+                    await asyncio.sleep(1)
+                    continue
+                await self._handle_batch(subject, messages, kept)
+        finally:
+            await kept.give_back()
         raise asyncio.CancelledError
 
     @staticmethod
@@ -180,7 +267,7 @@ class Listener:
                 await asyncio.sleep(1)
         raise asyncio.CancelledError
 
-    async def _handle_batch(self, subject: Subject, messages: list[Msg]) -> None:
+    async def _handle_batch(self, subject: Subject, messages: list[Msg], kept: Kept) -> None:
         for msg in messages:
             metrics.DELIVERIES.labels(self.service, subject).inc()
             if _delivery(msg) > 1:
@@ -188,11 +275,13 @@ class Listener:
         decoded = [(msg, _try_decode(msg)) for msg in messages]
         together = [(msg, item) for msg, item in decoded if item is not None]
         fresh = len(together) == len(decoded) and all(_delivery(m) == 1 for m, _ in together)
-        if len(together) > 1 and fresh and await self._apply_together(subject, together):
+        if len(together) > 1 and fresh and await self._apply_together(subject, together, kept):
             return
-        await self._in_lanes(subject, decoded)
+        await self._in_lanes(subject, decoded, kept)
 
-    async def _apply_together(self, subject: Subject, batch: list[tuple[Msg, Decoded]]) -> bool:
+    async def _apply_together(
+        self, subject: Subject, batch: list[tuple[Msg, Decoded]], kept: Kept
+    ) -> bool:
         """A batch of first deliveries in one transaction: one BEGIN, one processed-events
         insert and one COMMIT for all of them, where a burst (many orders expiring together)
         otherwise queues behind a transaction's round trips per event.
@@ -204,7 +293,7 @@ class Listener:
         handler = self._subscriptions[subject]
         applied: set[UUID] = set()
         try:
-            async with self._engine.begin() as db:
+            async with kept.begin() as db:
                 first_time = await _first_deliveries(db, subject, (e.id for _, (e, _) in batch))
                 for _, (envelope, event) in batch:
                     if envelope.id in first_time and envelope.id not in applied:
@@ -226,12 +315,13 @@ class Listener:
             applied.discard(envelope.id)  # a second copy in the batch is a duplicate
         return True
 
-    async def _in_lanes(self, subject: Subject, decoded: list[Delivery]) -> None:
+    async def _in_lanes(self, subject: Subject, decoded: list[Delivery], kept: Kept) -> None:
         """Different entities in parallel, each entity's events in delivery order.
 
         One at a time, a burst queues behind each transaction's round trips; all at once,
         one ticket's versions would race into needless version gaps. Grouping by entity
-        gives the speed without the gaps.
+        gives the speed without the gaps. A lone lane (one event, the usual case when
+        events trickle in) has the kept connection; lanes side by side take their own.
         """
         lanes: dict[str, list[Delivery]] = {}
         for msg, item in decoded:
@@ -239,20 +329,23 @@ class Listener:
             key = item[1].ordering_key if item else f"undecodable-{id(msg)}"
             lanes.setdefault(key, []).append((msg, item))
         gate = asyncio.Semaphore(self._parallel)
+        begin: Begin = kept.begin if len(lanes) == 1 else self._engine.begin
 
         async def lane(batch: list[Delivery]) -> None:
             async with gate:
                 for msg, item in batch:
-                    await self._handle(subject, msg, item)
+                    await self._handle(subject, msg, item, begin)
 
         await asyncio.gather(*(lane(batch) for batch in lanes.values()))
 
-    async def _handle(self, subject: Subject, msg: Msg, decoded: Decoded | None) -> None:
+    async def _handle(
+        self, subject: Subject, msg: Msg, decoded: Decoded | None, begin: Begin
+    ) -> None:
         """One event in a transaction of its own."""
         attempt = _delivery(msg)
         try:
             envelope, event = decoded or _decode(msg)
-            applied = await self._apply_when_database_answers(subject, envelope, event, msg)
+            applied = await self._apply_when_database_answers(subject, envelope, event, msg, begin)
         except VersionGap as gap:
             delay = GAP_DELAYS[min(attempt, len(GAP_DELAYS)) - 1]
             log.debug("%s: %s version gap (%s), retry in %ss", self.service, subject, gap, delay)
@@ -273,7 +366,7 @@ class Listener:
         await self._ack(subject, msg, applied=applied)
 
     async def _apply_when_database_answers(
-        self, subject: Subject, envelope: Envelope, event: Event, msg: Msg
+        self, subject: Subject, envelope: Envelope, event: Event, msg: Msg, begin: Begin
     ) -> bool:
         """A database that is down is not the message's fault: keep the message (telling
         JetStream it is in progress, so it is not handed elsewhere) and try again until the
@@ -281,7 +374,7 @@ class Listener:
         pause, longest = DATABASE_WAIT
         while True:
             try:
-                return await self._apply(subject, envelope, event)
+                return await self._apply(subject, envelope, event, begin)
             except Exception as error:
                 if not unreachable(error):
                     raise
@@ -291,10 +384,12 @@ class Listener:
             await asyncio.sleep(pause)
             pause = min(pause * 2, longest)
 
-    async def _apply(self, subject: Subject, envelope: Envelope, event: Event) -> bool:
+    async def _apply(
+        self, subject: Subject, envelope: Envelope, event: Event, begin: Begin
+    ) -> bool:
         """Effect and processed-event record commit together, or neither does. False for
         an event already processed."""
-        async with self._engine.begin() as db:
+        async with begin() as db:
             if not await _first_deliveries(db, subject, [envelope.id]):
                 return False
             await _run(self._subscriptions[subject], db, envelope, event)

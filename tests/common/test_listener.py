@@ -289,6 +289,39 @@ async def test_events_one_after_another_share_a_connection_given_back_when_quiet
         await eventually(lambda: listening.sync_engine.pool.checkedout() == 0, timeout=5)
         await stop(task)
         assert sorted(row.id for row in await all_replicas(listening)) == sorted(ids)
+        # given back out of its autocommit: the next user's transaction is one transaction
+        pooled = [await listening.connect() for _ in range(listening.sync_engine.pool.checkedin())]
+        for db in pooled:
+            async with db.begin():
+                ids_seen = [await db.scalar(text("SELECT txid_current()")) for _ in range(2)]
+            assert ids_seen[0] == ids_seen[1]
+            await db.close()
+
+
+async def test_a_lone_event_that_fails_after_its_effect_leaves_neither_effect_nor_record(
+    probe_db, nats, names
+):
+    """On the kept connection the transaction is asyncpg's, under SQLAlchemy's autocommit:
+    the effect and the processed-event record must still commit together or not at all."""
+    ticket_id = uuid4()
+    attempts: list[object] = []
+
+    async def effect_then_failure_once(db, event):
+        attempts.append(db)
+        await SUBSCRIPTIONS[Subject.TICKET_CREATED](db, event)
+        if len(attempts) == 1:
+            raise RuntimeError("failed after its effect")
+
+    async with engine(probe_db) as listening, jetstream(nats.url, names) as js:
+        counts = ListenerCounts("probe-atomic")
+        subscriptions = {Subject.TICKET_CREATED: effect_then_failure_once}
+        task = start(Listener("probe-atomic", subscriptions, listening, js, names))
+        await publish(js, names, created(ticket_id))
+        await eventually(lambda: counts.applied(Subject.TICKET_CREATED) == 1, timeout=10)
+        await stop(task)
+        rows = await all_replicas(listening)
+    assert len(attempts) == 2  # the first attempt's record was undone with its effect
+    assert [(row.id, row.applied) for row in rows] == [(ticket_id, 1)]
 
 
 async def test_a_connection_the_database_dropped_is_waited_out_not_blamed_on_the_event(

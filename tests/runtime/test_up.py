@@ -83,8 +83,10 @@ def _session_group_niceness(pid: int, relative_to: int) -> int | None:
     if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
         return None
 
-    def nice(of: int) -> int:  # "/autogroup-7 nice 0"
-        return int(Path(f"/proc/{of}/autogroup").read_text().split()[-1])
+    def nice(of: int) -> int:
+        # "/autogroup-7 nice 0"; empty in the group the system started in, which weighs as 0
+        fields = Path(f"/proc/{of}/autogroup").read_text().split()
+        return int(fields[-1]) if fields else 0
 
     return nice(pid) - nice(relative_to)
 

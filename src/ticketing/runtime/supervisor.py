@@ -116,10 +116,13 @@ def _set_autogroup_nice(pid: int, nice: int) -> bool:
 
 def _autogroup_nice(pid: str) -> int | None:
     """The niceness of the process's session group ("/autogroup-7 nice 0"); None without
-    autogroup scheduling."""
+    autogroup scheduling. A process still in the session group the system started with (a
+    container's runner that never began a session, say) reads nothing: that group weighs
+    as nice 0 against the rest, so its children must still be lowered."""
     try:
         if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
             return None
-        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
-    except (OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/autogroup").read_text().split()
+        return int(fields[-1]) if fields else 0
+    except (OSError, ValueError):
         return None

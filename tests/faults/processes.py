@@ -1,8 +1,7 @@
-"""One service as a real process under the supervisor `ticketing up` uses, so a SIGKILL is a
-real SIGKILL and the restart is the real restart."""
+"""One service as a real process under the supervisor `ticketing up` uses, forked as it forks
+them, so a SIGKILL is a real SIGKILL and the restart is the real restart."""
 
 import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,13 +17,12 @@ from ticketing.runtime.supervisor import Child
 async def supervised(service: str, **env: str) -> AsyncIterator[Child]:
     """`env` holds the service's settings (DATABASE_URL, NATS_URL, BUS_PREFIX, ...)."""
     port = free_port()
-    argv = [sys.executable, "-m", "ticketing.cli", "serve", service]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
+    args = ["serve", service, "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
     base = {k: v for k, v in os.environ.items() if not k.startswith("TICKETING_")}
     settings = {"JWT_PUBLIC_KEY": JWT_PUBLIC_KEY, "COOKIE_SECURE": "false", "LOG_FORMAT": "text"}
     if service == "auth":
         settings["JWT_PRIVATE_KEY"] = JWT_PRIVATE_KEY
-    child = Child(service, argv, {**base, **settings, "PYTHONUNBUFFERED": "1", **env})
+    child = Child(service, args, {**base, **settings, **env}, forked=True)  # as `up` does
     child.url = f"http://127.0.0.1:{port}"
     await child.start()
     try:

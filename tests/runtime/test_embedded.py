@@ -1,5 +1,6 @@
 """The embedded servers a newcomer's machine gets, including the no-PostgreSQL fallback."""
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -7,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from tests.runtime.up_support import ticketing_up
+from tests.runtime.up_support import memory_holds, ticketing_up
 from ticketing.common.migrations import migrate
 from ticketing.runtime.files import kept_passwords
 from ticketing.runtime.nats import EmbeddedNats
@@ -129,26 +130,26 @@ async def test_an_older_data_folder_that_trusted_the_socket_is_upgraded(tmp_path
         server.stop()
 
 
-def environment_of(pid: int) -> dict[str, str]:
-    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(item.decode().split("=", 1) for item in environ if b"=" in item)
-
-
 async def test_up_hands_each_service_its_own_role_and_never_the_admin(tmp_path):
-    with ticketing_up(tmp_path / "data") as up:
+    data = tmp_path / "data"
+    with ticketing_up(data) as up:
+        roles = json.loads((data / "database_roles.json").read_text())
+        admin_password = (data / "postgres" / "password").read_text().strip()
+        admin = up.state["databases"]["auth"]
+        assert urlsplit(admin).password == admin_password  # the file is the admin's password
         for process in up.state["processes"]:
-            env = environment_of(process["pid"])
+            held = memory_holds(process["pid"], admin_password, *roles.values())
             if process["label"] == "web":
-                assert "DATABASE_URL" not in env
+                assert held == set()
                 continue
-            url = env["DATABASE_URL"]
             role = f"ticketing_{process['label']}"
-            assert urlsplit(url).username == role
+            assert held == {roles[role]}, process["label"]
+            url = role_url(admin, role, role, roles[role])
             assert (
                 await fetchval(url, "SELECT rolsuper FROM pg_roles WHERE rolname = $1", role)
                 is False
             )
-    assert (tmp_path / "data" / "database_roles.json").stat().st_mode & 0o777 == 0o600
+    assert (data / "database_roles.json").stat().st_mode & 0o777 == 0o600
 
 
 async def test_the_wheels_binaries_serve_migrations_and_queries_with_passwords(tmp_path):

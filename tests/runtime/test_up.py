@@ -17,7 +17,7 @@ import httpx
 import nats
 import pytest
 
-from tests.runtime.up_support import ticketing_up
+from tests.runtime.up_support import memory_holds, ticketing_up
 from ticketing.runtime.ports import free_port
 from ticketing.runtime.system import BACKGROUND_NICE, payments_webhooks
 
@@ -92,8 +92,15 @@ def _session_group_niceness(pid: int, relative_to: int) -> int | None:
 
 
 def _environment(pid: int) -> dict[str, str]:
+    """An executed process's environment (a forked service's is in `memory_holds`)."""
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def _key_body(pem: Path) -> str:
+    """The key itself, as a process holds it whatever the lines around it."""
+    (body,) = [line for line in pem.read_text().splitlines() if not line.startswith("-----")]
+    return body
 
 
 def _sign_up(client: httpx.Client, name: str) -> None:
@@ -162,12 +169,14 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
             assert current["email"] == "newcomer@example.com"
             assert client.get("/api/nowhere").status_code == 404
         _buy_a_ticket(up.url)
+        # each service signs in to the bus as itself, never as the admin (web has no bus)
+        bus_passwords = json.loads((data_dir / "nats" / "passwords.json").read_text())
         for process in up.state["processes"]:
-            env = _environment(process["pid"])
-            if process["label"] != "web":  # web has no bus
-                assert env["NATS_USER"] == process["label"]
-                assert "@" not in env["NATS_URL"]  # not the admin's URL
-        asyncio.run(_anonymous_refused(env["NATS_URL"]))
+            service = process["label"].split("-")[0]
+            own = set() if service == "web" else {bus_passwords[service]}
+            assert memory_holds(process["pid"], *bus_passwords.values()) == own, process
+        bus = httpx.URL(up.state["nats_url"].replace("nats://", "http://"))
+        asyncio.run(_anonymous_refused(f"nats://{bus.host}:{bus.port}"))
         for secret in ("state.json", "nats/passwords.json", "nats/nats.conf"):
             assert S_IMODE((data_dir / secret).stat().st_mode) == 0o600, secret
         status = subprocess.run(
@@ -240,9 +249,9 @@ def test_up_keeps_each_mail_its_smtp_server_takes_and_mail_lists_it(data_dir):
         smtp = httpx.URL(up.state["smtp_url"].replace("smtp://", "http://"))
         assert smtp.host == "127.0.0.1" and smtp.port not in (25, 1025)
         (notifications,) = up.processes("notifications")
-        env = _environment(notifications["pid"])
-        assert env["SMTP_URL"] == up.state["smtp_url"]
-        assert env["SITE_URL"] == up.url  # links in mails lead to this system
+        # the server to send through, and this system's address for links in mails
+        wanted = {up.state["smtp_url"], up.url}
+        assert memory_holds(notifications["pid"], *wanted) == wanted
         # its own process, at mail's lower priority, handed nothing of the system's secrets
         (server,) = _descendants(up.process.pid) & _processes_mentioning("runtime.smtp")
         niceness = os.getpriority(os.PRIO_PROCESS, server) - os.getpriority(
@@ -281,10 +290,11 @@ def test_a_second_up_keeps_the_users_sessions_and_pass_codes_of_the_first(data_d
         assert client.post("/api/users/signup", json=body).status_code == 201
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
         (passes,) = up.processes("passes")
-        code_secret = _environment(passes["pid"])["PASS_CODE_SECRET"]
+        code_secret = (data_dir / "pass_code_secret").read_text()
+        assert memory_holds(passes["pid"], code_secret) == {code_secret}
     with ticketing_up(data_dir) as up, httpx.Client(base_url=up.url, timeout=10) as client:
         (passes,) = up.processes("passes")  # a pass issued before still opens the door
-        assert _environment(passes["pid"])["PASS_CODE_SECRET"] == code_secret
+        assert memory_holds(passes["pid"], code_secret) == {code_secret}
         assert client.post("/api/users/signin", json=body).status_code == 200
         client.cookies.clear()
         kept = client.get("/api/users/currentuser", headers={"Cookie": cookie})
@@ -300,27 +310,27 @@ def test_up_keeps_its_keys_private_and_hands_each_to_its_one_service(data_dir):
         webhook_secret = (data_dir / "stripe_webhook_secret").read_text()
         assert webhook_secret.startswith("whsec_") and len(webhook_secret) > 40
         (payments,) = up.processes("payments")
-        payments_env = _environment(payments["pid"])
-        assert payments_env["STRIPE_WEBHOOK_SECRET"] == webhook_secret
         # the sandbox's webhooks come in through the gateway, as Stripe's through the ingress
-        assert payments_env["SANDBOX_WEBHOOK_URL"] == f"{up.url}/api/payments/webhook"
+        webhooks = f"{up.url}/api/payments/webhook"
+        assert memory_holds(payments["pid"], webhook_secret, webhooks) == {webhook_secret, webhooks}
+        code_secret = (data_dir / "pass_code_secret").read_text()
+        private, public = (_key_body(data_dir / f"jwt_{k}_key.pem") for k in ("private", "public"))
+        labels = {process["pid"]: process["label"] for process in up.state["processes"]}
         holders, code_holders, webhook_holders = set(), set(), set()
-        for pid in _descendants(up.process.pid):
+        for pid in _descendants(up.process.pid):  # the fork server and the mail server too
             try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            except OSError:
+                held = memory_holds(pid, private, public, code_secret, webhook_secret)
+            except OSError:  # gone since
                 continue
-            if b"serve" in cmdline:
-                service = cmdline[cmdline.index(b"serve") + 1].decode()
-                keys = {line.split(b"=", 1)[0] for line in environ}
-                assert b"JWT_PUBLIC_KEY" in keys, service
-                if b"JWT_PRIVATE_KEY" in keys:
-                    holders.add(service)
-                if b"PASS_CODE_SECRET" in keys:
-                    code_holders.add(service)
-                if b"STRIPE_WEBHOOK_SECRET" in keys:
-                    webhook_holders.add(service)
+            service = labels.get(pid, f"process {pid}")
+            if pid in labels:
+                assert public in held, service
+            if private in held:
+                holders.add(service)
+            if code_secret in held:
+                code_holders.add(service)
+            if webhook_secret in held:
+                webhook_holders.add(service)
         assert holders == {"auth"}
         assert code_holders == {"passes"}
         assert webhook_holders == {"payments"}

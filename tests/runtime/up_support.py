@@ -80,3 +80,24 @@ def ticketing_up(data_dir: Path, *, replicas: int = 1, **env: str) -> Iterator[U
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def memory_holds(pid: int, *needles: str) -> set[str]:
+    """Which of `needles` are anywhere in the process's memory. A service `ticketing up`
+    forks is handed its settings after the fork, so its /proc/PID/environ is its fork
+    server's: what it was handed is in its memory, and only there."""
+    wanted = {needle: needle.encode() for needle in needles}
+    found: set[str] = set()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as memory:
+        for line in maps:
+            span, permissions = line.split()[:2]
+            if not permissions.startswith("r"):
+                continue
+            start, end = (int(edge, 16) for edge in span.split("-"))
+            try:
+                memory.seek(start)
+                chunk = memory.read(end - start)
+            except (OSError, OverflowError, ValueError):  # [vvar] and the like
+                continue
+            found |= {needle for needle, raw in wanted.items() if raw in chunk}
+    return found

@@ -350,10 +350,7 @@ class System:
         for replica in range(count):
             port = free_port()
             label = spec.name if count == 1 else f"{spec.name}-{replica + 1}"
-            argv = [
-                sys.executable,
-                "-m",
-                "ticketing.cli",
+            args = [
                 "serve",
                 spec.name,
                 "--host",
@@ -363,7 +360,8 @@ class System:
                 "--no-migrate",
             ]
             nice = BACKGROUND_NICE if spec.background else 0
-            child = Child(label, argv, {**env, "SERVICE_REPLICA": label}, nice=nice)
+            env = {**env, "SERVICE_REPLICA": label}
+            child = Child(label, args, env, nice=nice, forked=True)
             await child.start()
             self.children.append(child)
             for route in spec.routes:

@@ -66,13 +66,18 @@ async def connect(url: str, *, name: str, user: str = "", password: str = "") ->
     async def on_error(error: Exception) -> None:
         log.warning("nats: %s", error)
 
+    client: Client | None = None
+
     async def on_disconnect() -> None:
+        # nats-py calls this on its own close too: a service stopping is not a lost server
+        if client is not None and client.is_closed:
+            return
         log.warning("nats: disconnected, reconnecting")
 
     async def on_reconnect() -> None:
         log.info("nats: reconnected")
 
-    return await nats.connect(
+    client = await nats.connect(
         url,
         name=name,
         user=user or None,
@@ -85,6 +90,7 @@ async def connect(url: str, *, name: str, user: str = "", password: str = "") ->
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
     )
+    return client
 
 
 @dataclass(frozen=True)

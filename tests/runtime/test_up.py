@@ -175,6 +175,9 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
             service = process["label"].split("-")[0]
             own = set() if service == "web" else {bus_passwords[service]}
             assert memory_holds(process["pid"], *bus_passwords.values()) == own, process
+            # forked, each still shows in `ps` as what it runs
+            cmdline = Path(f"/proc/{process['pid']}/cmdline").read_bytes()
+            assert cmdline.startswith(f"ticketing serve {service} ".encode()), cmdline
         bus = httpx.URL(up.state["nats_url"].replace("nats://", "http://"))
         asyncio.run(_anonymous_refused(f"nats://{bus.host}:{bus.port}"))
         for secret in ("state.json", "nats/passwords.json", "nats/nats.conf"):

@@ -12,10 +12,13 @@ server, which never sees them, holds none.
 import asyncio
 import multiprocessing
 import os
+import shlex
 import socket
 import sys
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+
+import setproctitle
 
 from ticketing.runtime import priority
 
@@ -88,7 +91,9 @@ def _run(
     output.close()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    Path("/proc/self/comm").write_text(label[:15])  # what top and `ps -o comm` show
+    # What `ps` shows: otherwise every service would read as the fork server's command.
+    setproctitle.setproctitle(shlex.join(["ticketing", *cli_args]))
+    Path("/proc/self/comm").write_text(label[:15])  # and what top shows
     os.environ.clear()
     os.environ.update(env)
     from ticketing.cli import main

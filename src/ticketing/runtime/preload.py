@@ -9,9 +9,9 @@ the forking one) nor read the environment (each service is handed its own after 
 
 import gc
 
-from ticketing.runtime.serve import _without_websockets
+from ticketing.runtime.serve import without_websockets
 
-_without_websockets()  # before nats is imported, as in a process that serves
+without_websockets()  # before nats is imported, as in a process that serves
 
 import uvicorn.lifespan.on  # noqa: E402  # what uvicorn loads when it starts serving
 import uvicorn.protocols.http.httptools_impl  # noqa: E402, F401

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -22,12 +23,9 @@ async def lower(pid: int, by: int) -> None:
     """Set before the child's interpreter has started a thread (it is still loading), so
     every thread it starts inherits it."""
     _lower_process(pid, by)
-    if (group := _group_nice("self")) is None:
-        return
-    for _ in range(AUTOGROUP_TRIES):
-        if _set_group_nice(pid, min(group + by, 19)):
-            return
-        await asyncio.sleep(_AUTOGROUP_PAUSE)
+    if (group := session_group_nice()) is not None:
+        for _ in _group_attempts(pid, min(group + by, 19)):
+            await asyncio.sleep(_AUTOGROUP_PAUSE)
 
 
 def lower_own(by: int, group: int | None) -> None:
@@ -35,16 +33,18 @@ def lower_own(by: int, group: int | None) -> None:
     of the session group it was started in (`session_group_nice`), read before it began a
     session of its own."""
     _lower_process(0, by)
-    if group is None:
-        return
+    if group is not None:
+        for _ in _group_attempts("self", min(group + by, 19)):
+            time.sleep(_AUTOGROUP_PAUSE)
+
+
+def _group_attempts(pid: int | str, nice: int) -> Iterator[None]:
+    """Sets the session group's niceness; yields each time the kernel asks to be asked
+    again, for the caller to wait its way."""
     for _ in range(AUTOGROUP_TRIES):
-        if _set_group_nice("self", min(group + by, 19)):
+        if _set_group_nice(pid, nice):
             return
-        time.sleep(_AUTOGROUP_PAUSE)
-
-
-def session_group_nice() -> int | None:
-    return _group_nice("self")
+        yield
 
 
 def _lower_process(pid: int, by: int) -> None:
@@ -65,15 +65,15 @@ def _set_group_nice(pid: int | str, nice: int) -> bool:
     return True
 
 
-def _group_nice(pid: str) -> int | None:
-    """The niceness of the process's session group ("/autogroup-7 nice 0"); None without
+def session_group_nice() -> int | None:
+    """The niceness of this process's session group ("/autogroup-7 nice 0"); None without
     autogroup scheduling. A process still in the session group the system started with (a
     container's runner that never began a session, say) reads nothing: that group weighs
     as nice 0 against the rest, so its children must still be lowered."""
     try:
         if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
             return None
-        fields = Path(f"/proc/{pid}/autogroup").read_text().split()
+        fields = Path("/proc/self/autogroup").read_text().split()
         return int(fields[-1]) if fields else 0
     except (OSError, ValueError):
         return None

@@ -64,7 +64,7 @@ async def migrate_only(name: str) -> None:
     log.info("%s: database migrated", name)
 
 
-def _without_websockets() -> None:
+def without_websockets() -> None:
     """nats-py imports aiohttp, when installed, for a WebSocket transport no service uses
     (the bus is plain TCP): ~8 MB of every service process. Marked absent before anything
     imports nats, its optional import finds nothing. (`ticketing up`'s gateway, in its
@@ -74,7 +74,7 @@ def _without_websockets() -> None:
 
 async def serve(name: str, host: str, port: int, *, run_migrations: bool = True) -> None:
     configure_logging(name)
-    _without_websockets()
+    without_websockets()
     spec = by_name(name)
     app = load_app(spec.app)
     if spec.database and run_migrations:

@@ -360,8 +360,8 @@ class System:
                 "--no-migrate",
             ]
             nice = BACKGROUND_NICE if spec.background else 0
-            env = {**env, "SERVICE_REPLICA": label}
-            child = Child(label, args, env, nice=nice, forked=True)
+            own_env = {**env, "SERVICE_REPLICA": label}
+            child = Child(label, args, own_env, nice=nice, forked=True)
             await child.start()
             self.children.append(child)
             for route in spec.routes:

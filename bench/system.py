@@ -94,9 +94,13 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 async def start(
-    log_path: Path, env: dict[str, str] | None = None, *, replicas: str | None = None
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    *,
+    replicas: str | None = None,
+    gateway: str | None = None,
 ) -> Running:
-    """`replicas`: `ticketing up --replicas`, or its default."""
+    """`replicas`, `gateway`: `ticketing up --replicas`, `--gateway`, or their defaults."""
     data_dir = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +114,7 @@ async def start(
         "--data-dir",
         str(data_dir),
         *(["--replicas", replicas] if replicas else []),
+        *(["--gateway", gateway] if gateway else []),
         stdout=log,
         stderr=asyncio.subprocess.STDOUT,
         env=_child_env(env or {}),

@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N|SERVICE=N[,...]",
         help="processes per service: N for every one, SERVICE=N for one (e.g. orders=2); default 1",
     )
+    up.add_argument(
+        "--gateway",
+        choices=("auto", "nginx", "python"),
+        default="auto",
+        help="what routes the public port: nginx where it is installed (auto, the default), "
+        "else the Python gateway",
+    )
     up.add_argument("--data-dir", type=Path, default=Path(".ticketing"), help=DATA_DIR_HELP)
     up.add_argument(
         "--debug",
@@ -277,7 +284,12 @@ def main(argv: list[str] | None = None) -> None:
 
         every, own = args.replicas
         options = Options(
-            port=args.port, host=args.host, replicas=every, scaled=own, data_dir=args.data_dir
+            port=args.port,
+            host=args.host,
+            replicas=every,
+            scaled=own,
+            data_dir=args.data_dir,
+            gateway=args.gateway,
         )
         try:
             run_served(run(options))

@@ -45,7 +45,9 @@ class Up:
 
 
 @contextmanager
-def ticketing_up(data_dir: Path, *, replicas: int = 1, **env: str) -> Iterator[Up]:
+def ticketing_up(
+    data_dir: Path, *, replicas: int = 1, gateway: str = "auto", **env: str
+) -> Iterator[Up]:
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
     environment.update(env)
@@ -61,6 +63,8 @@ def ticketing_up(data_dir: Path, *, replicas: int = 1, **env: str) -> Iterator[U
             str(data_dir),
             "--replicas",
             str(replicas),
+            "--gateway",
+            gateway,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

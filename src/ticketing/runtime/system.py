@@ -24,7 +24,7 @@ import httpx
 import uvicorn
 
 from ticketing.common.database_url import libpq_dsn
-from ticketing.runtime import data_lock, mailbox, provision
+from ticketing.runtime import data_lock, mailbox, nginx, provision
 from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
 from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
@@ -45,6 +45,7 @@ class Options:
     replicas: int = 1  # processes of every service
     scaled: dict[str, int] = field(default_factory=dict)  # a service's own count, if given
     data_dir: Path = Path(".ticketing")
+    gateway: str = "auto"  # nginx, python, or auto: nginx where it is installed
     services: list[ServiceSpec] = field(default_factory=lambda: list(SERVICES))
 
     def replicas_of(self, service: str) -> int:
@@ -187,6 +188,7 @@ class System:
         self.children: list[Child] = []
         self.upstreams: dict[str, list[str]] = {}
         self.gateway: uvicorn.Server | None = None
+        self.nginx: Child | None = None  # the gateway, where nginx runs it
         self._private_key = ""
         # Web shows it to the gateway with a browser's address; new each run, like the
         # CSRF key (web replicas share both; a form left open across a restart is refused).
@@ -374,6 +376,7 @@ class System:
         state = {
             "pid": os.getpid(),
             "gateway": self.url,
+            "gateway_server": "nginx" if self.nginx is not None else "python",
             "nats_url": nats_url,
             "smtp_url": without_credentials(smtp_url),
             "bus_prefix": os.environ.get("BUS_PREFIX", ""),
@@ -400,6 +403,12 @@ class System:
                     await asyncio.sleep(0.1)
 
     async def _start_gateway(self) -> None:
+        found = nginx.binary() if self.options.gateway != "python" else None
+        if found is not None:
+            await self._start_nginx(found)
+            return
+        if self.options.gateway == "nginx":
+            raise SystemExit("nginx not found on the PATH (nor in /usr/sbin); install it")
         gateway = create_gateway(self.upstreams, relay_key=self._relay_key)
         config = server_config(gateway, self.options.host, self.options.port)
         self.gateway = Unsignalled(config)  # SIGINT and SIGTERM are _run's, which stops it
@@ -410,8 +419,32 @@ class System:
                 raise PortTaken(f"the gateway could not listen on port {self.options.port}")
             await asyncio.sleep(0.05)
 
+    async def _start_nginx(self, binary: str, within: float = 10) -> None:
+        """nginx in front, once it listens; a copy that exits at once could not bind."""
+        folder = self.options.data_dir / "nginx"
+        host, port = self.options.host, self.options.port
+        text = nginx.config(
+            self.upstreams, host=host, port=port, folder=folder, relay_key=self._relay_key
+        )
+        nginx.write_config(folder, text)
+        env = {name: os.environ[name] for name in ("PATH",) if name in os.environ}
+        self.nginx = Child("gateway", nginx.command(binary, folder), env)
+        await self.nginx.start()
+        say(f"the gateway is nginx ({binary}); `--gateway python` runs the Python one")
+        deadline = time.monotonic() + within
+        probe = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+        while not await asyncio.to_thread(port_answers, port, probe):
+            process = self.nginx.process
+            if self.nginx.restarts or (process is not None and process.returncode is not None):
+                raise PortTaken(f"the gateway (nginx) could not listen on port {port}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the gateway (nginx) did not listen in {within:.0f}s")
+            await asyncio.sleep(0.05)
+
     async def stop(self) -> None:
         say("stopping")
+        if self.nginx is not None:  # first, as the Python gateway is: no new requests
+            await self.nginx.stop()
         if self.gateway is not None:
             self.gateway.should_exit = True
             with contextlib.suppress(Exception):

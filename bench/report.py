@@ -218,7 +218,8 @@ def write(out: Path, rows: list[dict], runs: list[dict], context: dict) -> str:
     text = (
         f"# Ticketing benchmark, {stamp}\n\n"
         f"Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gib']} GiB, "
-        f"Python {info['python']}, {context.get('postgres', '')}; "
+        f"Python {info['python']}, {context.get('postgres', '')}, "
+        f"gateway: {context.get('gateway', 'python')}; "
         f"{context['runs']} runs; {context['settings']}.\n\n{table}\n\n"
         "Ratios are taken within each run, then the median over runs. For latencies the\n"
         "ratio is how many times the ceiling's; for the storm rows the ceiling column holds\n"

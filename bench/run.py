@@ -31,13 +31,16 @@ async def main_run(
     i: int, args: argparse.Namespace, timelines: list, context: dict, parts: dict
 ) -> dict[str, float]:
     load_before = os.getloadavg()[0]  # others' work on a shared machine skews a run
-    running = await systems.start(RESULTS / "logs" / f"run-{i}.log", replicas=args.replicas)
+    running = await systems.start(
+        RESULTS / "logs" / f"run-{i}.log", replicas=args.replicas, gateway=args.gateway
+    )
     fig: dict[str, float] = {"foot.cold_start_s": running.cold_start}
     fig["machine.load1"] = load_before
     say(f"run {i}: system up in {running.cold_start:.1f}s")
     try:
         version = await (await running.db("auth")).fetchval("SHOW server_version")
         context["postgres"] = f"PostgreSQL {version.split()[0]}"
+        context["gateway"] = running.state.get("gateway_server", "python")
         await asyncio.sleep(IDLE_SETTLE_SECONDS)
         idle = footprint.measure(running)
         fig |= {"foot.idle_rss_mb": idle.rss_mb, "foot.idle_pss_mb": idle.pss_mb}
@@ -117,7 +120,9 @@ async def main_run(
 
 async def expiration_runs(args: argparse.Namespace, parts: dict) -> list[dict[str, float]]:
     env = {"EXPIRATION_WINDOW_SECONDS": str(expiration.WINDOW_SECONDS)}
-    running = await systems.start(RESULTS / "logs" / "expiration.log", env, replicas=args.replicas)
+    running = await systems.start(
+        RESULTS / "logs" / "expiration.log", env, replicas=args.replicas, gateway=args.gateway
+    )
     say(f"expiration system (2 s window) up in {running.cold_start:.1f}s")
     figures = []
     try:
@@ -187,6 +192,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=500, help="orders left to expire")
     parser.add_argument(
         "--replicas", default=None, help="`ticketing up --replicas` (default: its own)"
+    )
+    parser.add_argument(
+        "--gateway", default=None, help="`ticketing up --gateway` (default: its own)"
     )
     return parser.parse_args(argv)
 

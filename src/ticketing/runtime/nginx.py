@@ -18,10 +18,11 @@ SEARCHED = ("/usr/sbin", "/usr/local/sbin")
 
 # The raw path (before any '?') of a request that some server on the way could read as
 # another path: a dot segment ('.', '..', '%2e' in any case), an encoded or back slash, an
-# empty segment but a trailing one, a malformed escape, or a control, space or non-ASCII
-# character, encoded or not. The Python gateway's checked_path, as one expression. A quoted
-# string in nginx's configuration keeps a backslash as it is unless it precedes a quote or
-# another backslash, hence the four for one literal backslash.
+# empty segment but a trailing one, a malformed escape, a control character, encoded or
+# not, or a raw space or non-ASCII byte. The Python gateway's checked_path as one
+# expression, but for encoded non-ASCII text that Python calls unprintable (%C2%A0), which
+# both route alike. A quoted string in nginx's configuration keeps a backslash as it is
+# unless it precedes a quote or another backslash, hence four for one literal backslash.
 REFUSED_PATH = (
     r"~*^[^?]*(\\\\|%2f|%5c|//|%(?![0-9a-f]{2})|%[01][0-9a-f]|%7f"
     r"|/(\.|%2e){1,2}(/|\?|$)|[^!-~])"

@@ -1,8 +1,9 @@
 """`ticketing up`: the whole system on one machine, in the foreground, until Ctrl-C.
 
-This process stays up as supervisor and gateway, so it imports neither the services nor
-SQLAlchemy and Alembic: databases are created and migrated by a child (`provision`), and
-each service runs in its own `ticketing serve` process.
+This process stays up as supervisor (and gateway, where nginx is not installed), so it
+imports neither the services nor SQLAlchemy and Alembic: databases are created and
+migrated by a child (`provision`), and each service runs in its own `ticketing serve`
+process.
 """
 
 import asyncio
@@ -18,22 +19,23 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import uvicorn
 
 from ticketing.common.database_url import libpq_dsn
 from ticketing.runtime import data_lock, mailbox, nginx, provision
 from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
-from ticketing.runtime.gateway import create_gateway, server_config
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_answers, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
-from ticketing.runtime.servers import Unsignalled
 from ticketing.runtime.services import SERVICES, ServiceSpec
 from ticketing.runtime.supervisor import Child
 from ticketing.runtime.urls import database_url, role_url
+
+if TYPE_CHECKING:
+    from ticketing.runtime.servers import Unsignalled
 
 log = logging.getLogger("ticketing")
 
@@ -187,7 +189,7 @@ class System:
         self.mail_server: Child | None = None  # the local SMTP server, unless SMTP_URL is given
         self.children: list[Child] = []
         self.upstreams: dict[str, list[str]] = {}
-        self.gateway: uvicorn.Server | None = None
+        self.gateway: Unsignalled | None = None  # the Python gateway, where nginx is not
         self.nginx: Child | None = None  # the gateway, where nginx runs it
         self._private_key = ""
         # Web shows it to the gateway with a browser's address; new each run, like the
@@ -409,6 +411,10 @@ class System:
             return
         if self.options.gateway == "nginx":
             raise SystemExit("nginx not found on the PATH (nor in /usr/sbin); install it")
+        # Only here: where nginx is the gateway, this process never loads the Python one.
+        from ticketing.runtime.gateway import create_gateway, server_config
+        from ticketing.runtime.servers import Unsignalled
+
         gateway = create_gateway(self.upstreams, relay_key=self._relay_key)
         config = server_config(gateway, self.options.host, self.options.port)
         self.gateway = Unsignalled(config)  # SIGINT and SIGTERM are _run's, which stops it

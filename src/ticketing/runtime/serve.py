@@ -95,6 +95,10 @@ async def serve(name: str, host: str, port: int, *, run_migrations: bool = True)
     # Everything imported so far lives as long as the process: out of the collector's way,
     # a full collection no longer walks every module, class and SQLAlchemy mapper.
     gc.freeze()
+    # A young generation of 10,000 objects rather than 700: what a request leaves in cycles
+    # (an exception's traceback, a finished task) is collected in bulk, not every few
+    # requests. In a flash sale the collector took 5 % of orders' CPU, and under 1 % after.
+    gc.set_threshold(10_000, 10, 10)
     async with _metrics_server(app, host):
         await server.serve()
     if not server.started:

@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "up":
         from ticketing.runtime.data_lock import DataDirInUse
         from ticketing.runtime.servers import run_served
-        from ticketing.runtime.system import Options, PortTaken, run
+        from ticketing.runtime.system import GatewayMissing, Options, PortTaken, run
 
         every, own = args.replicas
         options = Options(
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             run_served(run(options))
-        except (PortTaken, DataDirInUse) as error:
+        except (PortTaken, DataDirInUse, GatewayMissing) as error:
             print(f"ticketing: {error}", file=sys.stderr)
             sys.exit(2)
         except Exception as error:

@@ -415,3 +415,20 @@ def test_the_nginx_configuration_refuses_a_relay_key_it_could_not_match_as_writt
             folder=Path("x"),
             relay_key="a.b*",
         )
+
+
+def test_an_nginx_that_takes_the_configuration_is_used_and_one_that_does_not_says_why(
+    tmp_path,
+):
+    """`ticketing up` tests the configuration first, so an nginx that cannot run it (too old
+    for it, say) leaves the Python gateway in its place rather than no gateway at all."""
+    _nginx_installed()
+    folder = tmp_path / "nginx"
+    text = nginx.config({"/": ["http://127.0.0.1:1"]}, host="127.0.0.1", port=1, folder=folder)
+    nginx.write_config(folder, text)
+    assert nginx.refusal(nginx.binary() or "nginx", folder) is None
+    old = tmp_path / "old-nginx"
+    old.write_text("#!/bin/sh\necho 'nginx: invalid option: \"e\"' >&2\nexit 1\n")
+    old.chmod(0o755)
+    assert nginx.refusal(str(old), folder) == 'nginx: invalid option: "e"'
+    assert nginx.refusal(str(tmp_path / "absent"), folder)

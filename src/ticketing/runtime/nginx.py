@@ -6,6 +6,7 @@ services' limit, /metrics kept inside, and its own answers in the common error s
 
 import json
 import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -190,6 +191,21 @@ def command(nginx: str, folder: Path) -> list[str]:
         "-g",
         "daemon off;",
     ]
+
+
+def refusal(nginx: str, folder: Path) -> str | None:
+    """None if this nginx takes the configuration in `folder`, else its last word on why
+    not (an nginx older than 1.19.5 knows no `-e`, say)."""
+    try:
+        tested = subprocess.run(
+            [*command(nginx, folder), "-t"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return str(error)
+    if tested.returncode == 0:
+        return None
+    said = tested.stderr.strip().splitlines()
+    return said[-1] if said else f"exit status {tested.returncode}"
 
 
 def write_config(folder: Path, text: str) -> None:

@@ -58,6 +58,10 @@ class PortTaken(Exception):
     pass
 
 
+class GatewayMissing(Exception):
+    """`--gateway nginx` where nginx is not installed, or cannot run its configuration."""
+
+
 def check_port(options: Options) -> None:
     if not port_is_free(options.port, options.host):
         raise PortTaken(
@@ -405,12 +409,28 @@ class System:
                     await asyncio.sleep(0.1)
 
     async def _start_gateway(self) -> None:
-        found = nginx.binary() if self.options.gateway != "python" else None
+        choice = self.options.gateway
+        found = nginx.binary() if choice != "python" else None
+        if found is None and choice == "nginx":
+            raise GatewayMissing("nginx not found on the PATH (nor in /usr/sbin); install it")
         if found is not None:
-            await self._start_nginx(found)
-            return
-        if self.options.gateway == "nginx":
-            raise SystemExit("nginx not found on the PATH (nor in /usr/sbin); install it")
+            folder = self.options.data_dir / "nginx"
+            text = nginx.config(
+                self.upstreams,
+                host=self.options.host,
+                port=self.options.port,
+                folder=folder,
+                relay_key=self._relay_key,
+            )
+            nginx.write_config(folder, text)
+            refusal = await asyncio.to_thread(nginx.refusal, found, folder)
+            if refusal is None:
+                await self._start_nginx(found, folder)
+                return
+            if choice == "nginx":
+                raise GatewayMissing(f"{found} refused its configuration: {refusal}")
+            # An nginx too old for it, say: the system still starts, and says why.
+            say(f"{found} refused its configuration ({refusal}); the Python gateway runs")
         # Only here: where nginx is the gateway, this process never loads the Python one.
         from ticketing.runtime.gateway import create_gateway, server_config
         from ticketing.runtime.servers import Unsignalled
@@ -425,14 +445,9 @@ class System:
                 raise PortTaken(f"the gateway could not listen on port {self.options.port}")
             await asyncio.sleep(0.05)
 
-    async def _start_nginx(self, binary: str, within: float = 10) -> None:
+    async def _start_nginx(self, binary: str, folder: Path, within: float = 10) -> None:
         """nginx in front, once it listens; a copy that exits at once could not bind."""
-        folder = self.options.data_dir / "nginx"
         host, port = self.options.host, self.options.port
-        text = nginx.config(
-            self.upstreams, host=host, port=port, folder=folder, relay_key=self._relay_key
-        )
-        nginx.write_config(folder, text)
         env = {name: os.environ[name] for name in ("PATH",) if name in os.environ}
         self.nginx = Child("gateway", nginx.command(binary, folder), env)
         await self.nginx.start()
@@ -474,6 +489,8 @@ async def run(options: Options) -> None:
     """Start everything, wait for SIGINT or SIGTERM, stop everything."""
     with data_lock.holding(options.data_dir, f"http://{options.host}:{options.port}"):
         check_port(options)
+        if options.gateway == "nginx" and nginx.binary() is None:  # before starting anything
+            raise GatewayMissing("nginx not found on the PATH (nor in /usr/sbin); install it")
         await _run(options)
 
 

@@ -18,6 +18,7 @@ import nats
 import pytest
 
 from tests.runtime.up_support import memory_holds, ticketing_up
+from ticketing.runtime import nginx
 from ticketing.runtime.ports import free_port
 from ticketing.runtime.system import BACKGROUND_NICE, payments_webhooks
 
@@ -168,6 +169,8 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
             current = client.get("/api/users/currentuser").json()["currentUser"]
             assert current["email"] == "newcomer@example.com"
             assert client.get("/api/nowhere").status_code == 404
+        # nginx where it is installed (CI installs it), else the Python gateway
+        assert up.state["gateway_server"] == ("nginx" if nginx.binary() else "python")
         _buy_a_ticket(up.url)
         # each service signs in to the bus as itself, never as the admin (web has no bus)
         bus_passwords = json.loads((data_dir / "nats" / "passwords.json").read_text())
@@ -353,6 +356,33 @@ def test_the_webhook_secret_is_kept_across_runs_and_the_environments_wins(tmp_pa
         "STRIPE_WEBHOOK_SECRET": "whsec_from_the_dashboard",
         "SANDBOX_WEBHOOK_URL": "http://127.0.0.1:9999/hook",
     }
+
+
+def test_an_nginx_that_cannot_run_leaves_the_python_gateway_in_its_place(data_dir, tmp_path):
+    """`up` picks nginx where it is installed; one that refuses the configuration (too old
+    for it, say) must not leave a newcomer without a gateway, nor `--gateway nginx`
+    without a plain answer."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    refusing = bin_dir / "nginx"
+    refusing.write_text("#!/bin/sh\necho 'nginx: invalid option: \"e\"' >&2\nexit 1\n")
+    refusing.chmod(0o755)
+    path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    with ticketing_up(data_dir, PATH=path) as up:
+        assert any("refused its configuration" in line for line in up.startup), up.startup
+        assert up.state["gateway_server"] == "python"
+        assert httpx.get(f"{up.url}/api/tickets", timeout=10).status_code == 200
+    command = [sys.executable, "-m", "ticketing.cli", "up", "--gateway", "nginx"]
+    insisted = subprocess.run(
+        [*command, "--port", str(free_port()), "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": path},
+    )
+    assert insisted.returncode == 2
+    assert 'refused its configuration: nginx: invalid option: "e"' in insisted.stderr
+    assert "Traceback" not in insisted.stderr
 
 
 def test_up_on_a_taken_port_says_so_plainly(data_dir):

@@ -31,10 +31,13 @@ def wait_for_line(process: subprocess.Popen, needle: str, within: float) -> list
 
 
 class Up:
-    def __init__(self, process: subprocess.Popen, data_dir: Path, port: int) -> None:
+    def __init__(
+        self, process: subprocess.Popen, data_dir: Path, port: int, startup: list[str]
+    ) -> None:
         self.process = process
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{port}"
+        self.startup = startup  # what it printed until it was up
 
     @property
     def state(self) -> dict:
@@ -72,8 +75,8 @@ def ticketing_up(
         env=environment,
     )
     try:
-        wait_for_line(process, "is up at", within=120)
-        yield Up(process, data_dir, port)
+        startup = wait_for_line(process, "is up at", within=120)
+        yield Up(process, data_dir, port, startup)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
     finally:

@@ -1,8 +1,9 @@
-"""The gateway as nginx, when nginx is installed: the ingress production runs, at a tenth of
-the Python gateway's CPU per request. It keeps the Python gateway's rules (runtime/gateway.py):
-the same routes, paths every server reads alike or a 400, the client's address stated by
-the gateway (the web client's, with the relay key, for a browser), bodies capped at the
-services' limit, /metrics kept inside, and its own answers in the common error shape."""
+"""The gateway as nginx, when nginx is installed: the ingress production runs, for a
+quarter of the Python gateway's CPU in a flash sale (docs/performance.md). It keeps the
+Python gateway's rules (runtime/gateway.py): the same routes, paths every server reads
+alike or a 400, the client's address stated by the gateway (the web client's, with the
+relay key, for a browser), bodies capped at the services' limit, /metrics kept inside,
+and its own answers in the common error shape."""
 
 import json
 import shutil
@@ -29,7 +30,7 @@ REFUSED_PATH = (
     r"|/(\.|%2e){1,2}(/|\?|$)|[^!-~])"
 )
 IPV4 = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
-IPV6 = r"[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}"
+IPV6 = r"[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}"  # its shape only: the key vouches for the rest
 METHODS = "GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS"
 
 

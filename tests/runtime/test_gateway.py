@@ -406,6 +406,14 @@ async def test_nginx_serves_its_own_error_answers_only_in_place_of_an_error(gate
     assert seen == []
 
 
+@pytest.mark.parametrize("kind", ["nginx"])
+async def test_nginx_answers_a_header_too_large_for_it_in_the_common_shape(gateway, seen, kind):
+    _nginx_installed()
+    status, _, body = await raw_request(gateway, "/api/users/x", f"X-Big: {'a' * 70_000}\r\n")
+    assert (status, set(json.loads(body))) == (400, {"errors"})
+    assert seen == []
+
+
 def test_the_nginx_configuration_refuses_a_relay_key_it_could_not_match_as_written():
     with pytest.raises(ValueError):
         nginx.config(

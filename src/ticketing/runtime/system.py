@@ -439,6 +439,7 @@ class System:
         config = server_config(gateway, self.options.host, self.options.port)
         self.gateway = Unsignalled(config)  # SIGINT and SIGTERM are _run's, which stops it
         gc.freeze()  # as serve.py does: startup's objects out of the collector's way
+        gc.set_threshold(10_000, 10, 10)  # and, as there, the young collected in bulk
         self._gateway_task = asyncio.create_task(self.gateway.serve())
         while not self.gateway.started:
             if self._gateway_task.done():

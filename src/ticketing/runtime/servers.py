@@ -3,6 +3,7 @@ process's own (it leaves the signals to whoever is)."""
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
@@ -28,3 +29,13 @@ def run_served(main: Coroutine[Any, Any, Any]) -> Any:
     except ImportError:  # Windows
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def settle_collector() -> None:
+    """Once a serving process has loaded what it keeps: everything so far out of the
+    collector's way (a full collection no longer walks every module, class and SQLAlchemy
+    mapper), and the young generation collected every 10,000 objects rather than 700, so
+    what a request leaves in cycles (an exception's traceback, a finished task) goes in
+    bulk. In a flash sale the collector took 5 % of orders' CPU at 700, under 1 % at 10,000."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)

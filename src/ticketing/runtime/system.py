@@ -8,7 +8,6 @@ process.
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -433,13 +432,12 @@ class System:
             say(f"{found} refused its configuration ({refusal}); the Python gateway runs")
         # Only here: where nginx is the gateway, this process never loads the Python one.
         from ticketing.runtime.gateway import create_gateway, server_config
-        from ticketing.runtime.servers import Unsignalled
+        from ticketing.runtime.servers import Unsignalled, settle_collector
 
         gateway = create_gateway(self.upstreams, relay_key=self._relay_key)
         config = server_config(gateway, self.options.host, self.options.port)
         self.gateway = Unsignalled(config)  # SIGINT and SIGTERM are _run's, which stops it
-        gc.freeze()  # as serve.py does: startup's objects out of the collector's way
-        gc.set_threshold(10_000, 10, 10)  # and, as there, the young collected in bulk
+        settle_collector()  # as a service does
         self._gateway_task = asyncio.create_task(self.gateway.serve())
         while not self.gateway.started:
             if self._gateway_task.done():

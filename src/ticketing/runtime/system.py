@@ -61,6 +61,15 @@ class GatewayMissing(Exception):
     """`--gateway nginx` where nginx is not installed, or cannot run its configuration."""
 
 
+def nginx_for(options: Options) -> str | None:
+    """The nginx to run as the gateway: none with `--gateway python`; with `--gateway nginx`
+    one must be installed."""
+    found = nginx.binary() if options.gateway != "python" else None
+    if found is None and options.gateway == "nginx":
+        raise GatewayMissing("nginx not found on the PATH (nor in /usr/sbin); install it")
+    return found
+
+
 def check_port(options: Options) -> None:
     if not port_is_free(options.port, options.host):
         raise PortTaken(
@@ -408,11 +417,7 @@ class System:
                     await asyncio.sleep(0.1)
 
     async def _start_gateway(self) -> None:
-        choice = self.options.gateway
-        found = nginx.binary() if choice != "python" else None
-        if found is None and choice == "nginx":
-            raise GatewayMissing("nginx not found on the PATH (nor in /usr/sbin); install it")
-        if found is not None:
+        if (found := nginx_for(self.options)) is not None:
             folder = self.options.data_dir / "nginx"
             text = nginx.config(
                 self.upstreams,
@@ -426,7 +431,7 @@ class System:
             if refusal is None:
                 await self._start_nginx(found, folder)
                 return
-            if choice == "nginx":
+            if self.options.gateway == "nginx":
                 raise GatewayMissing(f"{found} refused its configuration: {refusal}")
             # An nginx too old for it, say: the system still starts, and says why.
             say(f"{found} refused its configuration ({refusal}); the Python gateway runs")
@@ -488,8 +493,7 @@ async def run(options: Options) -> None:
     """Start everything, wait for SIGINT or SIGTERM, stop everything."""
     with data_lock.holding(options.data_dir, f"http://{options.host}:{options.port}"):
         check_port(options)
-        if options.gateway == "nginx" and nginx.binary() is None:  # before starting anything
-            raise GatewayMissing("nginx not found on the PATH (nor in /usr/sbin); install it")
+        nginx_for(options)  # an insisted-on nginx that is missing: before starting anything
         await _run(options)
 
 

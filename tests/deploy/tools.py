@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ticketing.runtime import nginx as runtime_nginx
+
 VENV_BIN = Path(sys.executable).parent
 
 # What to install when a tool is missing; CI (CI=true) fails instead of skipping, so a
@@ -49,7 +51,7 @@ def hadolint() -> str:
 
 
 def nginx() -> str:
-    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin") or missing("nginx")
+    return runtime_nginx.binary() or missing("nginx")  # where `ticketing up` looks for it
 
 
 def compose() -> list[str]:

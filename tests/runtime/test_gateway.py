@@ -4,7 +4,6 @@ bodies, and keeps /metrics inside."""
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
+from tests.deploy import tools
 from tests.support import eventually
 from ticketing.common.limits import MAX_BODY_BYTES
 from ticketing.runtime import nginx
@@ -131,20 +131,11 @@ async def upstream(seen) -> AsyncIterator[str]:
 RELAY_KEY = "relaykeyfortests0123456789abcdef"
 
 
-def _nginx_installed() -> None:
-    """Skips where nginx is missing; CI installs it, so there it fails instead."""
-    if nginx.binary() is None:
-        message = "nginx not found; install it with: apt-get install -y nginx"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-
-
 @pytest.fixture(params=["python", "nginx"])
 def kind(request) -> str:
     """Both gateways `ticketing up` may run: nginx where it is installed, else Python's."""
     if request.param == "nginx":
-        _nginx_installed()
+        tools.nginx()  # skips where it is missing; fails on CI, which installs it
     return request.param
 
 
@@ -168,7 +159,7 @@ def launch(kind, tmp_path):
         nginx.write_config(folder, text)
         log = (tmp_path / f"nginx-{port}.log").open("w")
         process = await asyncio.create_subprocess_exec(
-            *nginx.command(nginx.binary() or "nginx", folder),
+            *nginx.command(tools.nginx(), folder),
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
         )
@@ -399,7 +390,7 @@ async def test_answers_say_nosniff_and_carry_no_server_banner(gateway, upstream,
 @pytest.mark.parametrize("kind", ["nginx"])
 async def test_nginx_serves_its_own_error_answers_only_in_place_of_an_error(gateway, seen, kind):
     """Its error answers live at internal paths; a client asking for one is not found."""
-    _nginx_installed()
+    tools.nginx()
     for target in ("/.gateway/503", "/.gateway/400"):
         status, _, body = await raw_request(gateway, target)
         assert (status, json.loads(body)) == (404, {"errors": [{"message": "Not found"}]})
@@ -408,7 +399,7 @@ async def test_nginx_serves_its_own_error_answers_only_in_place_of_an_error(gate
 
 @pytest.mark.parametrize("kind", ["nginx"])
 async def test_nginx_answers_a_header_too_large_for_it_in_the_common_shape(gateway, seen, kind):
-    _nginx_installed()
+    tools.nginx()
     status, _, body = await raw_request(gateway, "/api/users/x", f"X-Big: {'a' * 70_000}\r\n")
     assert (status, set(json.loads(body))) == (400, {"errors"})
     assert seen == []
@@ -430,11 +421,11 @@ def test_an_nginx_that_takes_the_configuration_is_used_and_one_that_does_not_say
 ):
     """`ticketing up` tests the configuration first, so an nginx that cannot run it (too old
     for it, say) leaves the Python gateway in its place rather than no gateway at all."""
-    _nginx_installed()
+    installed = tools.nginx()
     folder = tmp_path / "nginx"
     text = nginx.config({"/": ["http://127.0.0.1:1"]}, host="127.0.0.1", port=1, folder=folder)
     nginx.write_config(folder, text)
-    assert nginx.refusal(nginx.binary() or "nginx", folder) is None
+    assert nginx.refusal(installed, folder) is None
     old = tmp_path / "old-nginx"
     old.write_text("#!/bin/sh\necho 'nginx: invalid option: \"e\"' >&2\nexit 1\n")
     old.chmod(0o755)

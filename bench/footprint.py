@@ -111,9 +111,10 @@ def _cpu_ticks(pid: int) -> int:
 
 
 def _helper(pid: int) -> str:
-    if _comm(pid).startswith("nats"):
+    comm = _comm(pid)
+    if comm.startswith("nats"):
         return "nats"
-    if _comm(pid) == "nginx":  # `ticketing up`'s gateway where nginx is installed
+    if comm == "nginx":  # `ticketing up`'s gateway where nginx is installed
         return "gateway"
     with contextlib.suppress(OSError):
         if b"ticketing.runtime.smtp" in Path(f"/proc/{pid}/cmdline").read_bytes():

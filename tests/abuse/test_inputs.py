@@ -104,6 +104,44 @@ async def test_a_body_that_is_not_a_json_object_is_refused(
     refused(response)
 
 
+async def _listed_and_replicated(system, seller) -> str:
+    ticket = (await seller.post("/api/tickets", json={"title": "Held?", "price": 5})).json()
+
+    async def replicated() -> bool:
+        query = f"SELECT id FROM tickets WHERE id = '{ticket['id']}'"
+        return bool(await rows(system, "orders", query))
+
+    await eventually(replicated, timeout=10)
+    return ticket["id"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "template"),
+    [
+        ("text/plain", b'{"ticketId": "%s"}'),  # what a cross-site form can send
+        ("application/x-www-form-urlencoded", b"ticketId=%s"),
+        (None, b'{"ticketId": "%s"}'),
+        ("application/json", b'{"ticketId": "%s"'),
+        ("application/json", b'["%s"]'),
+        ("application/json", b'{"ticketId": ["%s"]}'),
+        ("application/json", b'{"ticketId": "%s\u0000"}'),
+        ("application/json", b'{"a": ' * 9_000 + b'"%s"' + b"}" * 9_000),
+    ],
+)
+async def test_a_reservation_body_that_is_not_a_ticket_id_in_json_is_refused(
+    system, seller, buyer, content_type, template
+):
+    """The reservation reads its body itself (a plain route): it refuses what every
+    other route refuses, and reserves nothing."""
+    ticket_id = await _listed_and_replicated(system, seller)
+    headers = {"content-type": content_type} if content_type else {}
+    body = template.replace(b"%s", ticket_id.encode())
+    refused(await buyer.post("/api/orders", content=body, headers=headers))
+    query = f"SELECT id FROM orders WHERE ticket_id = '{ticket_id}'"
+    assert await rows(system, "orders", query) == []
+    assert (await buyer.post("/api/orders", json={"ticketId": ticket_id})).status_code == 201
+
+
 async def test_deeply_nested_json_is_refused_not_crashed_on(system, nothing_new, seller):
     deep_list = b'{"title": ' + b"[" * 30_000 + b"]" * 30_000 + b', "price": 5}'
     deep_object = b'{"a": ' * 9_000 + b"1" + b"}" * 9_000

@@ -21,7 +21,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from ticketing.common import correlation, health, metrics
+from ticketing.common import correlation, health, metrics, plain
 from ticketing.common.errors import install_database_errors, install_error_handlers
 from ticketing.common.limits import BodyLimit
 from ticketing.common.logs import configure_logging
@@ -76,7 +76,7 @@ class ServiceApp(FastAPI):
         return NoSniff(super().build_middleware_stack())
 
     def openapi(self) -> dict[str, Any]:
-        return document_errors(super().openapi())
+        return document_errors(super().openapi(), plain.definitions(self))
 
 
 def base_app(

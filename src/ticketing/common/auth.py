@@ -126,13 +126,19 @@ async def _current_user(request: Request) -> UserPayload | None:
     return session.user if session else None
 
 
-async def _require_user(request: Request) -> UserPayload:
-    """Reads the session itself rather than through `_current_user`: a dependency of a
-    dependency is another round of FastAPI's resolution, on every signed-in request."""
+def require_user(request: Request) -> UserPayload:
+    """The signed-in user, or a 401: for plain routes (common/plain.py), and under
+    `RequireUser`."""
     session = session_of(request)
     if session is None:
         raise NotAuthorized()
     return session.user
+
+
+async def _require_user(request: Request) -> UserPayload:
+    """Reads the session itself rather than through `_current_user`: a dependency of a
+    dependency is another round of FastAPI's resolution, on every signed-in request."""
+    return require_user(request)
 
 
 CurrentUser = Annotated[UserPayload | None, Depends(_current_user)]

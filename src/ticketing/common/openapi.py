@@ -47,16 +47,20 @@ def _response(status: int) -> dict[str, Any]:
     return response
 
 
-def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+def document_errors(
+    schema: dict[str, Any], definitions: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Rewrite the generated document, once (FastAPI keeps it): input errors are 400, any
     body may be too large, any operation may meet a database that is down (503) or an
-    unexpected error (500)."""
+    unexpected error (500). `definitions`: schemas the operations refer to that FastAPI
+    did not collect (plain routes' bodies')."""
     if schema.get("x-errors-documented"):
         return schema
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             _add_common_errors(operation)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(definitions or {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     definitions = Errors.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -12,5 +12,6 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     app = service_app(
         "orders", settings, subscriptions=listeners.SUBSCRIPTIONS, follows_revocations=True
     )
+    routes.plain.add_to(app)
     app.include_router(routes.router, prefix="/api/orders")
     return app

@@ -5,29 +5,40 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from ticketing.common.auth import RequireUser
+from ticketing.common.auth import RequireUser, require_user
 from ticketing.common.db import AutocommitDb, Db, Driver
 from ticketing.common.fields import path_id
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import Limit, decode_cursor, link_next
+from ticketing.common.plain import PlainRoutes, json_response, read_body
 from ticketing.orders import service
 from ticketing.orders.schemas import OrderCreate, OrderOut
 
 router = APIRouter()
+# The reservation, every attempt of a flash sale, is a plain route (common/plain.py).
+plain = PlainRoutes("/api/orders")
 
 
 OrderId = Annotated[UUID, Depends(path_id("order_id"))]
 
 
-@router.post("", status_code=201, responses=error_responses(401, 404))
-async def order_ticket(body: OrderCreate, user: RequireUser, request: Request) -> OrderOut:
+@plain.post(
+    "",
+    body=OrderCreate,
+    status_code=201,
+    response_model=OrderOut,
+    responses=error_responses(401, 404),
+)
+async def order_ticket(request: Request) -> Response:
     """Reserve a ticket for the expiration window; it is yours to pay for until then."""
+    user = require_user(request)
+    body = await read_body(request, OrderCreate)
     window = request.app.state.settings.expiration_window_seconds
     async with Driver(request) as driver:
         order, listing = await service.reserve_ticket(
             driver, body.ticket_id, buyer=user.id, window_seconds=window
         )
-    return OrderOut.from_domain(order, listing)
+    return json_response(OrderOut.from_domain(order, listing), 201)
 
 
 @router.get("", responses=error_responses(401))

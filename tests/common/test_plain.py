@@ -45,8 +45,17 @@ def an_app() -> FastAPI:
         booking = await read_body(request, Booking)
         return json_response(Booked(user_id=user.id, seat=booking.seat), 201)
 
+    @plain.get("", response_model=list[Booked], openapi_extra=ROW_FILTER)
+    async def bookings(request: Request) -> Response:
+        """Bookings, by row."""
+        row = request.query_params.get("row", "A")
+        return json_response(Booked(user_id=UUID(int=0), seat=Seat(row=row, number=1)))
+
     plain.add_to(app)
     return app
+
+
+ROW_FILTER = {"parameters": [{"name": "row", "in": "query", "schema": {"type": "string"}}]}
 
 
 def client(app: FastAPI, user_id: UUID | None = None) -> httpx.AsyncClient:
@@ -147,3 +156,13 @@ async def test_the_api_documents_its_body_and_answer():
     schemas = document["components"]["schemas"]
     assert {"Seat", "Booked"} <= set(schemas)
     assert {"400", "413", "500", "503"} <= set(operation["responses"])
+
+
+async def test_a_read_is_answered_and_documented_with_its_parameters():
+    async with client(an_app()) as http:
+        answer = await http.get("/api/bookings", params={"row": "K"})
+        document = (await http.get("/openapi.json")).json()
+    assert (answer.status_code, answer.json()["seat"]) == (200, {"row": "K", "number": 1})
+    operation = document["paths"]["/api/bookings"]["get"]
+    assert operation["parameters"] == ROW_FILTER["parameters"]
+    assert "requestBody" not in operation

@@ -120,10 +120,15 @@ def session_of(request: Request) -> SessionToken | None:
     return session
 
 
-async def _current_user(request: Request) -> UserPayload | None:
-    # async, so FastAPI runs it on the loop instead of a threadpool hop per request
+def current_user(request: Request) -> UserPayload | None:
+    """The signed-in user, or None: for plain routes, and under `CurrentUser`."""
     session = session_of(request)
     return session.user if session else None
+
+
+async def _current_user(request: Request) -> UserPayload | None:
+    # async, so FastAPI runs it on the loop instead of a threadpool hop per request
+    return current_user(request)
 
 
 def require_user(request: Request) -> UserPayload:

@@ -49,28 +49,37 @@ class PlainRoutes:
         default_factory=list
     )
 
-    def post(
+    def get(self, path: str, **documented: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.route("GET", path, **documented)
+
+    def post(self, path: str, **documented: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.route("POST", path, **documented)
+
+    def route(
         self,
+        method: str,
         path: str,
         *,
         body: type[BaseModel] | None = None,
         **documented: Any,
     ) -> Callable[[Endpoint], Endpoint]:
-        """`documented`: what `APIRouter.post` takes for the API document (status_code,
-        response_model, responses)."""
+        """`body`: the model the endpoint reads with `read_body`. `documented`: what
+        `APIRouter.api_route` takes for the API document (status_code, response_model,
+        responses, openapi_extra)."""
 
         def register(endpoint: Endpoint) -> Endpoint:
-            self._routes.append((path, endpoint, {"methods": ["POST"], **documented}, body))
+            self._routes.append((path, endpoint, {"methods": [method], **documented}, body))
             return endpoint
 
         return register
 
     def add_to(self, app: FastAPI) -> None:
         for path, endpoint, options, body in self._routes:
+            extra = options.pop("openapi_extra", None) or {}
             app.router.add_api_route(
                 self.prefix + path,
                 endpoint,
-                openapi_extra=_body_document(body),
+                openapi_extra=extra | _body_document(body),
                 route_class_override=PlainRoute,
                 **options,
             )
@@ -79,9 +88,9 @@ class PlainRoutes:
             route.body = body
 
 
-def _body_document(body: type[BaseModel] | None) -> dict[str, Any] | None:
+def _body_document(body: type[BaseModel] | None) -> dict[str, Any]:
     if body is None:
-        return None
+        return {}
     schema = body.model_json_schema(ref_template=_DEFINITIONS)
     schema.pop("$defs", None)  # the document's components hold them (definitions())
     return {"requestBody": {"content": {"application/json": {"schema": schema}}, "required": True}}

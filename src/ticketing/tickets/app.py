@@ -12,5 +12,6 @@ def create_app(settings: TicketsSettings | None = None) -> FastAPI:
     app = service_app(
         "tickets", settings, subscriptions=listeners.SUBSCRIPTIONS, follows_revocations=True
     )
+    routes.plain.add_to(app)
     app.include_router(routes.router, prefix="/api/tickets")
     return app

@@ -124,7 +124,7 @@ async def _listed_and_replicated(system, seller) -> str:
         ("application/json", b'{"ticketId": "%s"'),
         ("application/json", b'["%s"]'),
         ("application/json", b'{"ticketId": ["%s"]}'),
-        ("application/json", b'{"ticketId": "%s\u0000"}'),
+        ("application/json", b'{"ticketId": "%s\\u0000"}'),
         ("application/json", b'{"a": ' * 9_000 + b'"%s"' + b"}" * 9_000),
     ],
 )

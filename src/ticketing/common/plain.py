@@ -12,6 +12,7 @@ It is still an APIRoute, so the API documents it (its body from `body`, its answ
 `response_model`), and it sits on the app itself, before the routers the app includes.
 """
 
+import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,6 +28,8 @@ Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 M = TypeVar("M", bound=BaseModel)
 
 NOT_JSON = "The body must be JSON, sent as application/json"
+MISSING = "Field required"
+UNREADABLE = "There was an error parsing the body"
 _DEFINITIONS = "#/components/schemas/{model}"
 
 
@@ -107,14 +110,27 @@ def definitions(app: FastAPI) -> dict[str, Any]:
 
 
 async def read_body(request: Request, model: type[M]) -> M:
-    """The body as `model`, or a 400 naming each field wrong, as FastAPI would answer.
+    """The body as `model`, or a 400 naming each field wrong, read as FastAPI reads one:
+    the standard library's JSON, then the model. (pydantic's own JSON reader refuses some
+    text the model's validators would name a field for, a lone surrogate in a title.)
     JSON only: a cross-site form can send text/plain without asking first, never
     application/json."""
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if kind != "application/json" and not _json_suffixed(kind):
         raise BadRequest(NOT_JSON)
+    raw = await request.body()
+    if not raw:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": MISSING}])
     try:
-        return model.model_validate_json(await request.body())
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as error:  # where it broke, but no field: it names none
+        message = f"JSON decode error at character {error.pos}"
+        invalid = {"type": "json_invalid", "loc": ("body",), "msg": message}
+        raise RequestValidationError([invalid]) from None
+    except (ValueError, RecursionError):  # not UTF-8, a number past int's digits, nesting
+        raise BadRequest(UNREADABLE) from None
+    try:
+        return model.model_validate(parsed)
     except ValidationError as error:
         raise RequestValidationError(
             [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]

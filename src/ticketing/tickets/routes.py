@@ -5,19 +5,20 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from ticketing.common.auth import RequireUser, current_user
+from ticketing.common.auth import RequireUser, current_user, require_user
 from ticketing.common.db import AutocommitDb, Db, Driver
 from ticketing.common.fields import QueryModel
 from ticketing.common.openapi import error_responses
 from ticketing.common.paging import link_next
-from ticketing.common.plain import PlainRoutes
+from ticketing.common.plain import PlainRoutes, json_response, read_body
 from ticketing.common.refusals import Missing, NotYours
 from ticketing.tickets import service
 from ticketing.tickets.domain import Search
 from ticketing.tickets.schemas import TicketFilters, TicketIn, TicketOut
 
 router = APIRouter()
-# The ticket list, the busiest read, is a plain route (common/plain.py).
+# The ticket list, the busiest read, and a listing, every seller's write, are plain routes
+# (common/plain.py).
 plain = PlainRoutes("/api/tickets")
 
 
@@ -32,13 +33,18 @@ async def _ticket_id(ticket_id: Annotated[str, Path(json_schema_extra={"format":
 TicketId = Annotated[UUID, Depends(_ticket_id)]
 
 
-@router.post("", status_code=201, responses=error_responses(401))
-async def create_ticket(body: TicketIn, user: RequireUser, db: AutocommitDb) -> TicketOut:
+@plain.post(
+    "", body=TicketIn, status_code=201, response_model=TicketOut, responses=error_responses(401)
+)
+async def create_ticket(request: Request) -> Response:
     """List a ticket for sale."""
-    ticket = await service.create_ticket(
-        db, seller=user.id, title=body.title, price_cents=body.price_cents
-    )
-    return TicketOut.of(ticket)
+    user = require_user(request)
+    body = await read_body(request, TicketIn)
+    async with Driver(request) as driver:
+        ticket = await service.create_ticket(
+            driver, seller=user.id, title=body.title, price_cents=body.price_cents
+        )
+    return json_response(TicketOut.of(ticket), 201)
 
 
 _FILTERS = QueryModel(TicketFilters)

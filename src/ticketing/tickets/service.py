@@ -44,11 +44,11 @@ async def get_ticket(db: AsyncConnection, ticket_id: UUID) -> Ticket:
 
 
 async def create_ticket(
-    db: AsyncConnection, *, seller: UUID, title: str, price_cents: int
+    driver: asyncpg.Connection, *, seller: UUID, title: str, price_cents: int
 ) -> Ticket:
     """Runs without a transaction: the listing and its ticket.created are one statement."""
     ticket = Ticket(id=uuid4(), title=title, price_cents=price_cents, user_id=seller)
-    await store.add(db, ticket, _as_event(TicketCreated, ticket))
+    await store.add(driver, ticket, _as_event(TicketCreated, ticket))
     return ticket
 
 

@@ -51,6 +51,14 @@ def an_app() -> FastAPI:
         row = request.query_params.get("row", "A")
         return json_response(Booked(user_id=UUID(int=0), seat=Seat(row=row, number=1)))
 
+    @plain.post("/crash")
+    async def crash(request: Request) -> Response:
+        raise RuntimeError("unexpected")
+
+    @plain.post("/unreachable")
+    async def unreachable(request: Request) -> Response:
+        raise ConnectionRefusedError("the database is down")
+
     plain.add_to(app)
     return app
 
@@ -166,3 +174,30 @@ async def test_a_read_is_answered_and_documented_with_its_parameters():
     operation = document["paths"]["/api/bookings"]["get"]
     assert operation["parameters"] == ROW_FILTER["parameters"]
     assert "requestBody" not in operation
+
+
+async def test_it_passes_the_apps_middleware_and_error_handlers_as_any_route_does():
+    async with client(an_app(), uuid4()) as http:
+        answers = {
+            201: await http.post("/api/bookings", json={"seat": {"row": "A", "number": 1}}),
+            400: await http.post("/api/bookings", json={}),
+            500: await http.post("/api/bookings/crash"),
+            503: await http.post("/api/bookings/unreachable"),
+        }
+        answers[401] = await client(an_app()).post("/api/bookings", json={})
+    for status, answer in answers.items():
+        assert answer.status_code == status, answer.text
+        assert answer.headers.get_list("x-content-type-options") == ["nosniff"]
+        # an unexpected error is answered outside the middleware, as on any route
+        assert ("x-request-id" in answer.headers) is (status != 500)
+    assert answers[500].json() == {"errors": [{"message": "Something went wrong"}]}
+    assert answers[503].json() == {"errors": [{"message": "Error connecting to database"}]}
+
+
+async def test_another_method_on_its_path_is_the_apps_405():
+    async with client(an_app(), uuid4()) as http:
+        answer = await http.put("/api/bookings", json={"seat": {"row": "A", "number": 1}})
+    assert (answer.status_code, answer.json()) == (
+        405,
+        {"errors": [{"message": "Method not allowed"}]},
+    )

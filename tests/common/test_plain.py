@@ -34,36 +34,40 @@ class Booked(BaseModel):
 SETTINGS = ServiceSettings.model_construct(api_docs=True, **KEYS)
 
 
+ROW_FILTER = {"parameters": [{"name": "row", "in": "query", "schema": {"type": "string"}}]}
+# A module's routes, as a service's: every app made here adds the same ones.
+PLAIN = PlainRoutes("/api/bookings")
+
+
+@PLAIN.post("", body=Booking, status_code=201, response_model=Booked)
+async def book(request: Request) -> Response:
+    """Book a seat."""
+    user = require_user(request)
+    booking = await read_body(request, Booking)
+    return json_response(Booked(user_id=user.id, seat=booking.seat), 201)
+
+
+@PLAIN.get("", response_model=list[Booked], openapi_extra=ROW_FILTER)
+async def bookings(request: Request) -> Response:
+    """Bookings, by row."""
+    row = request.query_params.get("row", "A")
+    return json_response(Booked(user_id=UUID(int=0), seat=Seat(row=row, number=1)))
+
+
+@PLAIN.post("/crash")
+async def crash(request: Request) -> Response:
+    raise RuntimeError("unexpected")
+
+
+@PLAIN.post("/unreachable")
+async def unreachable(request: Request) -> Response:
+    raise ConnectionRefusedError("the database is down")
+
+
 def an_app() -> FastAPI:
     app = base_app("plain", SETTINGS)
-    plain = PlainRoutes("/api/bookings")
-
-    @plain.post("", body=Booking, status_code=201, response_model=Booked)
-    async def book(request: Request) -> Response:
-        """Book a seat."""
-        user = require_user(request)
-        booking = await read_body(request, Booking)
-        return json_response(Booked(user_id=user.id, seat=booking.seat), 201)
-
-    @plain.get("", response_model=list[Booked], openapi_extra=ROW_FILTER)
-    async def bookings(request: Request) -> Response:
-        """Bookings, by row."""
-        row = request.query_params.get("row", "A")
-        return json_response(Booked(user_id=UUID(int=0), seat=Seat(row=row, number=1)))
-
-    @plain.post("/crash")
-    async def crash(request: Request) -> Response:
-        raise RuntimeError("unexpected")
-
-    @plain.post("/unreachable")
-    async def unreachable(request: Request) -> Response:
-        raise ConnectionRefusedError("the database is down")
-
-    plain.add_to(app)
+    PLAIN.add_to(app)
     return app
-
-
-ROW_FILTER = {"parameters": [{"name": "row", "in": "query", "schema": {"type": "string"}}]}
 
 
 def client(app: FastAPI, user_id: UUID | None = None) -> httpx.AsyncClient:
@@ -201,3 +205,13 @@ async def test_another_method_on_its_path_is_the_apps_405():
         405,
         {"errors": [{"message": "Method not allowed"}]},
     )
+
+
+async def test_every_app_made_from_the_same_routes_documents_them_alike():
+    """The routes are a module's (PLAIN): each app a service makes adds them anew."""
+    documents = []
+    for _ in range(2):
+        async with client(an_app()) as http:
+            documents.append((await http.get("/openapi.json")).json())
+    first, second = (d["paths"]["/api/bookings"]["get"] for d in documents)
+    assert first["parameters"] == second["parameters"] == ROW_FILTER["parameters"]

@@ -77,7 +77,8 @@ class PlainRoutes:
         return register
 
     def add_to(self, app: FastAPI) -> None:
-        for path, endpoint, options, body in self._routes:
+        for path, endpoint, documented, body in self._routes:
+            options = dict(documented)  # kept whole: every app made from the module adds them
             extra = options.pop("openapi_extra", None) or {}
             app.router.add_api_route(
                 self.prefix + path,

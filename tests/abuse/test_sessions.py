@@ -34,13 +34,14 @@ from ticketing.tickets.app import create_app as tickets_app
 from ticketing.tickets.settings import TicketsSettings
 
 SERVICES = ["auth", "tickets", "orders", "payments"]
-# One signed-in call per service that reads the cookie, and the plain route (payments and
+# One signed-in call per service that reads the cookie, and the plain routes (payments and
 # the reservation: an unknown order or ticket is 404 for a signed-in caller, 401 for anyone
-# else).
+# else; your own listings are 200, or 401).
 SIGNED_IN_CALLS = [
     ("POST", "/api/tickets", {"title": "Still mine?", "price": 5}),
     ("GET", "/api/orders", None),
     ("POST", "/api/orders", {"ticketId": str(uuid4())}),
+    ("GET", "/api/tickets?mine=true", None),  # the list reads the session as a plain route
     ("POST", "/api/payments", {"token": "tok_visa", "orderId": str(uuid4())}),
 ]
 

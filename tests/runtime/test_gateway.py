@@ -4,6 +4,7 @@ bodies, and keeps /metrics inside."""
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -403,6 +404,48 @@ async def test_nginx_answers_a_header_too_large_for_it_in_the_common_shape(gatew
     status, _, body = await raw_request(gateway, "/api/users/x", f"X-Big: {'a' * 70_000}\r\n")
     assert (status, set(json.loads(body))) == (400, {"errors"})
     assert seen == []
+
+
+async def keep_alive_get(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> int:
+    """One request on a connection kept open, as a browser or the load generator keeps it."""
+    reader, writer = connection
+    writer.write(b"GET /seat HTTP/1.1\r\nHost: gw\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length: *(\d+)", head)
+    assert length is not None, head
+    await reader.readexactly(int(length[1]))
+    return int(head.split()[1])
+
+
+@pytest.mark.parametrize("kind", ["nginx"])
+async def test_nginx_keeps_a_bursts_connections_to_the_service_for_the_next_burst(launch, kind):
+    """A flash sale's buyers come at once: nginx opens a connection to the service for each
+    request in flight, and keeps them all when the burst ends, so the next burst finds them
+    open rather than opening most of them again."""
+    burst = 150  # more than nginx kept before (64); no more than it keeps now
+    peers: set[tuple[str, int]] = set()
+    app = FastAPI()
+
+    @app.get("/seat")
+    async def slow(request: Request) -> dict[str, str]:
+        assert request.client is not None
+        peers.add((request.client.host, request.client.port))  # one per connection
+        await asyncio.sleep(0.2)  # so that the whole burst is in flight at once
+        return {}
+
+    port = free_port()
+    upstream = uvicorn.Config(app, port=port, log_level="warning", proxy_headers=False)
+    async with serving(upstream), launch({"/": [f"http://127.0.0.1:{port}"]}) as url:
+        gateway_port = int(url.rpartition(":")[2])
+        buyers = [await asyncio.open_connection("127.0.0.1", gateway_port) for _ in range(burst)]
+        try:
+            for which in ("first", "second"):
+                statuses = await asyncio.gather(*(keep_alive_get(buyer) for buyer in buyers))
+                assert set(statuses) == {200}
+                assert len(peers) == burst, f"{len(peers)} connections after the {which} burst"
+        finally:
+            for _, writer in buyers:
+                writer.close()
 
 
 def test_the_nginx_configuration_refuses_a_relay_key_it_could_not_match_as_written():

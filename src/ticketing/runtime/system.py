@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ticketing.common.database_url import libpq_dsn
-from ticketing.runtime import data_lock, mailbox, nginx, provision
+from ticketing.runtime import data_lock, forked, mailbox, nginx, provision
 from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_answers, port_is_free
@@ -213,6 +213,7 @@ class System:
         check_port(options)
         options.data_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
+        forked.begin_loading()
         admin_url, nats_url = await asyncio.to_thread(self._start_backends)
         say(f"PostgreSQL and NATS ready ({time.monotonic() - started:.1f}s)")
         smtp_url = await self._start_smtp()

@@ -13,7 +13,8 @@ from ticketing.common.migrations import migrate
 from ticketing.runtime.files import kept_passwords
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
-from ticketing.runtime.provision import ensure_database, provision
+from ticketing.runtime.provision import READY, ensure_database, provision
+from ticketing.runtime.services import SERVICES
 from ticketing.runtime.urls import database_url, role_url
 
 DATABASES = [
@@ -97,6 +98,21 @@ async def test_the_server_refuses_a_connection_without_a_password(provisioned):
     assert await refused(without_password(admin)) is not None
     assert await refused(without_password(service_url(admin, passwords, "ticketing_auth")))
     assert (folder / "roles.json").stat().st_mode & 0o777 == 0o600
+
+
+async def test_every_database_is_made_at_once_and_reported_in_the_order_asked(provisioned, capsys):
+    """The databases are made together while Alembic loads; the supervisor starts each
+    service as its database is reported, and takes the reports in the order it asked."""
+    admin, _, folder = provisioned
+    every = [(f"ticketing_{spec.name}", spec.migrations) for spec in SERVICES if spec.database]
+    passwords = kept_passwords(folder / "roles.json", [name for name, _ in every])
+    capsys.readouterr()
+    await provision(admin, every, passwords)
+    assert capsys.readouterr().out.splitlines() == [READY + name for name, _ in every]
+    for name, _ in every:
+        url = service_url(admin, passwords, name)
+        assert await fetchval(url, "SELECT current_user") == name
+        assert await fetchval(url, "SELECT count(*) FROM alembic_version") == 1
 
 
 async def test_an_older_data_folder_that_trusted_the_socket_is_upgraded(tmp_path):

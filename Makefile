@@ -7,7 +7,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := .tools/bin/uv
-SYNC := UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python $(PYTHON)
+# Bytecode compiled as it installs, as pip does and uv does not by default: else every
+# process compiles what it imports, at every start where bytecode is not written
+# (PYTHONDONTWRITEBYTECODE, a read-only tree), and a first start does anyway.
+SYNC := UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 PLATFORMS := x86_64-manylinux_2_28 aarch64-manylinux_2_28 aarch64-apple-darwin
 PYTHONS := 3.11 3.12 3.13 3.14
 

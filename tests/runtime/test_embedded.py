@@ -15,6 +15,7 @@ from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.postgres import EmbeddedPostgres
 from ticketing.runtime.provision import READY, ensure_database, provision
 from ticketing.runtime.services import SERVICES
+from ticketing.runtime.system import database_name
 from ticketing.runtime.urls import database_url, role_url
 
 DATABASES = [
@@ -104,7 +105,7 @@ async def test_every_database_is_made_at_once_and_reported_in_the_order_asked(pr
     """The databases are made together while Alembic loads; the supervisor starts each
     service as its database is reported, and takes the reports in the order it asked."""
     admin, _, folder = provisioned
-    every = [(f"ticketing_{spec.name}", spec.migrations) for spec in SERVICES if spec.database]
+    every = [(database_name(spec), spec.migrations) for spec in SERVICES if spec.database]
     passwords = kept_passwords(folder / "roles.json", [name for name, _ in every])
     capsys.readouterr()
     await provision(admin, every, passwords)

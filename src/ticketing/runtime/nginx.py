@@ -124,9 +124,7 @@ def config(
         upstreams[prefix] = _upstream_name(prefix)
         servers = " ".join(f"server {_server(url)};" for url in urls)
         # Connections kept for 2 s, as the Python gateway keeps them; the services keep
-        # theirs for 30, so neither end reuses one the other has closed. As many kept as a
-        # burst opens (KEPT_UPSTREAM): with fewer, each burst past them closed the rest as
-        # it ended and opened them again as the next began.
+        # theirs for 30, so neither end reuses one the other has closed.
         lines.append(
             f"    upstream {upstreams[prefix]} {{ {servers} keepalive {KEPT_UPSTREAM}; "
             "keepalive_timeout 2s; }"

@@ -9,7 +9,6 @@ from nats.js.errors import NotFoundError
 from tests.common.bus_support import EventBus
 from tests.support import eventually
 from ticketing.common.bus.connection import BusNames
-from ticketing.common.bus.permissions import durable_name
 from ticketing.common.events import (
     OrderCancelled,
     OrderCompleted,
@@ -71,22 +70,6 @@ class ExpirationBus(EventBus):
         """How many expiration.complete the order has had."""
         await self.refresh()
         return sum(1 for stored_id, _ in self.stored if stored_id == order_id)
-
-    async def until_no_pull_waits(self, subject: Subject) -> None:
-        """Until the service's consumer has no pull request waiting: a stopped instance's
-        last one stays with the server a moment after its connection closes, and an event
-        published in that moment goes to it and waits out ack_wait before redelivery."""
-
-        async def none_waiting() -> bool:
-            try:
-                info = await self.js.consumer_info(
-                    self.names.stream, durable_name("expiration", subject)
-                )
-            except NotFoundError:  # never bound: the next start creates it and reads all
-                return True
-            return not info.num_waiting
-
-        await eventually(none_waiting, timeout=10)
 
     async def wait_for_expiry(self, *order_ids: UUID, timeout: float = 5.0) -> None:
         async def all_fired() -> bool:

@@ -53,6 +53,7 @@ DATABASE_WAIT = (0.2, 5.0)  # first and longest pause while the database is unre
 BATCH = 64
 FETCH_WAIT = 5.0  # how long one pull request waits on an idle stream before asking again
 TOP_UP_WAIT = 0.05
+WITHDRAW_WAIT = 1.0  # a stopping loop waits no longer for the server to drop its request
 
 
 def _decode(msg: Msg) -> Decoded:
@@ -104,6 +105,18 @@ async def _run(handler: Handler, db: AsyncConnection, envelope: Envelope, event:
         await handler(db, event)
     finally:
         correlation.reset(token)
+
+
+async def _withdraw(sub: JetStreamContext.PullSubscription) -> None:
+    """Take back the pull request still waiting as the loop stops, before the connection
+    closes. The server keeps one a moment past the close, and an event published in that
+    moment goes to it and waits out ack_wait (30 s) unacked before another replica gets it.
+    The server takes a connection's messages in order, so once a question sent after the
+    unsubscription is answered, the request is gone."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(WITHDRAW_WAIT):
+            await sub.unsubscribe()
+            await sub.consumer_info()
 
 
 class Kept:
@@ -229,6 +242,7 @@ class Listener:
                     continue
                 await self._handle_batch(subject, messages, kept)
         finally:
+            await _withdraw(sub)
             await kept.give_back()
         raise asyncio.CancelledError
 

@@ -14,6 +14,8 @@ import httpx
 from fastapi import FastAPI
 
 from tests.support import AUTH_KEYS, bus_prefix
+from ticketing.common.bus.connection import make_streams
+from ticketing.common.settings import BusSettings
 from ticketing.runtime.gateway import Routes
 from ticketing.runtime.services import SERVICES
 
@@ -65,6 +67,8 @@ async def running_system(
     # would write to port 25 of this machine, whose mail server is none of the tests' business.
     names = services or [s.name for s in SERVICES if s.name not in ("web", "notifications")]
     system = System(prefix=bus_prefix())
+    # As `ticketing up` does first: the services' own bus users may not make the streams.
+    await make_streams(BusSettings(nats_url=nats.url, bus_prefix=system.prefix))
     async with AsyncExitStack() as stack:
         for spec in [s for s in SERVICES if s.name in names and s.name != "web"]:
             settings_cls = _settings_class(spec.name)

@@ -80,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("service", choices=names, help="which service")
 
     commands.add_parser(
+        "streams",
+        help="make the bus's streams as its admin, or bring them up to date, and exit",
+        description="What a deployment runs before the services start (the services' own "
+        "bus users may not make streams); reads NATS_URL, NATS_USER, NATS_PASSWORD, "
+        "BUS_PREFIX and the STREAM_MAX_* limits.",
+    )
+    commands.add_parser(
         "nats-config",
         help="print the NATS server's users and permissions (passwords as $NATS_PASSWORD_<USER>)",
     )
@@ -254,6 +261,24 @@ def _show_mail(folder: Path, which: str) -> int:
     return 0
 
 
+async def _streams() -> int:
+    from ticketing.common.bus.connection import make_streams
+    from ticketing.common.settings import BusSettings, describe_missing
+
+    try:
+        settings = BusSettings()
+    except Exception as error:
+        print(f"ticketing: {describe_missing(error)}", file=sys.stderr)
+        return 2
+    try:
+        made = await make_streams(settings)
+    except Exception as error:
+        print(f"ticketing: the streams could not be made: {error}", file=sys.stderr)
+        return 1
+    print(f"streams ready: {', '.join(made)}")
+    return 0
+
+
 def _replicas(text: str) -> tuple[int, dict[str, int]]:
     """`2`, `orders=2` or `1,orders=2,tickets=2`: every service's count, then services' own."""
     from ticketing.runtime.services import SERVICES
@@ -308,6 +333,8 @@ def main(argv: list[str] | None = None) -> None:
         from ticketing.runtime.status import main as status
 
         sys.exit(status(args.data_dir, as_json=args.json))
+    if args.command == "streams":
+        sys.exit(asyncio.run(_streams()))
     if args.command == "nats-config":
         from ticketing.runtime.nats import container_config
 

@@ -7,12 +7,14 @@ ticketing.common.bus.permissions (a NATS_URL given from outside skips these).
 import asyncio
 import json
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import nats as nats_client
 import pytest
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from tests.common.bus_support import jetstream, publish_event
 from tests.support import bus_prefix, eventually
@@ -117,6 +119,25 @@ async def test_a_service_publishes_its_own_subjects_but_cannot_forge_anothers(na
     async with jetstream(nats.url, names) as admin:
         info = await admin.stream_info(names.stream, subjects_filter=">")
         assert info.state.subjects == {names.subject(Subject.TICKET_CREATED): 1}
+
+
+async def test_a_service_reads_the_streams_but_can_neither_make_nor_change_one(nats, names):
+    """The admin makes the streams (`ticketing streams`): a service broken into cannot cut
+    what they keep, nor make a stream of its own to take subjects or fill the store."""
+    async with connected_as(nats, "tickets") as (nc, errors):
+        js = nc.jetstream(timeout=1)
+        kept = (await js.stream_info(names.stream)).config
+        with pytest.raises(NatsTimeout):  # dropped by the server: no answer ever comes
+            await js.update_stream(replace(kept, max_age=1.0, max_msgs=1))
+        await violation(errors, f"$JS.API.STREAM.UPDATE.{names.stream}")
+        own = f"{names.stream}_OWN"
+        with pytest.raises(NatsTimeout):
+            await js.add_stream(name=own, subjects=[f"{own}.>"])
+        await violation(errors, f"$JS.API.STREAM.CREATE.{own}")
+    async with jetstream(nats.url, names) as admin:
+        assert (await admin.stream_info(names.stream)).config == kept
+        with pytest.raises(NotFoundError):
+            await admin.stream_info(own)
 
 
 async def test_a_service_cannot_read_through_another_services_consumer(nats, names):

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import nats as nats_client
 import pytest
+from nats.js.errors import NotFoundError
 
+from tests.common.bus_support import jetstream
 from tests.deploy.manifests import containers, of_kind, resolved_env
 from tests.deploy.test_image import final_stage
 from tests.support import bus_prefix, eventually
+from ticketing.common.bus.connection import BusNames
 from ticketing.common.database_url import libpq_dsn
 from ticketing.runtime.ports import free_port
 from ticketing.runtime.services import SERVICES as RUNTIME_SERVICES
@@ -132,6 +136,53 @@ def _ticketing(*args: str) -> str:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+NO_DATABASE = "postgresql://unused/none"  # the streams Job is given none
+
+
+def streams_container() -> dict:
+    (container,) = containers(of_kind("dev", "Job")["streams"])
+    return container
+
+
+async def run_streams(env: dict[str, str]) -> tuple[int, str]:
+    child = await asyncio.create_subprocess_exec(
+        *local(streams_container()["command"]),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(child.communicate(), 60)
+    return child.returncode or 0, out.decode()
+
+
+async def test_the_streams_job_makes_the_streams_and_a_second_run_changes_nothing(nats):
+    env = environment(streams_container(), NO_DATABASE, nats)
+    env["STREAM_MAX_AGE_SECONDS"] = str(7 * 24 * 3600)
+    names = BusNames(env["BUS_PREFIX"])
+    for _ in range(2):
+        code, said = await run_streams(env)
+        assert code == 0, said
+        assert f"streams ready: {names.stream}, {names.sessions_stream}" in said
+    async with jetstream(nats.url, names) as admin:
+        config = (await admin.stream_info(names.stream)).config
+    assert sorted(config.subjects or []) == sorted(names.all_subjects())
+    assert config.max_age == 7 * 24 * 3600
+
+
+async def test_a_services_user_cannot_make_the_streams_and_the_command_says_so(nats):
+    env = environment(streams_container(), NO_DATABASE, nats)
+    env["NATS_USER"], env["NATS_PASSWORD"] = nats.credentials("orders")
+    code, said = await run_streams(env)
+    assert code == 1
+    assert "the streams could not be made" in said
+    admin = await nats_client.connect(nats.url)
+    try:
+        with pytest.raises(NotFoundError):
+            await admin.jetstream().stream_info(BusNames(env["BUS_PREFIX"]).stream)
+    finally:
+        await admin.close()
 
 
 def test_nats_config_prints_the_committed_server_config_and_nothing_else():

@@ -18,7 +18,7 @@ from ticketing.runtime.nats import USERS, container_config, password_variable
 
 COMPOSE = DEPLOY / "compose.yaml"
 KEYS = env_lines(JWT_PRIVATE_KEY, JWT_PUBLIC_KEY)
-BACKING = {"postgres", "nats", "nginx", "mailpit"}
+BACKING = {"postgres", "nats", "streams", "nginx", "mailpit"}
 # The superuser's password, each service role's and each bus user's, as deploy/.env gives them.
 PASSWORDS = {"POSTGRES_PASSWORD": "pw"} | {
     f"{name.upper()}_DB_PASSWORD": f"{name}-pw" for name in WITH_DATABASE
@@ -202,6 +202,17 @@ def test_nats_admits_only_the_generated_users(config):
     (mount,) = [v for v in nats["volumes"] if v["target"] == path]
     assert Path(mount["source"]).read_text() == container_config()
     assert {k: v for k, v in nats["environment"].items() if k in NATS_PASSWORDS} == NATS_PASSWORDS
+
+
+def test_the_streams_are_made_as_the_nats_admin_before_any_service_on_the_bus_starts(config):
+    streams = config["services"]["streams"]
+    assert streams["entrypoint"] == ["ticketing", "streams"]
+    assert streams["environment"]["NATS_USER"] == "admin"
+    assert streams["environment"]["NATS_PASSWORD"] == NATS_PASSWORDS[password_variable("admin")]
+    for name in WITH_DATABASE:
+        waits_for = config["services"][name]["depends_on"]["streams"]
+        assert waits_for["condition"] == "service_completed_successfully", name
+        assert config["services"][name]["environment"]["NATS_USER"] == name
 
 
 def test_nginx_fronts_the_public_services_with_the_routing_config(config):

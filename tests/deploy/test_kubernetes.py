@@ -140,7 +140,8 @@ async def test_uvicorn_believes_a_proxy_in_the_dev_pod_cidr_and_no_one_outside_i
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_pods_run_as_the_image_user_and_cannot_escalate(overlay):
-    for name, workload in [*of_kind(overlay, "Deployment").items(), ("migrate", _job(overlay))]:
+    jobs = [("migrate", _job(overlay)), ("streams", _job(overlay, "streams"))]
+    for name, workload in [*of_kind(overlay, "Deployment").items(), *jobs]:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert pod["securityContext"]["runAsUser"] == 10001, f"{name}: USER in the Dockerfile"
@@ -326,6 +327,23 @@ def test_migration_job_migrates_each_database_with_the_cli(overlay):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_streams_job_makes_them_as_the_nats_admin_and_holds_nothing_else(overlay):
+    """The services' NATS users may not make streams: this Job does, before they start."""
+    job = _job(overlay, "streams")
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
+    (container,) = containers(job)
+    assert container["command"] + container.get("args", []) == ["ticketing", "streams"]
+    env = {v["name"]: v for v in container["env"]}
+    assert set(env) == {"NATS_USER", "NATS_PASSWORD"}
+    assert env["NATS_USER"]["value"] == "admin"
+    secret = env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert secret["name"].startswith("ticketing-nats") and secret["key"] == "admin"
+    for name, deployment in of_kind(overlay, "Deployment").items():
+        users = {v.get("value") for v in containers(deployment)[0].get("env", [])}
+        assert "admin" not in users, f"{name} connects as the bus's admin"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_ingress_routes_the_design_paths_through_ingress_nginx(overlay):
     ingress = one(overlay, "Ingress", "ticketing")
     assert ingress["spec"]["ingressClassName"] == "nginx"
@@ -442,8 +460,8 @@ def test_every_runtime_service_is_deployed_and_routed():
         assert (spec.name in migrated) == spec.database
 
 
-def _job(overlay: str) -> dict:
-    return one(overlay, "Job", "migrate")
+def _job(overlay: str, name: str = "migrate") -> dict:
+    return one(overlay, "Job", name)
 
 
 def _configmap(overlay: str) -> dict:

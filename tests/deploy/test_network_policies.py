@@ -146,6 +146,7 @@ def test_the_connections_the_system_needs_are_allowed(overlay):
         assert reaches(overlay, ours[name], nats, 4222), name
         assert reaches(overlay, ours[name], database, 5432), name
     assert reaches(overlay, ours["migrate"], database, 5432)
+    assert reaches(overlay, ours["streams"], nats, 4222)
     assert reaches(overlay, ours["payments"], STRIPE, 443)
     # Stripe's webhooks come in through the controller like any visitor (/api/payments)
     assert reaches(overlay, CONTROLLER, ours["payments"], "http")
@@ -178,6 +179,8 @@ def test_nothing_else_is_allowed(overlay):
         (ours["payments"], external("10.0.0.5"), 443),
         (ours["auth"], ours["tickets"], "http"),
         (ours["migrate"], nats, 4222),
+        (ours["streams"], MANAGED_POSTGRES, 5432),
+        (ours["streams"], STRIPE, 443),
         (nats, MANAGED_POSTGRES, 5432),
         (ours["orders"], external("8.8.8.8"), 53),
         (ours["notifications"], STRIPE, 443),

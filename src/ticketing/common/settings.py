@@ -16,19 +16,37 @@ class DatabaseSettings(BaseSettings):
     database_url: str
 
 
-class ServiceSettings(BaseSettings):
-    """A missing required variable stops start-up with its name in the message."""
+class BusSettings(BaseSettings):
+    """The bus: what `ticketing streams` reads to make the streams, and every service to
+    connect. A missing required variable stops start-up with its name in the message."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    database_url: str
     nats_url: str
-    # The service's own bus user (`ticketing nats-config`); empty when NATS_URL carries
+    # The process's own bus user (`ticketing nats-config`); empty when NATS_URL carries
     # `user:password@` itself.
     nats_user: str = ""
     nats_password: SecretStr = SecretStr("")
-    jwt_public_key: str  # Ed25519, PEM: verifies session tokens; only auth can sign them
     bus_prefix: str = ""
+    # The limits a JetStream stream is created with (common/bus/connection.StreamLimits);
+    # an existing stream keeps whatever limits it has. Bytes: none unless given (JetStream
+    # sets them aside in its store at once).
+    stream_max_age_seconds: float = Field(30 * 24 * 3600, gt=0)
+    stream_max_bytes: int | None = Field(None, gt=0)
+
+    @field_validator("bus_prefix")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]*", value):
+            raise ValueError("BUS_PREFIX may hold only letters, digits, '_' and '-'")
+        return value
+
+
+class ServiceSettings(BusSettings):
+    """A missing required variable stops start-up with its name in the message."""
+
+    database_url: str
+    jwt_public_key: str  # Ed25519, PEM: verifies session tokens; only auth can sign them
     cookie_secure: bool = True
     # A session lives this long after its last renewal (auth renews a token past half its
     # life), and never longer than the cap from sign-in, which is also how far back each
@@ -45,11 +63,6 @@ class ServiceSettings(BaseSettings):
     metrics_port: int | None = Field(None, ge=1, le=65535)
     # /docs, /redoc and /openapi.json map every route for whoever asks: on for development.
     api_docs: bool = False
-    # The limits a JetStream stream is created with (common/bus/connection.StreamLimits);
-    # an existing stream keeps whatever limits it has. Bytes: none unless given (JetStream
-    # sets them aside in its store at once).
-    stream_max_age_seconds: float = Field(30 * 24 * 3600, gt=0)
-    stream_max_bytes: int | None = Field(None, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -80,13 +93,6 @@ class ServiceSettings(BaseSettings):
         if self.session_ttl_seconds > self.session_max_age_seconds:
             raise ValueError("SESSION_TTL_SECONDS may not exceed SESSION_MAX_AGE_SECONDS")
         return self
-
-    @field_validator("bus_prefix")
-    @classmethod
-    def _token(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_-]*", value):
-            raise ValueError("BUS_PREFIX may hold only letters, digits, '_' and '-'")
-        return value
 
 
 def pem_text(value: str) -> str:

@@ -216,6 +216,29 @@ class System:
         forked.begin_loading()
         admin_url, nats_url = await asyncio.to_thread(self._start_backends)
         say(f"PostgreSQL and NATS ready ({time.monotonic() - started:.1f}s)")
+        streams = asyncio.create_task(self._make_streams(self._nats_admin_url(nats_url)))
+        try:
+            smtp_url = await self._start_services(admin_url, nats_url, streams)
+        finally:
+            if not streams.done():
+                streams.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await streams
+        await self._wait_ready()
+        await self._start_gateway()
+        self._write_state(admin_url, self._nats_admin_url(nats_url), smtp_url)
+        elapsed = time.monotonic() - started
+        say(f"Ticketing is up at {self.url} (started in {elapsed:.1f}s); Ctrl-C stops it")
+        if self.mail_server is not None:
+            say(f"mail is kept in {self.mail_dir}: `ticketing mail --last 5` lists it")
+        return self.url
+
+    async def _start_services(
+        self, admin_url: str, nats_url: str, streams: "asyncio.Task[None]"
+    ) -> str:
+        """Each service once its database is migrated and the streams are made; returns
+        the SMTP server's URL."""
+        options = self.options
         smtp_url = await self._start_smtp()
         env = self._base_env(nats_url)
         passwords = database_passwords(options)
@@ -238,17 +261,42 @@ class System:
                     service_env |= self._web_keys()
                 if spec.name == "notifications":  # notifications alone sends mail
                     service_env |= mail_settings(smtp_url, self.url)
+                await streams  # made beside the migrations; done after the first wait
                 await self._spawn(spec, service_env)
             async for _ in migrated:  # nothing more: wait for the child's exit status
                 pass
-        await self._wait_ready()
-        await self._start_gateway()
-        self._write_state(admin_url, self.nats.admin_url if self.nats else nats_url, smtp_url)
-        elapsed = time.monotonic() - started
-        say(f"Ticketing is up at {self.url} (started in {elapsed:.1f}s); Ctrl-C stops it")
-        if self.mail_server is not None:
-            say(f"mail is kept in {self.mail_dir}: `ticketing mail --last 5` lists it")
-        return self.url
+        return smtp_url
+
+    def _nats_admin_url(self, nats_url: str) -> str:
+        return self.nats.admin_url if self.nats else nats_url
+
+    async def _make_streams(self, nats_url: str) -> None:
+        """`ticketing streams`, as the bus's admin, beside the migrations: the services'
+        own bus users may read the streams but not make them (common/bus/permissions.py).
+        A child of its own, so that this process still loads no NATS client. A NATS_URL
+        given from outside is used as the services would use it."""
+        env = {**os.environ, "NATS_URL": nats_url}
+        if self.nats is not None:  # the embedded server's admin URL carries the admin
+            env |= {"NATS_USER": "", "NATS_PASSWORD": ""}
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ticketing.cli",
+            "streams",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            output, _ = await child.communicate()
+        finally:
+            if child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.terminate()
+                await child.wait()
+        if child.returncode != 0:
+            said = output.decode(errors="replace").strip()[-1000:]
+            raise RuntimeError(f"making the bus's streams failed (exit {child.returncode}): {said}")
 
     @property
     def url(self) -> str:

@@ -2,7 +2,9 @@
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import nats
 from nats.aio.client import Client
@@ -11,6 +13,9 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from ticketing.common.events.subjects import Subject
+
+if TYPE_CHECKING:
+    from ticketing.common.settings import BusSettings
 
 log = logging.getLogger(__name__)
 STREAM = "TICKETING"
@@ -140,3 +145,35 @@ async def _ensure(
         # Subjects are the code's (a new event type, a subject moved between streams);
         # everything else in the stream's config stays as it is.
         await js.update_stream(replace(info.config, subjects=subjects))
+
+
+async def make_streams(settings: "BusSettings", *, within: float = 60) -> list[str]:
+    """Make the streams, or bring their subjects up to date, as the bus's admin: before
+    the services start (`ticketing up` does it; a deployment runs `ticketing streams`).
+    A service's own user may read a stream's config but never make or change it, so a
+    service broken into cannot shorten what the streams keep or take subjects from them.
+    Waits `within` seconds for the server to answer; returns the streams' names."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            client = await nats.connect(
+                settings.nats_url,
+                name="streams",
+                user=settings.nats_user or None,
+                password=settings.nats_password.get_secret_value() or None,
+                allow_reconnect=False,
+                connect_timeout=2,
+            )
+            break
+        except Exception as error:
+            if time.monotonic() > deadline:
+                raise ConnectionError(f"NATS did not answer at {settings.nats_url}") from error
+            log.warning("streams: NATS not reachable yet (%s); retrying", error)
+            await asyncio.sleep(1)
+    names = BusNames(settings.bus_prefix)
+    try:
+        limits = StreamLimits(settings.stream_max_age_seconds, settings.stream_max_bytes)
+        await ensure_stream(client.jetstream(), names, limits)
+    finally:
+        await client.close()
+    return [names.stream, names.sessions_stream]

@@ -66,7 +66,13 @@ class BusRuntime:
                 await ensure_stream(js, self.names, limits)
                 break
             except Exception as error:
-                log.warning("%s: stream not ready: %s", self.service, error)
+                # Its own bus user may not make the streams: the admin does, before it
+                # starts (`ticketing streams`); until then it waits here.
+                log.warning(
+                    "%s: the streams are not ready (`ticketing streams` makes them): %r",
+                    self.service,
+                    error,
+                )
                 await asyncio.sleep(1)
         engine = self._engine
         if engine is not None:  # a service with a database has an outbox

@@ -38,12 +38,22 @@ class Received:
 
 class Inbox:
     """aiosmtpd's handler: every message accepted, in order; or, while `refusing`, each
-    refused with a temporary error after its data was sent."""
+    refused with a temporary error after its data was sent. An address in `no_such_mailbox`
+    is refused for good as a recipient, each time it is offered (counted in `bounced`)."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.refusing = False
         self.refused: list[Received] = []
+        self.no_such_mailbox: set[str] = set()
+        self.bounced: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.no_such_mailbox:
+            self.bounced.append(address)
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         raw = envelope.original_content or envelope.content

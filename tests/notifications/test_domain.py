@@ -135,3 +135,23 @@ def test_money_in_dollars_and_other_currencies():
     assert domain.money(5) == "$0.05"
     assert domain.money(1050) == "$10.50"
     assert domain.money(1050, "chf") == "10.50 CHF"
+
+
+def _mail_written(seconds_ago: float, now: datetime) -> domain.Mail:
+    mail = domain.compose(
+        MailKind.PAYOUT,
+        Site("Ticketing", "http://t.test", "t@t.test"),
+        Person(uuid4(), "a@b.test"),
+        {"payout_id": uuid4(), "amount_cents": 100, "currency": "usd"},
+        event_id=uuid4(),
+        now=now - timedelta(seconds=seconds_ago),
+    )
+    return mail
+
+
+def test_a_mail_is_given_up_when_refused_for_good_or_once_it_is_too_old():
+    now, day = datetime.now(UTC), 24 * 3600.0
+    young, old = _mail_written(60, now), _mail_written(4 * day, now)
+    assert not domain.given_up(young, now, refused_for_good=False, after=4 * day)
+    assert domain.given_up(young, now, refused_for_good=True, after=4 * day)
+    assert domain.given_up(old, now, refused_for_good=False, after=4 * day)

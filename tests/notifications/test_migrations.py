@@ -4,10 +4,14 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from alembic import command
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.common.bus_support import engine as bus_engine
 from tests.migration_checks import schema_differences
+from ticketing.common.migrations import _config
 from ticketing.common.rows import values
 from ticketing.notifications.domain import MailKind, Person, Site, compose
 from ticketing.notifications.models import Base, Mail
@@ -46,3 +50,28 @@ async def test_the_database_refuses_a_second_mail_for_one_event_and_person(postg
                 await db.execute(
                     Mail.__table__.insert().values(a_mail(uuid4(), person, status="lost"))
                 )
+
+
+def _migrate(connection, url: str, revision: str, *, down: bool = False) -> None:
+    config = _config("ticketing.notifications:migrations", url)
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+async def test_a_given_up_mail_goes_back_to_waiting_if_the_step_is_taken_back(postgres):
+    """The code before it knows no given-up mail: it would try it again, as it used to."""
+    url = await postgres.empty_database()
+    engine = create_async_engine(url)
+    mail = a_mail(uuid4(), uuid4(), status="failed", last_error="550 5.1.1 No such mailbox")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_migrate, url, "head")
+            await conn.execute(Mail.__table__.insert().values(mail))
+        async with engine.begin() as conn:
+            await conn.run_sync(_migrate, url, "0001", down=True)
+            assert await conn.scalar(text("SELECT status FROM mails")) == "pending"
+            with pytest.raises(IntegrityError, match="ck_mails_status"):
+                async with conn.begin_nested():
+                    await conn.execute(text("UPDATE mails SET status = 'failed'"))
+    finally:
+        await engine.dispose()

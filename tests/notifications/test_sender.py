@@ -3,6 +3,7 @@
 import asyncio
 from uuid import uuid4
 
+import aiosmtplib
 import pytest
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ from tests.support import KEYS, eventually, running
 from ticketing.common.events import Subject
 from ticketing.notifications.app import create_app
 from ticketing.notifications.models import Mail
-from ticketing.notifications.sender import CONCURRENCY
+from ticketing.notifications.sender import CONCURRENCY, refused_for_good
 from ticketing.notifications.settings import NotificationsSettings
 
 
@@ -81,6 +82,54 @@ async def test_a_refused_mail_is_sent_again_later_with_the_same_message_id(
     )
 
 
+async def test_a_mail_to_a_mailbox_that_does_not_exist_is_given_up_at_once(
+    counts, started, engine, bus, smtp
+):
+    """A 5xx answer to the recipient is the server's last word: no retry every few minutes
+    for ever. The other mails of the same batch still go."""
+    gone, buyer = uuid4(), uuid4()
+    smtp.inbox.no_such_mailbox.add(email_of(gone))
+    for user_id in (gone, buyer):
+        await bus.publish(user_created(user_id))
+    await eventually(lambda: counts.applied(Subject.USER_CREATED) == 2)
+    await bus.publish(order_created(uuid4(), gone))
+    await bus.publish(order_created(uuid4(), buyer))
+    [delivered] = await smtp.wait_for(1, timeout=10)
+    await settle(3.0)  # past the retry backoff's cap here (2 s): a retry would show
+    assert delivered.to == email_of(buyer)
+    assert smtp.inbox.bounced == [email_of(gone)]
+    by_address = {row.to_address: row for row in await mails(engine)}
+    given_up = by_address[email_of(gone)]
+    assert (given_up.status, given_up.attempts, given_up.sent_at) == ("failed", 1, None)
+    assert "550" in given_up.last_error
+    assert by_address[email_of(buyer)].status == "sent"
+    assert started.state.sender.given_up == 1
+
+
+async def test_a_mail_the_server_keeps_putting_off_is_given_up_once_it_is_too_old(
+    counts, settings, engine, bus, smtp
+):
+    buyer = uuid4()
+    patient = create_app(settings.model_copy(update={"send_give_up_seconds": 2.0}))
+    async with running(patient):
+        await bus.publish(user_created(buyer))
+        await eventually(lambda: counts.applied(Subject.USER_CREATED) == 1)
+        smtp.inbox.refusing = True  # 451: try again later, every time
+        await bus.publish(order_created(uuid4(), buyer))
+
+        async def given_up() -> bool:
+            return [row.status for row in await mails(engine)] == ["failed"]
+
+        await eventually(given_up, timeout=10)
+        tried = len(smtp.inbox.refused)
+        smtp.inbox.refusing = False
+        await settle(3.0)
+    [row] = await mails(engine)
+    assert tried >= 2 and len(smtp.inbox.refused) == tried  # tried again, then never more
+    assert smtp.received == []
+    assert "451" in row.last_error and row.sent_at is None
+
+
 async def test_two_replicas_send_each_mail_once(counts, settings, started, engine, bus, smtp):
     """Both senders wake on every NOTIFY and poll the same table: SKIP LOCKED and the
     lease hand each mail to one of them."""
@@ -137,3 +186,28 @@ def test_an_smtp_url_that_is_not_smtp_stops_the_service_at_start():
     )
     with pytest.raises(ValueError, match="smtp:// or smtps://"):
         create_app(settings)
+
+
+def _refused(code: int, address: str = "a@b.test") -> aiosmtplib.SMTPRecipientRefused:
+    return aiosmtplib.SMTPRecipientRefused(code, "refused", address)
+
+
+@pytest.mark.parametrize(
+    ("error", "for_good"),
+    [
+        (aiosmtplib.SMTPRecipientsRefused([_refused(550)]), True),
+        (aiosmtplib.SMTPRecipientsRefused([_refused(450)]), False),  # mailbox busy
+        (aiosmtplib.SMTPRecipientsRefused([_refused(550), _refused(451, "c@d.test")]), False),
+        (_refused(553), True),
+        (aiosmtplib.SMTPDataError(554, "content refused"), True),
+        (aiosmtplib.SMTPDataError(451, "try again later"), False),
+        # the setup's, not the mail's: every mail would meet it; they wait for a fix
+        (aiosmtplib.SMTPSenderRefused(550, "not allowed", "tickets@localhost"), False),
+        (aiosmtplib.SMTPAuthenticationError(535, "bad credentials"), False),
+        (aiosmtplib.SMTPConnectResponseError(554, "go away"), False),
+        (aiosmtplib.SMTPServerDisconnected("gone"), False),
+        (TimeoutError(), False),
+    ],
+)
+def test_only_a_permanent_refusal_of_the_mail_itself_is_final(error, for_good):
+    assert refused_for_good(error) is for_good

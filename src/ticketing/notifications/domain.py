@@ -33,6 +33,7 @@ class MailKind(StrEnum):
 class MailStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
+    FAILED = "failed"  # given up: refused for good, or not taken for the give-up time
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +246,13 @@ def retry_delay(attempts: int, jitter: float, cap: float) -> timedelta:
     to a quarter more, so mails that failed together do not all come back together."""
     base = min(RETRY_FIRST_SECONDS * 2 ** max(attempts - 1, 0), cap)
     return timedelta(seconds=min(base * (1 + jitter / 4), cap))
+
+
+def given_up(mail: Mail, now: datetime, *, refused_for_good: bool, after: float) -> bool:
+    """No more tries for a mail the server refused for good (see `sender.refused_for_good`),
+    nor for one still not taken `after` seconds after it was written: a mail server gives
+    up on a message after some days too, and a mail that old tells nothing worth hearing."""
+    return refused_for_good or (now - mail.created_at).total_seconds() >= after
 
 
 def sleep_seconds(next_attempt_at: datetime | None, now: datetime, cap: float) -> float:

@@ -3,9 +3,10 @@
 Three short steps per batch, so no database connection waits on a mail server: claim due
 mails (FOR UPDATE SKIP LOCKED, leased: their next attempt moves past the time this batch
 can take, so no replica takes them meanwhile), talk SMTP with no connection held, then
-record the outcomes in one transaction — sent, or a later attempt with backoff and the
-error. A sender that dies mid-batch leaves its mails to be tried again when the lease ends,
-with the same Message-ID, so a copy the server had in fact accepted is recognisable as one.
+record the outcomes in one transaction — sent, a later attempt with backoff and the
+error, or given up: a mail the server refused for good, or one not taken in days. A
+sender that dies mid-batch leaves its mails to be tried again when the lease ends, with
+the same Message-ID, so a copy the server had in fact accepted is recognisable as one.
 
 SMTP connections are kept open between mails and batches (at most CONCURRENCY): opening one
 per mail (connect, EHLO, perhaps STARTTLS and AUTH, QUIT) was most of a mail's cost on
@@ -42,8 +43,22 @@ LEASE_MARGIN_SECONDS = 30.0
 REUSE_SECONDS = 10.0  # well inside the five minutes RFC 5321 asks servers to wait
 
 
+Failure = tuple[Mail, str, bool]  # a mail not sent, why, and whether refused for good
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def refused_for_good(error: Exception) -> bool:
+    """The server answered this mail with a permanent (5xx) refusal: every recipient
+    refused (no such mailbox), or its content. A refusal of the sender, the sign-in or
+    the connection is the setup's, not the mail's, and is tried again like any failure."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(r.code >= 500 for r in error.recipients)
+    if isinstance(error, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
+        return error.code >= 500
+    return False
 
 
 class MailServer:
@@ -129,6 +144,7 @@ class Sender:
         self._lease = settings.smtp_timeout_seconds * rounds + LEASE_MARGIN_SECONDS
         self.sent = 0
         self.failed = 0
+        self.given_up = 0
 
     async def run(self) -> None:
         try:
@@ -162,15 +178,13 @@ class Sender:
         # mail whose outcome could not be recorded is tried again when its lease ends.
         due = deque(claimed)
         sent: list[Mail] = []
-        failed: list[tuple[Mail, str]] = []
+        failed: list[Failure] = []
         lanes = min(CONCURRENCY, len(claimed))
         await asyncio.gather(*(self._send_from(due, sent, failed) for _ in range(lanes)))
         await self._record(sent, failed)
         return len(claimed)
 
-    async def _send_from(
-        self, due: deque[Mail], sent: list[Mail], failed: list[tuple[Mail, str]]
-    ) -> None:
+    async def _send_from(self, due: deque[Mail], sent: list[Mail], failed: list["Failure"]) -> None:
         """One connection's share of the batch: mails in turn until none are left."""
         client: aiosmtplib.SMTP | None = None
         while due:
@@ -181,7 +195,8 @@ class Sender:
                         client = await self._connections.take()
                     await client.send_message(domain.message(mail, self._settings.mail_from))
             except Exception as error:  # this mail waits; the next gets a fresh connection
-                failed.append((mail, f"{type(error).__name__}: {error}"))
+                reason = f"{type(error).__name__}: {error}"
+                failed.append((mail, reason, refused_for_good(error)))
                 if client is not None:
                     client.close()
                     client = None
@@ -190,19 +205,37 @@ class Sender:
         if client is not None:
             self._connections.give_back(client)
 
-    async def _record(self, sent: list[Mail], failed: list[tuple[Mail, str]]) -> None:
-        now, cap = self._clock(), self._settings.send_retry_max_seconds
+    async def _record(self, sent: list[Mail], failed: list["Failure"]) -> None:
+        now, settings = self._clock(), self._settings
         async with self._engine.begin() as db:
             await service.record_sent(db, sent, now)
             delays = [
-                await service.record_failure(db, mail, now, reason, cap=cap)
-                for mail, reason in failed
+                await service.record_failure(
+                    db,
+                    mail,
+                    now,
+                    reason,
+                    refused_for_good=for_good,
+                    cap=settings.send_retry_max_seconds,
+                    give_up_after=settings.send_give_up_seconds,
+                )
+                for mail, reason, for_good in failed
             ]
         self.sent += len(sent)
         self.failed += len(failed)
         for mail in sent:
             log.info("notifications: sent %s mail %s to %s", mail.kind, mail.id, mail.to_address)
-        for (mail, reason), delay in zip(failed, delays, strict=True):
+        for (mail, reason, _), delay in zip(failed, delays, strict=True):
+            if delay is None:
+                self.given_up += 1
+                log.error(
+                    "notifications: gave up on mail %s to %s after %d attempts: %s",
+                    mail.id,
+                    mail.to_address,
+                    mail.attempts,
+                    reason,
+                )
+                continue
             log.warning(
                 "notifications: mail %s (attempt %d) not sent: %s; next try in %.1f s",
                 mail.id,

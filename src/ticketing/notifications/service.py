@@ -134,9 +134,20 @@ async def record_sent(db: AsyncConnection, mails: Sequence[Mail], now: datetime)
 
 
 async def record_failure(
-    db: AsyncConnection, mail: Mail, now: datetime, error: str, *, cap: float
-) -> timedelta:
-    """Try again later, backing off with each attempt; the delay chosen."""
+    db: AsyncConnection,
+    mail: Mail,
+    now: datetime,
+    error: str,
+    *,
+    refused_for_good: bool,
+    cap: float,
+    give_up_after: float,
+) -> timedelta | None:
+    """Try again later, backing off with each attempt: the delay chosen; or, for a mail
+    refused for good or past the give-up time, no more tries (None)."""
+    if domain.given_up(mail, now, refused_for_good=refused_for_good, after=give_up_after):
+        await store.mark_given_up(db, mail.id, error)
+        return None
     delay = domain.retry_delay(mail.attempts, random.random(), cap)
     await store.mark_failed(db, mail.id, now + delay, error)
     return delay

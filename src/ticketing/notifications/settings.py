@@ -21,3 +21,6 @@ class NotificationsSettings(ServiceSettings):
     send_poll_seconds: float = Field(5.0, gt=0)
     # A mail the server did not take waits 1 s, 2 s, 4 s … before its next try, up to this.
     send_retry_max_seconds: float = Field(300.0, gt=0)
+    # A mail still not taken this long after it was written is given up (a mail server
+    # keeps a message four or five days); one the server refuses for good is at once.
+    send_give_up_seconds: float = Field(4 * 24 * 3600.0, gt=0)

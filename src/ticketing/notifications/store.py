@@ -110,6 +110,14 @@ async def mark_failed(db: AsyncConnection, mail_id: UUID, retry_at: datetime, er
     )
 
 
+async def mark_given_up(db: AsyncConnection, mail_id: UUID, error: str) -> None:
+    await db.execute(
+        update(models.Mail)
+        .where(MAILS.c.id == mail_id, MAILS.c.status == MailStatus.PENDING)
+        .values(status=MailStatus.FAILED, last_error=error[:2000])
+    )
+
+
 async def next_attempt_at(db: AsyncConnection) -> datetime | None:
     query = select(func.min(MAILS.c.next_attempt_at)).where(MAILS.c.status == MailStatus.PENDING)
     next_at: datetime | None = (await db.execute(query)).scalar_one()

@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser(
         "status",
-        help="services, consumer lag, outbox, timers",
+        help="services, consumer lag, outbox, timers, mail",
         description="Report on the system `ticketing up` runs from the data folder; "
         "exit 0 if it runs, 1 if it does not.",
     )
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "up":
         from ticketing.runtime.data_lock import DataDirInUse
         from ticketing.runtime.servers import run_served
-        from ticketing.runtime.system import GatewayMissing, Options, PortTaken, run
+        from ticketing.runtime.system import GatewayMissing, Options, PortTaken, StartFailed, run
 
         every, own = args.replicas
         options = Options(
@@ -321,6 +321,9 @@ def main(argv: list[str] | None = None) -> None:
         except (PortTaken, DataDirInUse, GatewayMissing) as error:
             print(f"ticketing: {error}", file=sys.stderr)
             sys.exit(2)
+        except StartFailed as error:  # the console above shows the part that failed
+            print(f"ticketing: up failed: {error}", file=sys.stderr)
+            sys.exit(1)
         except Exception as error:
             if args.debug:
                 raise

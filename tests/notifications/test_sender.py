@@ -11,7 +11,9 @@ from tests.common.bus_support import settle
 from tests.notifications.events import email_of, order_completed, order_created, user_created
 from tests.support import KEYS, eventually, running
 from ticketing.common.events import Subject
+from ticketing.notifications import store
 from ticketing.notifications.app import create_app
+from ticketing.notifications.domain import MailStatus
 from ticketing.notifications.models import Mail
 from ticketing.notifications.sender import CONCURRENCY, refused_for_good
 from ticketing.notifications.settings import NotificationsSettings
@@ -104,6 +106,9 @@ async def test_a_mail_to_a_mailbox_that_does_not_exist_is_given_up_at_once(
     assert "550" in given_up.last_error
     assert by_address[email_of(buyer)].status == "sent"
     assert started.state.sender.given_up == 1
+    async with engine.connect() as db:  # as `ticketing status` counts them
+        assert await store.count_with_status(db, MailStatus.FAILED) == 1
+        assert await store.count_with_status(db, MailStatus.PENDING) == 0
 
 
 async def test_a_mail_the_server_keeps_putting_off_is_given_up_once_it_is_too_old(

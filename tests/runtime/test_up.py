@@ -20,7 +20,14 @@ import pytest
 from tests.runtime.up_support import memory_holds, ticketing_up
 from ticketing.runtime import nginx
 from ticketing.runtime.ports import free_port
-from ticketing.runtime.system import BACKGROUND_NICE, payments_webhooks
+from ticketing.runtime.supervisor import Child
+from ticketing.runtime.system import (
+    BACKGROUND_NICE,
+    Options,
+    StartFailed,
+    System,
+    payments_webhooks,
+)
 
 
 def _descendants(pid: int) -> set[int]:
@@ -225,6 +232,8 @@ def test_up_serves_signup_through_the_gateway_and_stops_leaving_nothing(data_dir
         }
         assert all(isinstance(count, int) for count in reported["outbox"].values()), reported
         assert reported["pendingTimers"] == 0
+        assert reported["mails"] == {"waiting": 0, "givenUp": 0}  # a sign-up sends none
+        assert "mail waiting: 0, given up: 0" in status.stdout
         started = _descendants(up.process.pid) | _processes_mentioning(str(data_dir))
         assert started, "up started no processes"
         for process in up.state["processes"]:  # only the gateway faces the network
@@ -383,6 +392,41 @@ def test_an_nginx_that_cannot_run_leaves_the_python_gateway_in_its_place(data_di
     assert insisted.returncode == 2
     assert 'refused its configuration: nginx: invalid option: "e"' in insisted.stderr
     assert "Traceback" not in insisted.stderr
+
+
+UP = [sys.executable, "-m", "ticketing.cli", "up"]
+
+
+def test_a_start_that_fails_once_postgres_and_nats_run_stops_them_and_leaves_nothing(data_dir):
+    """Here the streams cannot be made (a limit no stream may have): the start fails after
+    PostgreSQL, NATS and the mail server are up, and stops every one of them."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
+    done = subprocess.run(
+        [*UP, "--port", str(free_port()), "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environment, "STREAM_MAX_AGE_SECONDS": "-1"},
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "PostgreSQL and NATS ready" in done.stdout
+    (said,) = done.stderr.strip().splitlines()
+    assert said.startswith("ticketing: up failed: making the bus's streams failed")
+    assert "STREAM_MAX_AGE_SECONDS" in said
+    time.sleep(0.5)
+    left = {pid for pid in _processes_mentioning(str(data_dir)) if _alive(pid)}
+    assert left == set(), f"processes left behind: {left}"
+
+
+async def test_a_service_that_never_answers_fails_the_start_as_an_error_the_stop_can_follow():
+    """Not SystemExit: raised in the starting task, it ended the event loop at once, and
+    the stop that follows a failed start never ran."""
+    system = System(Options(port=free_port(), data_dir=Path("unused")))
+    silent = Child("tickets", ["true"], {})
+    silent.url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    system.children = [silent]
+    with pytest.raises(StartFailed, match="tickets did not become ready"):
+        await system._wait_ready(within=0.3)
 
 
 def test_up_on_a_taken_port_says_so_plainly(data_dir):

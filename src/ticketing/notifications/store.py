@@ -118,6 +118,12 @@ async def mark_given_up(db: AsyncConnection, mail_id: UUID, error: str) -> None:
     )
 
 
+async def count_with_status(db: AsyncConnection, status: MailStatus) -> int:
+    query = select(func.count()).select_from(MAILS).where(MAILS.c.status == status)
+    count: int = (await db.execute(query)).scalar_one()
+    return count
+
+
 async def next_attempt_at(db: AsyncConnection) -> datetime | None:
     query = select(func.min(MAILS.c.next_attempt_at)).where(MAILS.c.status == MailStatus.PENDING)
     next_at: datetime | None = (await db.execute(query)).scalar_one()

@@ -20,6 +20,8 @@ from ticketing.common.bus.connection import BusNames
 from ticketing.common.database_url import asyncpg_url
 from ticketing.common.db import make_engine, unreachable
 from ticketing.expiration import store as expiration_store
+from ticketing.notifications import store as mail_store
+from ticketing.notifications.domain import MailStatus
 
 UNDEFINED_TABLE = "42P01"  # SQLSTATE: a database not migrated yet
 
@@ -56,6 +58,11 @@ class NoConsumers(TypedDict):
     error: str
 
 
+class Mails(TypedDict):
+    waiting: Count  # not yet taken by the mail server: new, or to be tried again
+    givenUp: Count  # refused for good, or not taken in days (notifications' sender)
+
+
 class Found(TypedDict):
     gateway: str
     pid: int
@@ -63,6 +70,7 @@ class Found(TypedDict):
     consumers: dict[str, Lag] | NoConsumers
     outbox: dict[str, Count]
     pendingTimers: NotRequired[Count]
+    mails: NotRequired[Mails]
     smtp: NotRequired[str]
 
 
@@ -144,9 +152,18 @@ async def gather(data_dir: Path) -> Found | None:
             found["outbox"][service] = await _count(engine, outbox.pending_count)
             if service == "expiration":
                 found["pendingTimers"] = await _count(engine, expiration_store.pending_count)
+            if service == "notifications":
+                found["mails"] = {
+                    "waiting": await _count(engine, _mails_with(MailStatus.PENDING)),
+                    "givenUp": await _count(engine, _mails_with(MailStatus.FAILED)),
+                }
         finally:
             await engine.dispose()
     return found
+
+
+def _mails_with(status: MailStatus) -> Counter:
+    return lambda db: mail_store.count_with_status(db, status)
 
 
 def _alive(pid: int) -> bool:
@@ -175,6 +192,9 @@ def render(found: Found) -> str:
     lines += [f"  {service:<14} {count}" for service, count in found["outbox"].items()]
     if "pendingTimers" in found:
         lines += ["", f"pending timers: {found['pendingTimers']}"]
+    if "mails" in found:
+        mails = found["mails"]
+        lines += ["", f"mail waiting: {mails['waiting']}, given up: {mails['givenUp']}"]
     if "smtp" in found:
         lines += ["", f"mail goes to: {found['smtp']}"]
     return "\n".join(lines)

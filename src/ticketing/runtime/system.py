@@ -61,6 +61,12 @@ class GatewayMissing(Exception):
     """`--gateway nginx` where nginx is not installed, or cannot run its configuration."""
 
 
+class StartFailed(Exception):
+    """A part of the system did not start; what had started is stopped again. Never
+    SystemExit: raised in the starting task, that would end the event loop at once and
+    leave PostgreSQL, NATS and the mail server running with nobody to stop them."""
+
+
 def nginx_for(options: Options) -> str | None:
     """The nginx to run as the gateway: none with `--gateway python`; with `--gateway nginx`
     one must be installed."""
@@ -248,7 +254,7 @@ class System:
                 if spec.database:
                     name = database_name(spec)
                     if await anext(migrated, None) != name:  # they come in the order asked
-                        raise SystemExit(f"migrating {name} did not finish")
+                        raise StartFailed(f"migrating {name} did not finish")
                     service_env["DATABASE_URL"] = role_url(admin_url, name, name, passwords[name])
                 if spec.name == "auth":  # auth alone signs sessions
                     service_env["JWT_PRIVATE_KEY"] = self._private_key
@@ -296,7 +302,7 @@ class System:
                 await child.wait()
         if child.returncode != 0:
             said = output.decode(errors="replace").strip()[-1000:]
-            raise RuntimeError(f"making the bus's streams failed (exit {child.returncode}): {said}")
+            raise StartFailed(f"making the bus's streams failed (exit {child.returncode}): {said}")
 
     @property
     def url(self) -> str:
@@ -316,7 +322,7 @@ class System:
         deadline = time.monotonic() + within
         while not await asyncio.to_thread(port_answers, port):
             if time.monotonic() > deadline:
-                raise SystemExit(f"the local SMTP server did not listen in {within:.0f}s")
+                raise StartFailed(f"the local SMTP server did not listen in {within:.0f}s")
             await asyncio.sleep(0.05)
         return f"smtp://127.0.0.1:{port}"
 
@@ -350,7 +356,7 @@ class System:
                 else:
                     say(f"migrations: {line}")
             if await child.wait() != 0:
-                raise SystemExit(f"migrating the databases failed (exit {child.returncode})")
+                raise StartFailed(f"migrating the databases failed (exit {child.returncode})")
         finally:
             if child.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -462,7 +468,7 @@ class System:
                         if (await client.get(f"{child.url}/readyz")).status_code == 200:
                             break
                     if time.monotonic() > deadline:
-                        raise SystemExit(f"{child.label} did not become ready in {within:.0f}s")
+                        raise StartFailed(f"{child.label} did not become ready in {within:.0f}s")
                     await asyncio.sleep(0.1)
 
     async def _start_gateway(self) -> None:
@@ -512,7 +518,7 @@ class System:
             if self.nginx.restarts or (process is not None and process.returncode is not None):
                 raise PortTaken(f"the gateway (nginx) could not listen on port {port}")
             if time.monotonic() > deadline:
-                raise SystemExit(f"the gateway (nginx) did not listen in {within:.0f}s")
+                raise StartFailed(f"the gateway (nginx) did not listen in {within:.0f}s")
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:

@@ -17,8 +17,9 @@ import httpx
 import nats
 import pytest
 
-from tests.runtime.up_support import memory_holds, ticketing_up
+from tests.runtime.up_support import memory_holds, ticketing_up, wait_for_line
 from ticketing.runtime import nginx
+from ticketing.runtime.leftovers import MARK
 from ticketing.runtime.ports import free_port
 from ticketing.runtime.supervisor import Child
 from ticketing.runtime.system import (
@@ -274,7 +275,8 @@ def test_up_keeps_each_mail_its_smtp_server_takes_and_mail_lists_it(data_dir):
         )
         assert niceness == BACKGROUND_NICE
         assert _session_group_niceness(server, up.process.pid) in (None, BACKGROUND_NICE)
-        assert set(_environment(server)) <= {"PATH", "PYTHONPATH", "PYTHONUNBUFFERED"}
+        # (and the mark that says which folder's it is: runtime/leftovers.py)
+        assert set(_environment(server)) <= {"PATH", "PYTHONPATH", "PYTHONUNBUFFERED", MARK}
         message = EmailMessage()
         message["From"] = "Ticketing <tickets@localhost>"
         message["To"] = "buyer@example.com"
@@ -413,6 +415,38 @@ def test_a_start_that_fails_once_postgres_and_nats_run_stops_them_and_leaves_not
     (said,) = done.stderr.strip().splitlines()
     assert said.startswith("ticketing: up failed: making the bus's streams failed")
     assert "STREAM_MAX_AGE_SECONDS" in said
+    time.sleep(0.5)
+    left = {pid for pid in _processes_mentioning(str(data_dir)) if _alive(pid)}
+    assert left == set(), f"processes left behind: {left}"
+
+
+def test_a_start_after_a_run_killed_outright_stops_what_it_left_and_comes_up(data_dir):
+    """kill -9 (a closed terminal, the OOM killer) gives the supervisor no chance to stop
+    anything: PostgreSQL, NATS, the services and the gateway ran on, and the next start
+    from the folder failed on the old PostgreSQL holding it."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
+    first = subprocess.Popen(
+        [*UP, "--port", str(free_port()), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    try:
+        wait_for_line(first, "is up at", within=120)
+        state = json.loads((data_dir / "state.json").read_text())
+        services = {process["pid"] for process in state["processes"]}
+        started = _processes_mentioning(str(data_dir)) | services
+    finally:
+        first.kill()
+        first.wait()
+    time.sleep(0.5)
+    assert {pid for pid in started if _alive(pid)} >= services, "nothing was left: no test"
+    with ticketing_up(data_dir) as up:
+        assert "a run killed outright left running" in "".join(up.startup)
+        assert httpx.get(f"{up.url}/api/tickets", timeout=10).status_code == 200
+        left = {pid for pid in started if _alive(pid)}
+        assert left == set(), f"the killed run's processes still run: {left}"
     time.sleep(0.5)
     left = {pid for pid in _processes_mentioning(str(data_dir)) if _alive(pid)}
     assert left == set(), f"processes left behind: {left}"

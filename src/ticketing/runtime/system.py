@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ticketing.common.database_url import libpq_dsn
-from ticketing.runtime import data_lock, forked, mailbox, nginx, provision
+from ticketing.runtime import data_lock, forked, leftovers, mailbox, nginx, provision
 from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
 from ticketing.runtime.nats import EmbeddedNats
 from ticketing.runtime.ports import free_port, port_answers, port_is_free
@@ -315,7 +315,8 @@ class System:
             return given
         port = free_port()
         argv = [sys.executable, "-m", "ticketing.runtime.smtp", str(self.mail_dir), str(port)]
-        env = {name: os.environ[name] for name in ("PATH", "PYTHONPATH") if name in os.environ}
+        kept = ("PATH", "PYTHONPATH", leftovers.MARK)
+        env = {name: os.environ[name] for name in kept if name in os.environ}
         env["PYTHONUNBUFFERED"] = "1"
         self.mail_server = Child("mail", argv, env, nice=BACKGROUND_NICE)
         await self.mail_server.start()
@@ -507,7 +508,7 @@ class System:
     async def _start_nginx(self, binary: str, folder: Path, within: float = 10) -> None:
         """nginx in front, once it listens; a copy that exits at once could not bind."""
         host, port = self.options.host, self.options.port
-        env = {name: os.environ[name] for name in ("PATH",) if name in os.environ}
+        env = {name: os.environ[name] for name in ("PATH", leftovers.MARK) if name in os.environ}
         self.nginx = Child("gateway", nginx.command(binary, folder), env)
         await self.nginx.start()
         say(f"the gateway is nginx ({binary}); `--gateway python` runs the Python one")
@@ -547,6 +548,9 @@ class System:
 async def run(options: Options) -> None:
     """Start everything, wait for SIGINT or SIGTERM, stop everything."""
     with data_lock.holding(options.data_dir, f"http://{options.host}:{options.port}"):
+        # Held, so no run lives from this folder: whatever is marked as its is a leftover.
+        leftovers.stop_left_running(options.data_dir, say)
+        leftovers.mark(options.data_dir)
         check_port(options)
         nginx_for(options)  # an insisted-on nginx that is missing: before starting anything
         await _run(options)

@@ -44,13 +44,14 @@ def left_running(data_dir: Path) -> list[int]:
 
 
 def stop_left_running(data_dir: Path, say: Callable[[str], None], within: float = 15) -> int:
-    """Asked to stop (SIGTERM: PostgreSQL shuts down cleanly, the services as they do at
-    Ctrl-C), then killed if still there after `within` seconds. How many there were."""
+    """Asked to stop (PostgreSQL with SIGINT, its fast shutdown: its SIGTERM would wait
+    for its clients to leave; the rest with SIGTERM, as at Ctrl-C), then killed if still
+    there after `within` seconds. How many there were."""
     pids = left_running(data_dir)
     if not pids:
         return 0
     say(f"stopping {len(pids)} processes a run killed outright left running from {data_dir}")
-    for pid in pids:  # PostgreSQL's SIGTERM waits for its clients to leave; SIGINT ends them
+    for pid in pids:
         stop = signal.SIGINT if _program(pid) == "postgres" else signal.SIGTERM
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, stop)

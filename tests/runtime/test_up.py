@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import smtplib
 import subprocess
 import sys
@@ -450,6 +451,30 @@ def test_a_start_after_a_run_killed_outright_stops_what_it_left_and_comes_up(dat
     time.sleep(0.5)
     left = {pid for pid in _processes_mentioning(str(data_dir)) if _alive(pid)}
     assert left == set(), f"processes left behind: {left}"
+
+
+@pytest.mark.skipif(nginx.binary() is None, reason="nginx is not installed here")
+def test_the_default_relative_data_folder_still_runs_nginx_as_the_gateway(tmp_path):
+    """`make up` keeps its data in `.ticketing`, relative to where it runs. nginx reads its
+    paths from its prefix, and took that one as .ticketing/nginx/.ticketing/nginx/…: a
+    newcomer's first start fell back to the Python gateway."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
+    process = subprocess.Popen(
+        [*UP, "--port", str(free_port()), "--data-dir", ".ticketing"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    try:
+        said = "".join(wait_for_line(process, "is up at", within=120))
+        assert "refused its configuration" not in said
+        state = json.loads((tmp_path / ".ticketing" / "state.json").read_text())
+        assert state["gateway_server"] == "nginx"
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
 
 
 async def test_a_service_that_never_answers_fails_the_start_as_an_error_the_stop_can_follow():

@@ -474,7 +474,9 @@ class System:
 
     async def _start_gateway(self) -> None:
         if (found := nginx_for(self.options)) is not None:
-            folder = self.options.data_dir / "nginx"
+            # Absolute: nginx reads -c and the config's own paths from its prefix, so
+            # the default `.ticketing` would have it look in .ticketing/nginx/.ticketing/…
+            folder = (self.options.data_dir / "nginx").resolve()
             text = nginx.config(
                 self.upstreams,
                 host=self.options.host,

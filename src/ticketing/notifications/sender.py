@@ -184,7 +184,7 @@ class Sender:
         await self._record(sent, failed)
         return len(claimed)
 
-    async def _send_from(self, due: deque[Mail], sent: list[Mail], failed: list["Failure"]) -> None:
+    async def _send_from(self, due: deque[Mail], sent: list[Mail], failed: list[Failure]) -> None:
         """One connection's share of the batch: mails in turn until none are left."""
         client: aiosmtplib.SMTP | None = None
         while due:
@@ -205,7 +205,7 @@ class Sender:
         if client is not None:
             self._connections.give_back(client)
 
-    async def _record(self, sent: list[Mail], failed: list["Failure"]) -> None:
+    async def _record(self, sent: list[Mail], failed: list[Failure]) -> None:
         now, settings = self._clock(), self._settings
         async with self._engine.begin() as db:
             await service.record_sent(db, sent, now)

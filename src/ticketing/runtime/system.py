@@ -510,7 +510,9 @@ class System:
     async def _start_nginx(self, binary: str, folder: Path, within: float = 10) -> None:
         """nginx in front, once it listens; a copy that exits at once could not bind."""
         host, port = self.options.host, self.options.port
-        env = {name: os.environ[name] for name in ("PATH", leftovers.MARK) if name in os.environ}
+        # no leftovers.MARK: nginx writes its title over its environment (its pid file is
+        # how a later start finds it)
+        env = {name: os.environ[name] for name in ("PATH",) if name in os.environ}
         self.nginx = Child("gateway", nginx.command(binary, folder), env)
         await self.nginx.start()
         say(f"the gateway is nginx ({binary}); `--gateway python` runs the Python one")

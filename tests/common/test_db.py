@@ -1,6 +1,7 @@
 """The engine every service builds: bound values kept out of error messages and logs, and
 broken connections discarded on every path."""
 
+import asyncio
 import contextlib
 import logging
 
@@ -10,7 +11,8 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from ticketing.common.db import Driver, make_drivers, make_engine
+from ticketing.common.database_url import libpq_dsn
+from ticketing.common.db import Driver, close_idle, make_drivers, make_engine
 from ticketing.common.errors import install_error_handlers
 
 EMAIL = "someone.private@example.com"
@@ -97,3 +99,98 @@ async def test_a_driver_connection_goes_back_to_the_pool_with_no_transaction_ope
     finally:
         await app.state.drivers.close()
     assert after == [False, pid]  # the same connection, its transaction rolled back
+
+
+async def _backends(dsn: str) -> set[int]:
+    """The backends connected to the database, but for the one asking."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return {row["pid"] for row in rows}
+
+
+async def _until(check, seconds: float = 10.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def _burst(engine, drivers, width: int) -> set[int]:
+    """`width` connections from each pool at once, as a burst takes them; their backends."""
+
+    async def through_engine() -> int:
+        async with engine.connect() as conn:
+            await asyncio.sleep(0.05)
+            return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    async def through_driver() -> int:
+        async with drivers.acquire() as driver:
+            await asyncio.sleep(0.05)
+            return int(await driver.fetchval("SELECT pg_backend_pid()"))
+
+    pids = await asyncio.gather(
+        *(through_engine() for _ in range(width)), *(through_driver() for _ in range(width))
+    )
+    return set(pids)
+
+
+async def test_the_connections_a_burst_opened_are_closed_once_unused_and_opened_when_needed(
+    postgres,
+):
+    """SQLAlchemy's pool would keep every connection a burst opened for good, each a
+    backend of the database's memory; unused for a while, they are closed, and the next
+    request opens what it needs."""
+    url = await postgres.empty_database()
+    dsn = libpq_dsn(url)
+    engine = make_engine(url)
+    drivers = await make_drivers(url, idle_seconds=0.3)
+    closer = asyncio.create_task(close_idle(engine, after=0.3))
+    try:
+        opened = await _burst(engine, drivers, 4)
+        assert len(opened) == 8 and opened <= await _backends(dsn)
+        assert await _until(lambda: _no_backends(dsn)), "the idle connections stayed open"
+        assert await _burst(engine, drivers, 2)  # each pool opens again what it needs
+        assert len(await _backends(dsn)) == 4
+    finally:
+        closer.cancel()
+        await drivers.close()
+        await engine.dispose()
+
+
+async def _no_backends(dsn: str) -> bool:
+    return not await _backends(dsn)
+
+
+async def test_a_connection_in_use_or_used_steadily_is_not_closed(postgres):
+    """A service that keeps working keeps its connection: only a pool no one has taken
+    from for the whole wait is emptied, and never while one of its connections is out."""
+    url = await postgres.empty_database()
+    dsn = libpq_dsn(url)
+    engine = make_engine(url)
+    closer = asyncio.create_task(close_idle(engine, after=0.2))
+    try:
+        async with engine.connect() as held:
+            async with engine.connect() as other:
+                idle_pid = (await other.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            held_pid = (await held.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await asyncio.sleep(1.0)  # five waits with one connection out
+            assert {idle_pid, held_pid} <= await _backends(dsn)
+        steady = set()
+        for _ in range(15):  # 1.5 s, a statement every 0.1 s
+            async with engine.connect() as conn:
+                steady.add((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            await asyncio.sleep(0.1)
+        assert len(steady) <= 2  # the two connections already open, none opened anew
+        assert steady <= {idle_pid, held_pid}
+        assert await _until(lambda: _no_backends(dsn))
+    finally:
+        closer.cancel()
+        await engine.dispose()

@@ -122,20 +122,25 @@ def base_app(
     return app
 
 
-def with_database(url: str) -> Piece:
+def with_database(url: str, *, idle_seconds: float | None = None) -> Piece:
     """The service's engine, as `app.state.engine`, and the pool of `db.Driver` beside it
-    (`app.state.drivers`)."""
+    (`app.state.drivers`); connections unused for `idle_seconds` are closed."""
 
     @asynccontextmanager
     async def database(app: FastAPI) -> AsyncIterator[None]:
-        from ticketing.common.db import make_drivers, make_engine
+        from ticketing.common.db import IDLE_SECONDS, close_idle, make_drivers, make_engine
 
+        idle = idle_seconds or IDLE_SECONDS
         engine = make_engine(url)
         app.state.engine = engine
-        app.state.drivers = await make_drivers(url)
+        app.state.drivers = await make_drivers(url, idle_seconds=idle)
+        closer = asyncio.create_task(close_idle(engine, after=idle), name="close idle")
         try:
             yield
         finally:
+            closer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await closer
             await app.state.drivers.close()
             await engine.dispose()
 
@@ -220,7 +225,7 @@ def service_app(
 
         revoked = RevokedSessions()
     pieces = [
-        with_database(settings.database_url),
+        with_database(settings.database_url, idle_seconds=settings.database_idle_seconds),
         with_bus(name, settings, subscriptions or {}, revoked=revoked),
     ]
     if background is not None:

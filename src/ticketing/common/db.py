@@ -9,15 +9,18 @@ they run in `async with Driver(request)`, on a plain asyncpg connection from a s
 of its own beside the engine's (`make_drivers`).
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import Pool, QueuePool
+from sqlalchemy.util import greenlet_spawn
 
 from ticketing.common.database_url import libpq_dsn
 
@@ -34,6 +37,9 @@ POOL_TIMEOUT_SECONDS = 5  # a saturated pool answers 503 soon, not in 30 s
 # The drivers' pool, beside the engine's 10 + 10: its routes are the busiest, and each
 # statement on it stands alone, so a connection is held for one round trip or two.
 DRIVERS = 10
+# A connection no request or event has needed for this long is closed: the ones a burst
+# opened go back to the database (each backend holds ~17 MB), not kept for the next.
+IDLE_SECONDS = 60.0
 
 
 def service_metadata() -> MetaData:
@@ -57,7 +63,9 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
     return create_async_engine(url, **options)
 
 
-async def make_drivers(url: str, size: int = DRIVERS) -> asyncpg.Pool:
+async def make_drivers(
+    url: str, size: int = DRIVERS, *, idle_seconds: float = IDLE_SECONDS
+) -> asyncpg.Pool:
     """Plain asyncpg connections for `Driver`, opened as they are first needed. Not the
     engine's own connections under it: a checkout through SQLAlchemy's pool (its
     connection objects, events and greenlet) cost more CPU than the statement it was for,
@@ -69,8 +77,41 @@ async def make_drivers(url: str, size: int = DRIVERS) -> asyncpg.Pool:
         timeout=5,
         command_timeout=30,
         reset=_nothing_more,
+        max_inactive_connection_lifetime=idle_seconds,
     )
     return pool
+
+
+async def close_idle(engine: AsyncEngine, *, after: float = IDLE_SECONDS) -> None:
+    """Close the engine's pooled connections once none has been taken for `after` seconds,
+    for as long as it is not cancelled: SQLAlchemy's pool keeps what it opened for good.
+
+    The pool is swapped for an empty one before the old one's connections are closed, with
+    no pause between the check and the swap: a checkout from then on opens a connection in
+    the new pool, never one being closed. The asyncpg pool beside it (`make_drivers`)
+    closes its own idle connections."""
+    taken = 0
+
+    def count(*_: object) -> None:
+        nonlocal taken
+        taken += 1
+
+    event.listen(engine.sync_engine, "checkout", count)  # the new pool inherits it
+    try:
+        seen = taken
+        while True:
+            await asyncio.sleep(after)
+            pool = engine.sync_engine.pool
+            if taken == seen and _holds_only_idle(pool):
+                await engine.dispose(close=False)
+                await greenlet_spawn(pool.dispose)
+            seen = taken
+    finally:
+        event.remove(engine.sync_engine, "checkout", count)
+
+
+def _holds_only_idle(pool: Pool) -> bool:
+    return isinstance(pool, QueuePool) and not pool.checkedout() and pool.checkedin() > 0
 
 
 async def _nothing_more(driver: asyncpg.Connection) -> None:

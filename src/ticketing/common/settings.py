@@ -54,6 +54,8 @@ class ServiceSettings(BusSettings):
     session_ttl_seconds: int = Field(24 * 3600, gt=0)
     session_max_age_seconds: int = Field(30 * 24 * 3600, gt=0)
     outbox_poll_seconds: float = Field(2.0, gt=0)
+    # A pooled connection unused this long is closed (common/db.close_idle).
+    database_idle_seconds: float = Field(60.0, gt=0)
     listener_max_attempts: int = Field(5, ge=1)
     # How long a delivered message may stay unacked before JetStream hands it to another
     # replica: the takeover time after a replica dies mid-message.

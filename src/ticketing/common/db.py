@@ -10,6 +10,7 @@ of its own beside the engine's (`make_drivers`).
 """
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -23,6 +24,8 @@ from sqlalchemy.pool import Pool, QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from ticketing.common.database_url import libpq_dsn
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -104,7 +107,10 @@ async def close_idle(engine: AsyncEngine, *, after: float = IDLE_SECONDS) -> Non
             pool = engine.sync_engine.pool
             if taken == seen and _holds_only_idle(pool):
                 await engine.dispose(close=False)
-                await greenlet_spawn(pool.dispose)
+                try:
+                    await greenlet_spawn(pool.dispose)
+                except Exception as error:  # the rest close as the old pool is collected
+                    log.warning("closing idle connections failed: %r", error)
             seen = taken
     finally:
         event.remove(engine.sync_engine, "checkout", count)

@@ -14,11 +14,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from stat import S_IMODE
 
+import asyncpg
 import httpx
 import nats
 import pytest
 
-from tests.runtime.up_support import memory_holds, ticketing_up, wait_for_line
+from tests.runtime.up_support import Up, memory_holds, ticketing_up, wait_for_line
 from ticketing.runtime import nginx
 from ticketing.runtime.leftovers import MARK
 from ticketing.runtime.ports import free_port
@@ -118,14 +119,14 @@ def _sign_up(client: httpx.Client, name: str) -> None:
     assert client.post("/api/users/signup", json=body).status_code == 201
 
 
-def _buy_a_ticket(url: str) -> None:
+def _buy_a_ticket(url: str, who: str = "") -> None:
     """Every hop of a purchase crosses the bus, each service as its own user."""
     with (
         httpx.Client(base_url=url, timeout=10) as seller,
         httpx.Client(base_url=url, timeout=10) as buyer,
     ):
-        _sign_up(seller, "seller")
-        _sign_up(buyer, "buyer")
+        _sign_up(seller, f"{who}seller")
+        _sign_up(buyer, f"{who}buyer")
         ticket = seller.post("/api/tickets", json={"title": "Show", "price": 20}).json()
 
         def replicated() -> httpx.Response:
@@ -163,6 +164,43 @@ def _eventually(check, timeout: float = 20):
         if time.monotonic() > deadline:
             raise AssertionError(f"{check.__name__} never held")
         time.sleep(0.1)
+
+
+def _connections_to(up: Up, *services: str) -> dict[str, int]:
+    """Each service database's client backends, but for the one asking."""
+
+    async def count(dsn: str) -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        finally:
+            await conn.close()
+
+    databases = up.state["databases"]
+    return {name: asyncio.run(count(databases[name])) for name in services}
+
+
+def test_the_connections_a_purchase_opened_are_closed_once_unused_and_a_next_one_works(
+    data_dir,
+):
+    """Unused for DATABASE_IDLE_SECONDS, a service's pools close what they opened: only
+    the outbox relay's own connection stays. The next purchase opens what it needs."""
+    quiet = ("auth", "tickets", "orders")  # no loop of their own polling the database
+    with ticketing_up(data_dir, DATABASE_IDLE_SECONDS="3") as up:
+        _buy_a_ticket(up.url)
+        assert any(n > 1 for n in _connections_to(up, *quiet).values())
+
+        def given_back() -> bool:
+            assert _connections_to(up, *quiet) == dict.fromkeys(quiet, 1)
+            return True
+
+        _eventually(given_back, timeout=30)
+        _buy_a_ticket(up.url, "again-")
 
 
 async def _anonymous_refused(url: str) -> None:

@@ -5,15 +5,17 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import nats
 from prometheus_client import Counter
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import eventually
 from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames, ensure_stream
+from ticketing.common.bus.tables import outbox, processed_events
 from ticketing.common.db import make_engine
 from ticketing.common.events import Envelope, Event, Subject
 
@@ -133,3 +135,41 @@ class EventBus:
             return found if len(found) >= count else None
 
         return await eventually(enough, timeout=timeout)
+
+
+async def stamped_outbox_row(
+    db, *, sent_days_ago: float | None, created_days_ago: float = 0
+) -> UUID:
+    """An outbox row created and sent so long ago (None: not sent yet)."""
+    event_id, created = uuid4(), max(created_days_ago, sent_days_ago or 0)
+    sent = None if sent_days_ago is None else text(f"now() - interval '{sent_days_ago} days'")
+    await db.execute(
+        insert(outbox).values(
+            id=event_id,
+            subject="ticket.created",
+            envelope={"id": str(event_id)},
+            created_at=text(f"now() - interval '{created} days'"),
+            published_at=sent,
+        )
+    )
+    return event_id
+
+
+async def stamped_record(db, *, days_ago: float) -> UUID:
+    """A processed event's record, made so long ago."""
+    event_id = uuid4()
+    await db.execute(
+        insert(processed_events).values(
+            event_id=event_id,
+            subject="ticket.created",
+            processed_at=text(f"now() - interval '{days_ago} days'"),
+        )
+    )
+    return event_id
+
+
+async def bus_rows(db) -> tuple[set[UUID], set[UUID]]:
+    """The outbox's event ids, and the processed events'."""
+    sent = set((await db.execute(select(outbox.c.id))).scalars())
+    processed = set((await db.execute(select(processed_events.c.event_id))).scalars())
+    return sent, processed

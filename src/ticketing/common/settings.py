@@ -54,6 +54,10 @@ class ServiceSettings(BusSettings):
     session_ttl_seconds: int = Field(24 * 3600, gt=0)
     session_max_age_seconds: int = Field(30 * 24 * 3600, gt=0)
     outbox_poll_seconds: float = Field(2.0, gt=0)
+    # A sent event stays in the outbox this long, for looking into what was sent; the bus
+    # tables are trimmed this often (common/bus/retention.py).
+    outbox_keep_seconds: float = Field(7 * 24 * 3600, gt=0)
+    bus_trim_every_seconds: float = Field(3600.0, gt=0)
     # A pooled connection unused this long is closed (common/db.close_idle).
     database_idle_seconds: float = Field(60.0, gt=0)
     listener_max_attempts: int = Field(5, ge=1)

@@ -7,6 +7,7 @@ outbox keeps their events until the bus is back.
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ticketing.common.bus.connection import BusNames, StreamLimits, connect, ensure_stream
 from ticketing.common.bus.listener import Listener, Subscriptions
 from ticketing.common.bus.outbox import OutboxRelay
+from ticketing.common.bus.retention import trim_forever
 from ticketing.common.bus.revocations import RevocationFeed
 from ticketing.common.database_url import libpq_dsn
 from ticketing.common.revocations import RevokedSessions
@@ -85,6 +87,15 @@ class BusRuntime:
                 connected=lambda: self.connected,
             )
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+            trimming = trim_forever(
+                self.service,
+                engine,
+                js,
+                self.names,
+                sent_events_kept=timedelta(seconds=self.settings.outbox_keep_seconds),
+                every_seconds=self.settings.bus_trim_every_seconds,
+            )
+            self._tasks.append(asyncio.create_task(trimming, name=f"{self.service}-trim"))
         if self._subscriptions and engine is not None:
             self.listener = Listener(
                 self.service,

@@ -4,9 +4,11 @@ import pytest
 
 from tests.common.bus_support import bus_rows, counted, stamped_outbox_row, stamped_record
 from tests.orders.builders import replica, ticket_created
-from tests.support import eventually
+from tests.support import eventually, running
 from ticketing.common import metrics
+from ticketing.common.bus import retention
 from ticketing.common.events import Subject
+from ticketing.orders.app import create_app
 
 
 @pytest.fixture
@@ -36,3 +38,21 @@ async def test_a_running_service_trims_its_bus_tables_and_a_kept_record_still_st
     await bus.publish(repeated, envelope_id=kept_record)
     await eventually(lambda: repeats() == 1)
     assert await replica(engine, repeated.id) is None
+
+
+@pytest.mark.parametrize("overrides", [{"bus_trim_every_seconds": 3600}])
+async def test_the_first_trim_comes_soon_after_the_start_not_a_whole_round_later(
+    monkeypatch, settings, bus
+):
+    """A replica redeployed more often than it trims would otherwise never trim."""
+    monkeypatch.setattr(retention, "FIRST_TRIM_SECONDS", 0.2)
+    app = create_app(settings)
+    async with running(app):
+        async with app.state.engine.begin() as db:
+            old_sent = await stamped_outbox_row(db, sent_days_ago=8)
+
+        async def trimmed() -> bool:
+            async with app.state.engine.connect() as db:
+                return old_sent not in (await bus_rows(db))[0]
+
+        await eventually(trimmed)

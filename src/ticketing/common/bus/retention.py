@@ -28,6 +28,7 @@ from ticketing.common.bus.tables import outbox, processed_events
 log = logging.getLogger(__name__)
 
 CLOCKS_MARGIN = timedelta(days=1)
+FIRST_TRIM_SECONDS = 60.0  # after the start: not in the middle of it
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,13 @@ async def trim_forever(
     sent_events_kept: timedelta,
     every_seconds: float,
 ) -> None:
-    """Trim now and then, for as long as it is not cancelled. A failed round (the database
-    or NATS away) is logged and tried again at the next."""
+    """Trim a minute after the start and every `every_seconds` after, for as long as it is
+    not cancelled: a replica that is redeployed more often than that still trims. A failed
+    round (the database or NATS away) is logged and tried again at the next."""
+    wait = min(every_seconds, FIRST_TRIM_SECONDS)
     while True:
-        await asyncio.sleep(every_seconds)
+        await asyncio.sleep(wait)
+        wait = every_seconds
         try:
             kept = Kept(sent_events_kept, await processed_events_kept(js, names))
             async with engine.begin() as db:

@@ -8,7 +8,7 @@ import asyncio
 import json
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import nats as nats_client
 import pytest
@@ -26,6 +26,7 @@ from ticketing.common.bus.permissions import (
     SESSIONS_STREAM,
     durable_name,
 )
+from ticketing.common.bus.retention import CLOCKS_MARGIN, processed_events_kept
 from ticketing.common.events import SessionRevoked, Subject
 from ticketing.expiration import listeners as expiration
 from ticketing.notifications import listeners as notifications
@@ -127,6 +128,10 @@ async def test_a_service_reads_the_streams_but_can_neither_make_nor_change_one(n
     async with connected_as(nats, "tickets") as (nc, errors):
         js = nc.jetstream(timeout=1)
         kept = (await js.stream_info(names.stream)).config
+        # how long its processed-event records must stay (common/bus/retention.py)
+        assert await processed_events_kept(js, names) == CLOCKS_MARGIN + timedelta(
+            seconds=kept.max_age or 0
+        )
         with pytest.raises(NatsTimeout):  # dropped by the server: no answer ever comes
             await js.update_stream(replace(kept, max_age=1.0, max_msgs=1))
         await violation(errors, f"$JS.API.STREAM.UPDATE.{names.stream}")

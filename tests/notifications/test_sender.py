@@ -1,21 +1,24 @@
 """The sender: a mail is marked sent only once the server took it; none lost, none twice."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import aiosmtplib
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
+from tests.common import bus_support
 from tests.common.bus_support import settle
 from tests.notifications.events import email_of, order_completed, order_created, user_created
 from tests.support import KEYS, eventually, running
 from ticketing.common.events import Subject
+from ticketing.common.rows import values
 from ticketing.notifications import store
 from ticketing.notifications.app import create_app
-from ticketing.notifications.domain import MailStatus
+from ticketing.notifications.domain import MailKind, MailStatus, Person, Site, compose
 from ticketing.notifications.models import Mail
-from ticketing.notifications.sender import CONCURRENCY, refused_for_good
+from ticketing.notifications.sender import CONCURRENCY, Sender, refused_for_good
 from ticketing.notifications.settings import NotificationsSettings
 
 
@@ -216,3 +219,37 @@ def _refused(code: int, address: str = "a@b.test") -> aiosmtplib.SMTPRecipientRe
 )
 def test_only_a_permanent_refusal_of_the_mail_itself_is_final(error, for_good):
     assert refused_for_good(error) is for_good
+
+
+def _mail_written(now: datetime, days_ago: float, **changes) -> dict:
+    """A payout mail's row as written `days_ago` before `now`, with `changes`."""
+    facts = {"payout_id": uuid4(), "amount_cents": 100, "currency": "usd"}
+    site = Site("Ticketing", "http://t.test", "t@t.test")
+    written = now - timedelta(days=days_ago)
+    to = Person(uuid4(), "someone@example.com")
+    mail = compose(MailKind.PAYOUT, site, to, facts, event_id=uuid4(), now=written)
+    return {**values(mail), **changes}
+
+
+async def test_a_mail_is_deleted_once_the_days_it_is_kept_have_passed_and_never_while_waiting(
+    settings,
+):
+    """A mail holds a person's address and what they were told: kept 90 days (by default)
+    once sent or given up. One still waiting to be sent stays however old it is."""
+    now = datetime.now(UTC)
+    keep, day = timedelta(days=settings.sent_mail_keep_days), timedelta(days=1)
+    sent, failed, pending = MailStatus.SENT, MailStatus.FAILED, MailStatus.PENDING
+    rows = {
+        "sent long ago": _mail_written(now, 200, status=sent, sent_at=now - keep - day),
+        "sent lately": _mail_written(now, 200, status=sent, sent_at=now - keep + day),
+        "given up long ago": _mail_written(now, keep.days + 1, status=failed),
+        "given up lately": _mail_written(now, keep.days - 1, status=failed),
+        "still waiting": _mail_written(now, 200, status=pending, next_attempt_at=now + day),
+    }
+    async with bus_support.engine(settings.database_url) as own:
+        async with own.begin() as db:
+            await db.execute(insert(Mail), list(rows.values()))
+        await Sender(own, settings, clock=lambda: now).tick()
+        left = {row.id for row in await mails(own)}
+    kept = {name for name, row in rows.items() if row["id"] in left}
+    assert kept == {"sent lately", "given up lately", "still waiting"}

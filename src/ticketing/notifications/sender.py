@@ -145,6 +145,7 @@ class Sender:
         self.sent = 0
         self.failed = 0
         self.given_up = 0
+        self._next_purge = 0.0
 
     async def run(self) -> None:
         try:
@@ -162,10 +163,21 @@ class Sender:
         """Send everything due; the sleep that follows."""
         while await self._send_batch() == self._settings.send_batch:
             pass
+        await self._purge_if_time()
         async with self._engine.connect() as db:
             return await service.seconds_to_sleep(
                 db, self._clock(), self._settings.send_poll_seconds
             )
+
+    async def _purge_if_time(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        keep_days = self._settings.sent_mail_keep_days
+        async with self._engine.begin() as db:
+            forgotten = await service.forget_old_mails(db, self._clock(), keep_days)
+        if forgotten:
+            log.info("notifications: deleted %d mails ended over %d days ago", forgotten, keep_days)
+        self._next_purge = time.monotonic() + self._settings.mail_purge_every_seconds
 
     async def _send_batch(self) -> int:
         async with self._engine.begin() as db:

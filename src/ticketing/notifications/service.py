@@ -156,3 +156,11 @@ async def record_failure(
 async def seconds_to_sleep(db: AsyncConnection, now: datetime, cap: float) -> float:
     """Until the next pending mail is due, never past `cap`."""
     return domain.sleep_seconds(await store.next_attempt_at(db), now, cap)
+
+
+async def forget_old_mails(db: AsyncConnection, now: datetime, keep_days: int) -> int:
+    """A mail holds a person's address and what they were told: kept `keep_days` once sent
+    or given up, then deleted. A redelivered event does not mail twice meanwhile or after:
+    its processed-event record, kept as long as the stream could deliver it again, stops it
+    before any mail is written."""
+    return await store.delete_finished(db, now - timedelta(days=keep_days))

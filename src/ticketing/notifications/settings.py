@@ -24,3 +24,7 @@ class NotificationsSettings(ServiceSettings):
     # A mail still not taken this long after it was written is given up (a mail server
     # keeps a message four or five days); one the server refuses for good is at once.
     send_give_up_seconds: float = Field(4 * 24 * 3600.0, gt=0)
+    # A mail sent or given up is deleted this many days after: it holds a person's address
+    # and what they were told. Looked for this often.
+    sent_mail_keep_days: int = Field(90, ge=1)
+    mail_purge_every_seconds: float = Field(3600.0, gt=0)

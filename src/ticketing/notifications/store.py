@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -122,6 +122,15 @@ async def count_with_status(db: AsyncConnection, status: MailStatus) -> int:
     query = select(func.count()).select_from(MAILS).where(MAILS.c.status == status)
     count: int = (await db.execute(query)).scalar_one()
     return count
+
+
+async def delete_finished(db: AsyncConnection, before: datetime) -> int:
+    """Mails sent, or given up, before `before` (a mail given up: by when it was written);
+    never one still waiting to be sent."""
+    finished = MAILS.c.status.in_([MailStatus.SENT, MailStatus.FAILED])
+    ended = func.coalesce(MAILS.c.sent_at, MAILS.c.created_at)
+    result = await db.execute(delete(models.Mail).where(finished, ended < before))
+    return result.rowcount
 
 
 async def next_attempt_at(db: AsyncConnection) -> datetime | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -43,6 +44,19 @@ async def eventually(
         if time.monotonic() > deadline:
             raise failure
         await asyncio.sleep(interval)
+
+
+async def backends(dsn: str) -> set[int]:
+    """The backends connected to the database `dsn` names, but for the one asking."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return {row["pid"] for row in rows}
 
 
 def bus_prefix() -> str:

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tests.support import backends, eventually
 from ticketing.common.database_url import libpq_dsn
 from ticketing.common.db import Driver, close_idle, make_drivers, make_engine
 from ticketing.common.errors import install_error_handlers
@@ -101,28 +102,6 @@ async def test_a_driver_connection_goes_back_to_the_pool_with_no_transaction_ope
     assert after == [False, pid]  # the same connection, its transaction rolled back
 
 
-async def _backends(dsn: str) -> set[int]:
-    """The backends connected to the database, but for the one asking."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await conn.close()
-    return {row["pid"] for row in rows}
-
-
-async def _until(check, seconds: float = 10.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
 async def _burst(engine, drivers, width: int) -> set[int]:
     """`width` connections from each pool at once, as a burst takes them; their backends."""
 
@@ -155,8 +134,8 @@ async def test_the_connections_a_burst_opened_are_closed_once_unused_and_opened_
     closer = asyncio.create_task(close_idle(engine, after=0.3))
     try:
         opened = await _burst(engine, drivers, 4)
-        assert len(opened) == 8 and opened <= await _backends(dsn)
-        assert await _until(lambda: _no_backends(dsn)), "the idle connections stayed open"
+        assert len(opened) == 8 and opened <= await backends(dsn)
+        await eventually(lambda: _no_backends(dsn), timeout=10)  # the idle ones closed
         assert len(await _burst(engine, drivers, 2)) == 4  # each opens again what it needs
     finally:
         closer.cancel()
@@ -165,7 +144,7 @@ async def test_the_connections_a_burst_opened_are_closed_once_unused_and_opened_
 
 
 async def _no_backends(dsn: str) -> bool:
-    return not await _backends(dsn)
+    return not await backends(dsn)
 
 
 async def test_a_connection_in_use_or_used_steadily_is_not_closed(postgres):
@@ -181,7 +160,7 @@ async def test_a_connection_in_use_or_used_steadily_is_not_closed(postgres):
                 idle_pid = (await other.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             held_pid = (await held.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             await asyncio.sleep(1.6)  # three waits with one connection out
-            assert {idle_pid, held_pid} <= await _backends(dsn)
+            assert {idle_pid, held_pid} <= await backends(dsn)
         steady = set()
         for _ in range(30):  # 1.5 s, a statement every 0.05 s
             async with engine.connect() as conn:
@@ -189,7 +168,7 @@ async def test_a_connection_in_use_or_used_steadily_is_not_closed(postgres):
             await asyncio.sleep(0.05)
         assert len(steady) <= 2  # the two connections already open, none opened anew
         assert steady <= {idle_pid, held_pid}
-        assert await _until(lambda: _no_backends(dsn))
+        await eventually(lambda: _no_backends(dsn), timeout=10)
     finally:
         closer.cancel()
         await engine.dispose()

@@ -14,12 +14,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from stat import S_IMODE
 
-import asyncpg
 import httpx
 import nats
 import pytest
 
 from tests.runtime.up_support import Up, memory_holds, ticketing_up, wait_for_line
+from tests.support import backends
 from ticketing.runtime import nginx
 from ticketing.runtime.leftovers import MARK
 from ticketing.runtime.ports import free_port
@@ -167,22 +167,9 @@ def _eventually(check, timeout: float = 20):
 
 
 def _connections_to(up: Up, *services: str) -> dict[str, int]:
-    """Each service database's client backends, but for the one asking."""
-
-    async def count(dsn: str) -> int:
-        conn = await asyncpg.connect(dsn)
-        try:
-            return int(
-                await conn.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-        finally:
-            await conn.close()
-
+    """How many backends each service's database has, but for the one asking."""
     databases = up.state["databases"]
-    return {name: asyncio.run(count(databases[name])) for name in services}
+    return {name: len(asyncio.run(backends(databases[name]))) for name in services}
 
 
 def test_the_connections_a_purchase_opened_are_closed_once_unused_and_a_next_one_works(

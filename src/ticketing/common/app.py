@@ -122,19 +122,18 @@ def base_app(
     return app
 
 
-def with_database(url: str, *, idle_seconds: float | None = None) -> Piece:
+def with_database(url: str, *, idle_seconds: float) -> Piece:
     """The service's engine, as `app.state.engine`, and the pool of `db.Driver` beside it
     (`app.state.drivers`); connections unused for `idle_seconds` are closed."""
 
     @asynccontextmanager
     async def database(app: FastAPI) -> AsyncIterator[None]:
-        from ticketing.common.db import IDLE_SECONDS, close_idle, make_drivers, make_engine
+        from ticketing.common.db import close_idle, make_drivers, make_engine
 
-        idle = idle_seconds or IDLE_SECONDS
         engine = make_engine(url)
         app.state.engine = engine
-        app.state.drivers = await make_drivers(url, idle_seconds=idle)
-        closer = asyncio.create_task(close_idle(engine, after=idle), name="close idle")
+        app.state.drivers = await make_drivers(url, idle_seconds=idle_seconds)
+        closer = asyncio.create_task(close_idle(engine, after=idle_seconds), name="close idle")
         try:
             yield
         finally:

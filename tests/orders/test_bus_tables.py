@@ -5,8 +5,7 @@ import pytest
 from tests.common.bus_support import bus_rows, counted, stamped_outbox_row, stamped_record
 from tests.orders.builders import replica, ticket_created
 from tests.support import eventually, running
-from ticketing.common import metrics
-from ticketing.common.bus import retention
+from ticketing.common import metrics, periodic
 from ticketing.common.events import Subject
 from ticketing.orders.app import create_app
 
@@ -45,7 +44,7 @@ async def test_the_first_trim_comes_soon_after_the_start_not_a_whole_round_later
     monkeypatch, settings, bus
 ):
     """A replica redeployed more often than it trims would otherwise never trim."""
-    monkeypatch.setattr(retention, "FIRST_TRIM_SECONDS", 0.2)
+    monkeypatch.setattr(periodic, "FIRST_ROUND_SECONDS", 0.2)
     app = create_app(settings)
     async with running(app):
         async with app.state.engine.begin() as db:

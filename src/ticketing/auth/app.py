@@ -1,16 +1,38 @@
 """Auth's composition root."""
 
+import logging
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
 
-from ticketing.auth import routes
+from ticketing.auth import routes, service
 from ticketing.auth.settings import AuthSettings
-from ticketing.common.app import service_app
+from ticketing.common.app import background_task, service_app
+from ticketing.common.periodic import every
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
+
+    async def forget_ended(app: FastAPI) -> None:
+        async def once() -> None:
+            async with app.state.engine.begin() as db:
+                gone = await service.forget_ended(db, settings, datetime.now(UTC))
+            if gone.sessions or gone.failures:
+                log.info(
+                    "auth: deleted %d ended sessions and %d old sign-in failures",
+                    gone.sessions,
+                    gone.failures,
+                )
+
+        await every(
+            settings.session_purge_every_seconds, once, what="auth: deleting ended sessions"
+        )
+
     # The bus only to relay session.revoked from the outbox; auth checks sessions in its
     # own table, so it needs no revocation feed.
-    app = service_app("auth", settings)
+    app = service_app("auth", settings, background=background_task(forget_ended, name="auth-purge"))
     app.include_router(routes.router, prefix="/api/users")
     return app

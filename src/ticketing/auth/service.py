@@ -8,7 +8,7 @@ refuses the token.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -20,6 +20,14 @@ from ticketing.common.auth import SessionToken, UserPayload, issue_token
 from ticketing.common.bus import outbox
 from ticketing.common.events import SessionRevoked, UserCreated
 from ticketing.common.refusals import Invalid
+
+ENDED_SESSION_KEPT = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    sessions: int
+    failures: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +168,12 @@ def _issue(
         expires_at=expires_at,
     )
     return Issued(token, domain.cookie_max_age(now, expires_at))
+
+
+async def forget_ended(db: AsyncConnection, settings: AuthSettings, now: datetime) -> Forgotten:
+    """What auth deletes now and then: sessions expired over an hour ago (a renewal that
+    found one live just before its expiry still finds its row), and sign-in failures past
+    the throttle's window. Without it, the sessions of a user who never signs in again and
+    the failures of a guessing burst that stopped would stay for ever."""
+    sessions = await store.delete_sessions_expired_before(db, now - ENDED_SESSION_KEPT)
+    return Forgotten(sessions, await throttle.prune(db, settings, now))

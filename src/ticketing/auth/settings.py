@@ -17,6 +17,8 @@ class AuthSettings(ServiceSettings):
     signin_email_failures_before_delay: int = Field(10, gt=0)
     signin_email_first_delay_seconds: int = Field(1, gt=0)
     signin_email_max_delay_seconds: int = Field(60, gt=0)
+    # Ended sessions and old sign-in failures are deleted this often (service.forget_ended).
+    session_purge_every_seconds: float = Field(3600.0, gt=0)
     # Signs device cookies. Unset, a key is derived from auth's token-signing key; set it to
     # rotate device cookies on their own (every browser then counts as a new device once).
     device_key: SecretStr | None = None

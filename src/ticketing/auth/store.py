@@ -61,22 +61,20 @@ async def set_password_hash(db: AsyncConnection, user_id: UUID, password_hash: s
 
 
 async def add_session(db: AsyncConnection, session: Session) -> None:
-    """Store a new session, dropping its user's expired ones in the same statement."""
-    expired = (
-        delete(SessionRow)
-        .where(SESSIONS.c.user_id == session.user_id, SESSIONS.c.expires_at <= session.created_at)
-        .cte("expired")
-    )
     await db.execute(
-        insert(SessionRow)
-        .values(
+        insert(SessionRow).values(
             id=session.id,
             user_id=session.user_id,
             created_at=session.created_at,
             expires_at=session.expires_at,
         )
-        .add_cte(expired)
     )
+
+
+async def delete_sessions_expired_before(db: AsyncConnection, before: datetime) -> int:
+    """Revoked or not: past its expiry, a session's tokens are refused everywhere anyway."""
+    result = await db.execute(delete(SessionRow).where(SESSIONS.c.expires_at < before))
+    return result.rowcount
 
 
 async def live_session(
@@ -165,5 +163,6 @@ async def clear_failures(db: AsyncConnection, row_ids: list[int], keys: list[byt
     )
 
 
-async def prune_failures(db: AsyncConnection, before: datetime) -> None:
-    await db.execute(delete(SigninFailure).where(FAILURES.c.at < before))
+async def prune_failures(db: AsyncConnection, before: datetime) -> int:
+    result = await db.execute(delete(SigninFailure).where(FAILURES.c.at < before))
+    return result.rowcount

@@ -49,5 +49,6 @@ async def succeeded(db: AsyncConnection, claim: Claim) -> None:
     await store.clear_failures(db, claim.row_ids, claim.attempt.owners_keys())
 
 
-async def prune(db: AsyncConnection, settings: AuthSettings, now: datetime) -> None:
-    await store.prune_failures(db, now - timedelta(seconds=settings.signin_window_seconds))
+async def prune(db: AsyncConnection, settings: AuthSettings, now: datetime) -> int:
+    """Failures past the window count against nobody; how many went."""
+    return await store.prune_failures(db, now - timedelta(seconds=settings.signin_window_seconds))

@@ -13,7 +13,6 @@ Every replica trims: each statement deletes whatever is past its time, and a row
 replica deleted first is simply not there.
 """
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +27,6 @@ from ticketing.common.bus.tables import outbox, processed_events
 log = logging.getLogger(__name__)
 
 CLOCKS_MARGIN = timedelta(days=1)
-FIRST_TRIM_SECONDS = 60.0  # after the start: not in the middle of it
 
 
 @dataclass(frozen=True)
@@ -64,35 +62,23 @@ async def trim(db: AsyncConnection, kept: Kept) -> tuple[int, int]:
     return sent.rowcount, processed
 
 
-async def trim_forever(
+async def trim_once(
     service: str,
     engine: AsyncEngine,
     js: JetStreamContext,
     names: BusNames,
     *,
     sent_events_kept: timedelta,
-    every_seconds: float,
 ) -> None:
-    """Trim a minute after the start and every `every_seconds` after, for as long as it is
-    not cancelled: a replica that is redeployed more often than that still trims. A failed
-    round (the database or NATS away) is logged and tried again at the next."""
-    wait = min(every_seconds, FIRST_TRIM_SECONDS)
-    while True:
-        await asyncio.sleep(wait)
-        wait = every_seconds
-        try:
-            kept = Kept(sent_events_kept, await processed_events_kept(js, names))
-            async with engine.begin() as db:
-                sent, processed = await trim(db, kept)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            log.warning("%s: trimming the bus tables failed: %r", service, error)
-            continue
-        if sent or processed:
-            log.info(
-                "%s: deleted %d sent events and %d processed-event records past their time",
-                service,
-                sent,
-                processed,
-            )
+    """One round, for `periodic.every`: the stream's age read afresh, so that a stream
+    edited under a running service counts from its next round."""
+    kept = Kept(sent_events_kept, await processed_events_kept(js, names))
+    async with engine.begin() as db:
+        sent, processed = await trim(db, kept)
+    if sent or processed:
+        log.info(
+            "%s: deleted %d sent events and %d processed-event records past their time",
+            service,
+            sent,
+            processed,
+        )

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from functools import partial
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -16,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ticketing.common.bus.connection import BusNames, StreamLimits, connect, ensure_stream
 from ticketing.common.bus.listener import Listener, Subscriptions
 from ticketing.common.bus.outbox import OutboxRelay
-from ticketing.common.bus.retention import trim_forever
+from ticketing.common.bus.retention import trim_once
 from ticketing.common.bus.revocations import RevocationFeed
 from ticketing.common.database_url import libpq_dsn
+from ticketing.common.periodic import every
 from ticketing.common.revocations import RevokedSessions
 from ticketing.common.settings import ServiceSettings
 
@@ -87,13 +89,18 @@ class BusRuntime:
                 connected=lambda: self.connected,
             )
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
-            trimming = trim_forever(
+            trim = partial(
+                trim_once,
                 self.service,
                 engine,
                 js,
                 self.names,
                 sent_events_kept=timedelta(seconds=self.settings.outbox_keep_seconds),
-                every_seconds=self.settings.bus_trim_every_seconds,
+            )
+            trimming = every(
+                self.settings.bus_trim_every_seconds,
+                trim,
+                what=f"{self.service}: trimming the bus tables",
             )
             self._tasks.append(asyncio.create_task(trimming, name=f"{self.service}-trim"))
         if self._subscriptions and engine is not None:

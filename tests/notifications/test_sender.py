@@ -115,11 +115,14 @@ async def test_a_mail_to_a_mailbox_that_does_not_exist_is_given_up_at_once(
 
 
 async def test_a_mail_the_server_keeps_putting_off_is_given_up_once_it_is_too_old(
-    counts, settings, engine, bus, smtp
+    counts, settings, bus, smtp
 ):
+    """The patient sender alone: a second one, with the default give-up time, would claim
+    the mail in turn and put it off again."""
     buyer = uuid4()
     patient = create_app(settings.model_copy(update={"send_give_up_seconds": 2.0}))
     async with running(patient):
+        engine = patient.state.engine
         await bus.publish(user_created(buyer))
         await eventually(lambda: counts.applied(Subject.USER_CREATED) == 1)
         smtp.inbox.refusing = True  # 451: try again later, every time
@@ -132,7 +135,7 @@ async def test_a_mail_the_server_keeps_putting_off_is_given_up_once_it_is_too_ol
         tried = len(smtp.inbox.refused)
         smtp.inbox.refusing = False
         await settle(3.0)
-    [row] = await mails(engine)
+        [row] = await mails(engine)
     assert tried >= 2 and len(smtp.inbox.refused) == tried  # tried again, then never more
     assert smtp.received == []
     assert "451" in row.last_error and row.sent_at is None

@@ -3,13 +3,16 @@
 import asyncio
 import json
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 import stripe
 from prometheus_client import REGISTRY
+from sqlalchemy import func, insert, select
 
 from tests.payments.builders import (
+    STRIPE_EVENTS,
     attempts_for,
     awaiting_authentication,
     order_completed,
@@ -35,8 +38,11 @@ from tests.payments.webhooks import (
     refunded_charge,
     signed,
 )
-from tests.support import eventually
+from tests.support import eventually, running
+from ticketing.common import periodic
 from ticketing.common.events import Subject
+from ticketing.payments import reconciler
+from ticketing.payments.app import create_app
 from ticketing.payments.domain import LedgerKind
 from ticketing.payments.providers import SandboxProvider, WebhookSender
 
@@ -331,3 +337,55 @@ async def test_a_refund_at_stripe_takes_back_what_the_sale_credited_its_seller(
         "currency": "usd",
     }
     await assert_ledger_balances(engine)
+
+
+async def _record_received(engine, event_id: str, days_ago: float) -> None:
+    async with engine.begin() as db:
+        await db.execute(
+            insert(STRIPE_EVENTS).values(
+                id=event_id,
+                type="payment_intent.succeeded",
+                received_at=func.now() - timedelta(days=days_ago),
+            )
+        )
+
+
+async def _recorded(engine) -> set[str]:
+    async with engine.connect() as db:
+        return set((await db.execute(select(STRIPE_EVENTS.c.id))).scalars())
+
+
+async def test_an_event_record_goes_once_stripe_can_send_it_no_more_and_a_kept_one_still_counts(
+    client, bus, buyer, engine, provider, webhooks
+):
+    """Stripe sends an event again for three days, and lists 30 days of them."""
+    order, intent_id = await awaiting_authentication(client, bus, buyer)
+    provider.intents[intent_id].status = "succeeded"
+    payload = succeeded(intent_id, event_id="evt_today")
+    assert (await deliver(client, payload)).status_code == 200
+    await _record_received(engine, "evt_last_month", days_ago=30)
+    await _record_received(engine, "evt_long_ago", days_ago=32)
+
+    await reconciler.forget_old_processor_events(engine)
+
+    assert await _recorded(engine) >= {"evt_today", "evt_last_month"}
+    assert "evt_long_ago" not in await _recorded(engine)
+    assert (await deliver(client, payload)).status_code == 200  # delivered again: a duplicate
+    assert len(await payments_for(engine, order.id)) == 1
+    assert len(await bus.wait_for(Subject.PAYMENT_CREATED)) == 1
+
+
+async def test_a_running_payments_deletes_old_event_records_soon_after_it_starts(
+    monkeypatch, settings, provider
+):
+    monkeypatch.setattr(periodic, "FIRST_ROUND_SECONDS", 0.2)
+    app = create_app(settings, provider=provider)
+    async with running(app):
+        engine = app.state.engine
+        await _record_received(engine, "evt_recent", days_ago=1)
+        await _record_received(engine, "evt_long_ago", days_ago=40)
+
+        async def trimmed() -> bool:
+            return await _recorded(engine) == {"evt_recent"}
+
+        await eventually(trimmed)

@@ -31,4 +31,4 @@ async def every(
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            log.warning("%s failed: %r", what, error)
+            log.warning("%s failed: %r; next round in %g s", what, error, seconds, exc_info=True)

@@ -4,10 +4,13 @@ payouts unanswered; and releases sellers' money whose hold is over."""
 import asyncio
 import logging
 from datetime import timedelta
+from functools import partial
 
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.common.app import Piece, background_task
+from ticketing.common.periodic import every
 from ticketing.payments import charging, service, store
 from ticketing.payments.providers import PaymentProvider, ProviderError
 from ticketing.payments.settings import PaymentsSettings
@@ -76,23 +79,38 @@ async def redrive_stale_payouts(
             log.info("payout %s re-sent: %s", payout.id, error)
 
 
+# Stripe sends an event again for up to three days, and lists events of the last 30 days
+# for whoever processes them by hand: past that, no delivery of it can come, so its record
+# (what makes a delivery a duplicate) has done its work. A day more for the clocks.
+PROCESSOR_EVENTS_KEPT = timedelta(days=31)
+PROCESSOR_EVENTS_TRIM_SECONDS = 3600.0
+
+
+async def forget_old_processor_events(engine: AsyncEngine) -> None:
+    async with engine.begin() as db:
+        gone = await store.forget_processor_events(db, PROCESSOR_EVENTS_KEPT)
+    if gone:
+        log.info("payments: deleted %d records of processor events over 31 days old", gone)
+
+
 def background(provider: PaymentProvider, settings: PaymentsSettings) -> Piece:
-    """For service_app(background=...): the reconcile loop, and closing the provider."""
-    return background_task(
-        lambda app: _loop(app.state.engine, provider, settings),
-        name="payments-reconciler",
-        then=provider.aclose,
-    )
+    """For service_app(background=...): the reconcile loop from the start, the trim of the
+    processor events' records hourly, and the provider closed after both."""
 
+    async def run(app: FastAPI) -> None:
+        engine = app.state.engine
+        await asyncio.gather(
+            every(
+                settings.reconcile_interval_seconds,
+                partial(reconcile_once, engine, provider, settings),
+                what="payments: reconciling",
+                first_after=0,
+            ),
+            every(
+                PROCESSOR_EVENTS_TRIM_SECONDS,
+                partial(forget_old_processor_events, engine),
+                what="payments: deleting old processor events' records",
+            ),
+        )
 
-async def _loop(engine: AsyncEngine, provider: PaymentProvider, settings: PaymentsSettings) -> None:
-    while True:
-        try:
-            await reconcile_once(engine, provider, settings)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception(
-                "payments reconcile failed; next round in %ss", settings.reconcile_interval_seconds
-            )
-        await asyncio.sleep(settings.reconcile_interval_seconds)
+    return background_task(run, name="payments-reconciler", then=provider.aclose)

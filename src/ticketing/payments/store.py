@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -475,3 +475,11 @@ async def buyer_of_intent(db: AsyncConnection, intent_id: str) -> UUID | None:
     )
     found: UUID | None = await db.scalar(query)
     return found
+
+
+async def forget_processor_events(db: AsyncConnection, kept: timedelta) -> int:
+    """The records received over `kept` ago, by the database's clock, which stamped them."""
+    result = await db.execute(
+        delete(models.StripeEvent).where(STRIPE_EVENTS.c.received_at < func.now() - kept)
+    )
+    return result.rowcount

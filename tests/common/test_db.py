@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tests.support import backends, eventually
+from ticketing.common import db
 from ticketing.common.database_url import libpq_dsn
 from ticketing.common.db import Driver, close_idle, make_drivers, make_engine
 from ticketing.common.errors import install_error_handlers
@@ -132,6 +133,7 @@ async def test_the_connections_a_burst_opened_are_closed_once_unused_and_opened_
     engine = make_engine(url)
     drivers = await make_drivers(url, idle_seconds=0.3)
     closer = asyncio.create_task(close_idle(engine, after=0.3))
+    unused = asyncio.create_task(drivers.close_unused())
     try:
         opened = await _burst(engine, drivers, 4)
         assert len(opened) == 8 and opened <= await backends(dsn)
@@ -139,6 +141,7 @@ async def test_the_connections_a_burst_opened_are_closed_once_unused_and_opened_
         assert len(await _burst(engine, drivers, 2)) == 4  # each opens again what it needs
     finally:
         closer.cancel()
+        unused.cancel()
         await drivers.close()
         await engine.dispose()
 
@@ -172,3 +175,125 @@ async def test_a_connection_in_use_or_used_steadily_is_not_closed(postgres):
     finally:
         closer.cancel()
         await engine.dispose()
+
+
+def _drivers_app() -> FastAPI:
+    """Routes on `Driver`: one answering its backend, one holding its connection a while,
+    one whose statement runs long."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/pid")
+    async def backend_pid(request: Request) -> int:
+        async with Driver(request) as driver:
+            return int(await driver.fetchval("SELECT pg_backend_pid()"))
+
+    @app.get("/held")
+    async def held(request: Request) -> int:
+        async with Driver(request) as driver:
+            await asyncio.sleep(0.2)
+            return int(await driver.fetchval("SELECT pg_backend_pid()"))
+
+    @app.get("/slow")
+    async def slow(request: Request) -> None:
+        async with Driver(request) as driver:
+            await driver.execute("SELECT pg_sleep(5)")
+
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _serving(app: FastAPI, url: str, size: int):
+    app.state.drivers = await make_drivers(url, size=size, idle_seconds=0.3)
+    unused = asyncio.create_task(app.state.drivers.close_unused())
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+    finally:
+        unused.cancel()
+        await app.state.drivers.close()
+
+
+async def test_a_request_cancelled_mid_statement_does_not_hand_its_connection_on_mid_statement(
+    postgres,
+):
+    """The next request waits for the statement's cancel to finish, as asyncpg's pool has it
+    wait, instead of finding the connection still busy."""
+    app, url = _drivers_app(), await postgres.empty_database()
+    async with _serving(app, url, size=1) as client:
+        slow = asyncio.create_task(client.get("/slow"))
+        await eventually(lambda: _sleeping(url))
+        slow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await slow
+        answer = await client.get("/pid")
+    assert answer.status_code == 200, answer.text
+
+
+async def test_a_request_waiting_for_the_one_connection_gets_it_as_it_comes_back(
+    postgres, monkeypatch
+):
+    """Given back, a connection goes to whoever waits for one; and with none back in time,
+    the wait ends in a 503, not a hang."""
+    monkeypatch.setattr(db, "POOL_TIMEOUT_SECONDS", 1.0)
+    app, url = _drivers_app(), await postgres.empty_database()
+    async with _serving(app, url, size=1) as client:
+        answers = await asyncio.gather(*(client.get("/held") for _ in range(3)))
+        assert [a.status_code for a in answers] == [200] * 3
+        assert len({a.json() for a in answers}) == 1  # one connection, taken in turn
+        slow = asyncio.create_task(client.get("/slow"))
+        await eventually(lambda: _sleeping(url))
+        waited = await client.get("/pid")
+        slow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await slow
+    assert waited.status_code == 503
+
+
+async def test_a_driver_used_steadily_keeps_a_connection_and_a_burst_s_extra_ones_go(postgres):
+    url = await postgres.empty_database()
+    dsn = libpq_dsn(url)
+    app = _drivers_app()
+    async with _serving(app, url, size=4) as client:
+        burst = await asyncio.gather(*(client.get("/held") for _ in range(4)))
+        opened = {a.json() for a in burst}
+        assert len(opened) == 4
+        steady = set()
+        for _ in range(30):  # 1.5 s, a request every 0.05 s: one connection is all it needs
+            steady.add((await client.get("/pid")).json())
+            await asyncio.sleep(0.05)
+        left = await backends(dsn)
+    assert steady <= opened  # none opened anew
+    assert len(left) == 1 and left <= steady  # the others closed as it went on
+
+
+async def _sleeping(url: str) -> bool:
+    """A statement of `/slow` running in the database."""
+    conn = await asyncpg.connect(libpq_dsn(url))
+    try:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)'"
+        return bool(await conn.fetchval(query + " AND state = 'active'"))
+    finally:
+        await conn.close()
+
+
+async def test_connections_the_database_dropped_while_kept_are_replaced_not_failed(postgres):
+    """A database restart ends every connection kept between requests; the requests after
+    it get new ones, as asyncpg's pool would give them, not an error each."""
+    url = await postgres.empty_database()
+    app = _drivers_app()
+    async with _serving(app, url, size=3) as client:
+        before = await asyncio.gather(*(client.get("/held") for _ in range(3)))
+        dropped = {a.json() for a in before}
+        admin = await asyncpg.connect(libpq_dsn(url))
+        try:
+            for pid in dropped:
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        await eventually(lambda: _no_backends(libpq_dsn(url)))
+        await asyncio.sleep(0.1)  # the clients hear of it
+        after = [await client.get("/pid") for _ in range(3)]
+    assert [a.status_code for a in after] == [200] * 3
+    assert not {a.json() for a in after} & dropped

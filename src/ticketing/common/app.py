@@ -133,13 +133,17 @@ def with_database(url: str, *, idle_seconds: float) -> Piece:
         engine = make_engine(url)
         app.state.engine = engine
         app.state.drivers = await make_drivers(url, idle_seconds=idle_seconds)
-        closer = asyncio.create_task(close_idle(engine, after=idle_seconds), name="close idle")
+        closers = [
+            asyncio.create_task(close_idle(engine, after=idle_seconds), name="close idle"),
+            asyncio.create_task(app.state.drivers.close_unused(), name="close unused drivers"),
+        ]
         try:
             yield
         finally:
-            closer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await closer
+            for closer in closers:
+                closer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await closer
             await app.state.drivers.close()
             await engine.dispose()
 

@@ -297,3 +297,17 @@ async def test_connections_the_database_dropped_while_kept_are_replaced_not_fail
         after = [await client.get("/pid") for _ in range(3)]
     assert [a.status_code for a in after] == [200] * 3
     assert not {a.json() for a in after} & dropped
+
+
+async def test_closing_the_drivers_waits_for_a_request_still_holding_one_and_ends(postgres):
+    """The pool's close waits for every connection out; one given back after the close
+    began must reach the pool, or the close would wait for ever."""
+    drivers = await make_drivers(await postgres.empty_database(), size=2)
+    async with drivers.acquire() as kept:
+        await kept.fetchval("SELECT 1")
+    held = await drivers.take()
+    closing = asyncio.create_task(drivers.close())
+    await asyncio.sleep(0.1)
+    assert not closing.done()  # still out: the close waits for it
+    await drivers.give_back(held)
+    await asyncio.wait_for(closing, timeout=5)

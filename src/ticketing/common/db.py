@@ -103,6 +103,7 @@ class Drivers:
         self._kept: asyncio.LifoQueue[asyncpg.Connection] = asyncio.LifoQueue()
         self._taken = 0  # from the pool: kept here, or in a request's hands
         self._fewest_kept = 0  # since the last look for unused ones
+        self._closing = False
 
     async def take(self) -> asyncpg.Connection:
         try:
@@ -130,10 +131,10 @@ class Drivers:
         return await asyncio.wait_for(self._kept.get(), POOL_TIMEOUT_SECONDS)
 
     async def give_back(self, driver: asyncpg.Connection) -> None:
-        """Kept for the next request unless it broke or was left in a transaction. (One
-        whose statement was cancelled is kept: asyncpg has its next statement wait for the
-        cancel.)"""
-        if not _closed(driver) and not driver.is_in_transaction():
+        """Kept for the next request unless it broke, was left in a transaction, or the
+        drivers are closing. (One whose statement was cancelled is kept: asyncpg has its
+        next statement wait for the cancel.)"""
+        if not (self._closing or _closed(driver) or driver.is_in_transaction()):
             self._kept.put_nowait(driver)
             return
         self._taken -= 1
@@ -164,6 +165,9 @@ class Drivers:
                     driver.terminate()
 
     async def close(self) -> None:
+        """The pool's close waits for every connection out to come back to it: from now
+        on, those in requests' hands go to the pool, not the stack."""
+        self._closing = True
         while not self._kept.empty():
             self._taken -= 1
             await self.pool.release(self._kept.get_nowait())

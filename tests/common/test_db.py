@@ -46,31 +46,11 @@ async def test_a_driver_connection_the_database_dropped_answers_503_once_then_a_
     """Driver hands out a plain asyncpg connection, past SQLAlchemy's disconnect handling:
     one that breaks under a request is answered as an unreachable database, and the next
     request gets a new one, not the dead one again."""
-    app = FastAPI()
-    install_error_handlers(app)
-
-    @app.get("/pid")
-    async def backend_pid(request: Request) -> int:
-        async with Driver(request) as driver:
-            return int(await driver.fetchval("SELECT pg_backend_pid()"))
-
-    @app.get("/dropped")
-    async def dropped_between_two_statements(request: Request) -> None:
-        async with Driver(request) as driver:
-            with contextlib.suppress(asyncpg.PostgresError):  # the first statement's own
-                await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
-            await driver.execute("SELECT 1")  # on a connection that is gone
-
-    url = await postgres.empty_database()
-    app.state.drivers = await make_drivers(url, size=1)
-    try:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            first = (await client.get("/pid")).json()
-            dropped = await client.get("/dropped")
-            again = await client.get("/pid")
-    finally:
-        await app.state.drivers.close()
+    app = _drivers_app()
+    async with _serving(app, await postgres.empty_database(), size=1) as client:
+        first = (await client.get("/pid")).json()
+        dropped = await client.get("/dropped")
+        again = await client.get("/pid")
     assert dropped.status_code == 503
     assert dropped.json() == {"errors": [{"message": "Error connecting to database"}]}
     assert again.status_code == 200 and again.json() != first
@@ -179,7 +159,7 @@ async def test_a_connection_in_use_or_used_steadily_is_not_closed(postgres):
 
 def _drivers_app() -> FastAPI:
     """Routes on `Driver`: one answering its backend, one holding its connection a while,
-    one whose statement runs long."""
+    one whose statement runs long, one whose connection is dropped under it."""
     app = FastAPI()
     install_error_handlers(app)
 
@@ -198,6 +178,13 @@ def _drivers_app() -> FastAPI:
     async def slow(request: Request) -> None:
         async with Driver(request) as driver:
             await driver.execute("SELECT pg_sleep(5)")
+
+    @app.get("/dropped")
+    async def dropped_between_two_statements(request: Request) -> None:
+        async with Driver(request) as driver:
+            with contextlib.suppress(asyncpg.PostgresError):  # the first statement's own
+                await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            await driver.execute("SELECT 1")  # on a connection that is gone
 
     return app
 

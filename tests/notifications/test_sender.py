@@ -12,6 +12,7 @@ from tests.common import bus_support
 from tests.common.bus_support import settle
 from tests.notifications.events import email_of, order_completed, order_created, user_created
 from tests.support import KEYS, eventually, running
+from ticketing.common import periodic
 from ticketing.common.events import Subject
 from ticketing.common.rows import values
 from ticketing.notifications import store
@@ -252,7 +253,25 @@ async def test_a_mail_is_deleted_once_the_days_it_is_kept_have_passed_and_never_
     async with bus_support.engine(settings.database_url) as own:
         async with own.begin() as db:
             await db.execute(insert(Mail), list(rows.values()))
-        await Sender(own, settings, clock=lambda: now).tick()
+        await Sender(own, settings, clock=lambda: now).forget_old_mails()
         left = {row.id for row in await mails(own)}
     kept = {name for name, row in rows.items() if row["id"] in left}
     assert kept == {"sent lately", "given up lately", "still waiting"}
+
+
+async def test_a_running_notifications_deletes_old_mails_soon_after_it_starts(
+    monkeypatch, settings
+):
+    monkeypatch.setattr(periodic, "FIRST_ROUND_SECONDS", 0.2)
+    now = datetime.now(UTC)
+    old = _mail_written(now, 200, status=MailStatus.SENT, sent_at=now - timedelta(days=100))
+    app = create_app(settings)
+    async with running(app):
+        engine = app.state.engine
+        async with engine.begin() as db:
+            await db.execute(insert(Mail), [old])
+
+        async def deleted() -> bool:
+            return old["id"] not in {row.id for row in await mails(engine)}
+
+        await eventually(deleted)

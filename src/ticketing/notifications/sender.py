@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketing.common.periodic import every
 from ticketing.common.wakeups import run_woken
 from ticketing.notifications import domain, service, store
 from ticketing.notifications.domain import Mail
@@ -145,16 +146,23 @@ class Sender:
         self.sent = 0
         self.failed = 0
         self.given_up = 0
-        self._next_purge = 0.0
 
     async def run(self) -> None:
+        """Sending, woken by each mail written; and deleting old mails, hourly."""
         try:
-            await run_woken(
-                self._settings.database_url,
-                store.CHANNEL,
-                self.tick,
-                max_sleep_seconds=self._settings.send_poll_seconds,
-                name="notifications sender",
+            await asyncio.gather(
+                run_woken(
+                    self._settings.database_url,
+                    store.CHANNEL,
+                    self.tick,
+                    max_sleep_seconds=self._settings.send_poll_seconds,
+                    name="notifications sender",
+                ),
+                every(
+                    self._settings.mail_purge_every_seconds,
+                    self.forget_old_mails,
+                    what="notifications: deleting old mails",
+                ),
             )
         finally:
             await asyncio.shield(self._connections.close())
@@ -163,21 +171,17 @@ class Sender:
         """Send everything due; the sleep that follows."""
         while await self._send_batch() == self._settings.send_batch:
             pass
-        await self._purge_if_time()
         async with self._engine.connect() as db:
             return await service.seconds_to_sleep(
                 db, self._clock(), self._settings.send_poll_seconds
             )
 
-    async def _purge_if_time(self) -> None:
-        if time.monotonic() < self._next_purge:
-            return
+    async def forget_old_mails(self) -> None:
         keep_days = self._settings.sent_mail_keep_days
         async with self._engine.begin() as db:
             forgotten = await service.forget_old_mails(db, self._clock(), keep_days)
         if forgotten:
             log.info("notifications: deleted %d mails ended over %d days ago", forgotten, keep_days)
-        self._next_purge = time.monotonic() + self._settings.mail_purge_every_seconds
 
     async def _send_batch(self) -> int:
         async with self._engine.begin() as db:

@@ -90,7 +90,8 @@ async def forget_old_processor_events(engine: AsyncEngine) -> None:
     async with engine.begin() as db:
         gone = await store.forget_processor_events(db, PROCESSOR_EVENTS_KEPT)
     if gone:
-        log.info("payments: deleted %d records of processor events over 31 days old", gone)
+        kept = PROCESSOR_EVENTS_KEPT.days
+        log.info("payments: deleted %d records of processor events over %d days old", gone, kept)
 
 
 def background(provider: PaymentProvider, settings: PaymentsSettings) -> Piece:

@@ -20,10 +20,17 @@ def notify(channel: str) -> Select[tuple[None]]:
     return select(func.pg_notify(channel, ""))
 
 
-async def listen(dsn: str, channel: str, wake: asyncio.Event, *, retry_seconds: float) -> None:
-    """Set `wake` on every NOTIFY on `channel`, for ever. A dropped connection is opened
-    again after `retry_seconds`; the waiting loop's own poll covers the time between, and
-    `wake` is set on every (re)connect to catch what was committed meanwhile."""
+async def listen(
+    dsn: str,
+    channel: str,
+    heard: Callable[[str | None], None],
+    *,
+    retry_seconds: float,
+    lost: Callable[[], None] = lambda: None,
+) -> None:
+    """Call `heard(payload)` on every NOTIFY on `channel`, for ever, and `heard(None)` on
+    every (re)connect, once listening: what was committed while no one listened was never
+    heard. `lost()` when the connection ends; it is opened again after `retry_seconds`."""
     while True:
         try:
             conn = await asyncpg.connect(dsn, timeout=5)
@@ -34,12 +41,13 @@ async def listen(dsn: str, channel: str, wake: asyncio.Event, *, retry_seconds: 
         closed = asyncio.Event()
         conn.add_termination_listener(lambda _conn, done=closed: done.set())
         try:
-            await conn.add_listener(channel, lambda *_: wake.set())
-            wake.set()
+            await conn.add_listener(channel, lambda *args: heard(args[-1]))
+            heard(None)
             await closed.wait()
         except (OSError, asyncpg.PostgresError) as error:
             log.debug("LISTEN %s lost: %s", channel, error)
         finally:
+            lost()
             with contextlib.suppress(Exception):
                 await conn.close(timeout=1)
 
@@ -60,7 +68,12 @@ async def run_woken(
     cancelled. A failed tick is logged and tried again soon."""
     wake = asyncio.Event()
     listener = asyncio.create_task(
-        listen(libpq_dsn(database_url), channel, wake, retry_seconds=max_sleep_seconds)
+        listen(
+            libpq_dsn(database_url),
+            channel,
+            lambda _payload: wake.set(),
+            retry_seconds=max_sleep_seconds,
+        )
     )
     try:
         while True:

@@ -36,7 +36,11 @@ async def order_ticket(request: Request) -> Response:
     window = request.app.state.settings.expiration_window_seconds
     async with Driver(request) as driver:
         order, listing = await service.reserve_ticket(
-            driver, body.ticket_id, buyer=user.id, window_seconds=window
+            driver,
+            body.ticket_id,
+            buyer=user.id,
+            window_seconds=window,
+            taken=request.app.state.taken,
         )
     return json_response(OrderOut.from_domain(order, listing), 201)
 
@@ -70,7 +74,9 @@ async def show_order(user: RequireUser, order_id: OrderId, db: AutocommitDb) -> 
     response_class=Response,
     responses=error_responses(401, 404),
 )
-async def cancel_order(user: RequireUser, order_id: OrderId, db: Db) -> None:
+async def cancel_order(user: RequireUser, order_id: OrderId, db: Db, request: Request) -> None:
     """Cancel one of your orders and release its ticket; a paid order cannot be cancelled."""
     async with db.begin():
-        await service.cancel_order(db, order_id, owner=user.id)
+        ticket_id = await service.cancel_order(db, order_id, owner=user.id)
+    # Now, not when the database's announcement is heard: your next attempt finds it free.
+    request.app.state.taken.forget(ticket_id)

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import UTC, datetime
+from typing import NoReturn
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -16,19 +17,30 @@ from ticketing.common.refusals import Invalid
 from ticketing.orders import domain, store
 from ticketing.orders.domain import Listing, Order
 from ticketing.orders.store import OrderView
+from ticketing.orders.taken import TakenListings
 
 log = logging.getLogger(__name__)
 
 
 async def reserve_ticket(
-    driver: asyncpg.Connection, ticket_id: UUID, *, buyer: UUID, window_seconds: int
+    driver: asyncpg.Connection,
+    ticket_id: UUID,
+    *,
+    buyer: UUID,
+    window_seconds: int,
+    taken: TakenListings,
 ) -> OrderView:
     """The partial unique index settles the race (guarantee 1); the first read only spares
-    the work of an order for a ticket some order already holds (`held`).
+    the work of an order for a ticket some order already holds. Once the database has said
+    so, `taken` keeps the listing, and the ticket's next refusals read no table.
 
     Two statements, each standing alone (db.Driver): the order and its order.created are
     one, and a flash sale is mostly refusals, which then leave nothing behind.
     """
+    if (known := taken.get(ticket_id)) is not None:
+        domain.check_can_order(known, buyer)
+        _refuse()
+    read_at = taken.generation
     found, held = await store.listing_to_order(driver, ticket_id)
     listing = domain.check_can_order(found, buyer)
     if not held:
@@ -42,6 +54,11 @@ async def reserve_ticket(
         if await store.place_order(driver, order, _created(order, listing.title)):
             business("orders", "reservation_created")
             return order, listing
+    taken.keep(listing, read_at=read_at)  # the database said an order holds it
+    _refuse()
+
+
+def _refuse() -> NoReturn:
     business("orders", "oversell_refused")
     raise Invalid(domain.TAKEN)
 
@@ -61,13 +78,15 @@ async def order_for(db: AsyncConnection, order_id: UUID, *, owner: UUID) -> Orde
     return view
 
 
-async def cancel_order(db: AsyncConnection, order_id: UUID, *, owner: UUID) -> None:
-    """Cancelling twice is harmless: the second call changes nothing and publishes nothing."""
+async def cancel_order(db: AsyncConnection, order_id: UUID, *, owner: UUID) -> UUID:
+    """Cancelling twice is harmless: the second call changes nothing and publishes nothing.
+    Returns the order's ticket, which the caller forgets as taken once this commits."""
     order = domain.check_owner(await store.order_for_update(db, order_id), owner)
     if cancelled := domain.cancel(order):
         await store.save_status(db, cancelled)
         await outbox.stage(db, _cancelled(cancelled))
         business("orders", "reservation_cancelled")
+    return order.ticket_id
 
 
 async def expire_order(db: AsyncConnection, order_id: UUID) -> None:

@@ -179,6 +179,14 @@ def _drivers_app() -> FastAPI:
         async with Driver(request) as driver:
             await driver.execute("SELECT pg_sleep(5)")
 
+    @app.get("/dropped-late")
+    async def dropped_while_others_wait(request: Request) -> None:
+        async with Driver(request) as driver:
+            with contextlib.suppress(asyncpg.PostgresError):
+                await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            await asyncio.sleep(0.3)
+            await driver.execute("SELECT 1")
+
     @app.get("/dropped")
     async def dropped_between_two_statements(request: Request) -> None:
         async with Driver(request) as driver:
@@ -236,6 +244,22 @@ async def test_a_request_waiting_for_the_one_connection_gets_it_as_it_comes_back
         with contextlib.suppress(asyncio.CancelledError):
             await slow
     assert waited.status_code == 503
+
+
+async def test_a_request_waiting_when_the_connection_out_breaks_gets_a_new_one(
+    postgres, monkeypatch
+):
+    """The broken one goes back to the pool, not to the waiter: the pool opens the waiter
+    another rather than let it wait out the timeout (a 503) with room to open one."""
+    monkeypatch.setattr(db, "POOL_TIMEOUT_SECONDS", 1.0)
+    app, url = _drivers_app(), await postgres.empty_database()
+    async with _serving(app, url, size=1) as client:
+        breaking = asyncio.create_task(client.get("/dropped-late"))
+        await asyncio.sleep(0.05)  # it holds the one connection
+        waited = await client.get("/pid")
+        broke = await breaking
+    assert broke.status_code == 503  # its own connection was gone
+    assert waited.status_code == 200, waited.text
 
 
 async def test_a_driver_used_steadily_keeps_a_connection_and_a_burst_s_extra_ones_go(postgres):

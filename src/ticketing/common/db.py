@@ -104,6 +104,8 @@ class Drivers:
         self._taken = 0  # from the pool: kept here, or in a request's hands
         self._fewest_kept = 0  # since the last look for unused ones
         self._closing = False
+        self._waiting = 0  # requests waiting for a connection given back
+        self._opening: set[asyncio.Task[None]] = set()
 
     async def take(self) -> asyncpg.Connection:
         try:
@@ -128,7 +130,11 @@ class Drivers:
                 self._taken -= 1
                 raise
             return driver
-        return await asyncio.wait_for(self._kept.get(), POOL_TIMEOUT_SECONDS)
+        self._waiting += 1
+        try:
+            return await asyncio.wait_for(self._kept.get(), POOL_TIMEOUT_SECONDS)
+        finally:
+            self._waiting -= 1
 
     async def give_back(self, driver: asyncpg.Connection) -> None:
         """Kept for the next request unless it broke, was left in a transaction, or the
@@ -139,6 +145,23 @@ class Drivers:
             return
         self._taken -= 1
         await self.pool.release(driver)
+        if self._waiting and not self._closing and self._taken < self._size:
+            # A request waits for a connection given back, and this one was not: the pool
+            # opens it another, or it would wait out the timeout with room in the pool.
+            # Not awaited here: the database that broke this one may be slow to answer.
+            self._taken += 1
+            opening = asyncio.create_task(self._open_one())
+            self._opening.add(opening)
+            opening.add_done_callback(self._opening.discard)
+
+    async def _open_one(self) -> None:
+        try:
+            driver: asyncpg.Connection = await self.pool.acquire(timeout=POOL_TIMEOUT_SECONDS)
+        except Exception as error:
+            self._taken -= 1
+            log.warning("opening a connection for a waiting request failed: %r", error)
+            return
+        await self.give_back(driver)
 
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:

@@ -191,6 +191,7 @@ class Drivers:
         """The pool's close waits for every connection out to come back to it: from now
         on, those in requests' hands go to the pool, not the stack."""
         self._closing = True
+        await asyncio.gather(*self._opening, return_exceptions=True)  # each ends in the pool
         while not self._kept.empty():
             self._taken -= 1
             await self.pool.release(self._kept.get_nowait())

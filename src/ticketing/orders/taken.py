@@ -41,30 +41,30 @@ RETRY_SECONDS = 1.0
 class TakenListings:
     def __init__(self, most: int = MOST) -> None:
         self._most = most
-        self._held: dict[UUID, Listing] = {}
+        self._taken: dict[UUID, Listing] = {}
         self._listening = False
         self.generation = 0
 
     def __len__(self) -> int:
-        return len(self._held)
+        return len(self._taken)
 
     @property
     def listening(self) -> bool:
         return self._listening
 
     def get(self, ticket_id: UUID) -> Listing | None:
-        return self._held.get(ticket_id)
+        return self._taken.get(ticket_id)
 
     def keep(self, listing: Listing, *, read_at: int) -> None:
         """An order holds `listing`, as read when `generation` was `read_at`."""
         if not self._listening or read_at != self.generation:
             return
-        if len(self._held) >= self._most:
-            self._held.clear()
-        self._held[listing.id] = listing
+        if len(self._taken) >= self._most:
+            self._taken.clear()
+        self._taken[listing.id] = listing
 
     def forget(self, ticket_id: UUID) -> None:
-        self._held.pop(ticket_id, None)
+        self._taken.pop(ticket_id, None)
         self.generation += 1
 
     def heard(self, payload: str | None) -> None:
@@ -76,7 +76,7 @@ class TakenListings:
         try:
             ticket_id = UUID(payload)
         except ValueError:  # not ours to read: forget everything rather than guess
-            log.warning("held listings: unreadable announcement %r", payload[:80])
+            log.warning("taken listings: unreadable announcement %r", payload[:80])
             self._forget_all()
             return
         self.forget(ticket_id)
@@ -86,17 +86,17 @@ class TakenListings:
         self._forget_all()
 
     def _forget_all(self) -> None:
-        self._held.clear()
+        self._taken.clear()
         self.generation += 1
 
 
 async def follow_changes(app: FastAPI) -> None:
     """For as long as the app serves: hear the database's announcements."""
-    held: TakenListings = app.state.taken
+    taken: TakenListings = app.state.taken
     await listen(
         libpq_dsn(app.state.settings.database_url),
         CHANNEL,
-        held.heard,
+        taken.heard,
         retry_seconds=RETRY_SECONDS,
-        lost=held.lost,
+        lost=taken.lost,
     )

@@ -97,29 +97,41 @@ async def commit_tickets_paced(
     return ids, len(ids) / wall
 
 
-async def delays_ms(running: Running, ticket_ids: list[str], within: float = 60) -> list[float]:
-    """Commit of ticket.created → applied in orders, per event, from the two databases."""
+async def delays_ms(
+    running: Running, ticket_ids: list[str], within: float = 60
+) -> dict[str, list[float]]:
+    """Commit of ticket.created → applied in orders, per event, from the two databases;
+    and the same split where the relay took the event: `to_relay` ends at published_at
+    (now() of the relay's transaction that read and sent it), `onward` is the rest (the
+    publish, JetStream, orders' listener). A tail in `to_relay` is tickets' process or
+    its wake-up; in `onward`, the bus or orders."""
     tickets_db, orders_db = await running.db("tickets"), await running.db("orders")
     rows = await tickets_db.fetch(
-        "SELECT id, created_at FROM outbox WHERE subject = 'ticket.created' "
+        "SELECT id, created_at, published_at FROM outbox WHERE subject = 'ticket.created' "
         "AND envelope -> 'data' ->> 'id' = ANY($1::text[])",
         ticket_ids,
     )
-    committed = {row["id"]: row["created_at"] for row in rows}
+    by_id = {row["id"]: row for row in rows}
     deadline = time.monotonic() + within
     while True:
         applied = await orders_db.fetch(
             "SELECT event_id, processed_at FROM processed_events WHERE event_id = ANY($1)",
-            list(committed),
+            list(by_id),
         )
-        if len(applied) == len(committed) or time.monotonic() > deadline:
+        if len(applied) == len(by_id) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
     if len(applied) < len(ticket_ids):
         raise RuntimeError(f"orders applied {len(applied)}/{len(ticket_ids)} ticket.created")
-    return [
-        (row["processed_at"] - committed[row["event_id"]]).total_seconds() * 1000 for row in applied
-    ]
+    legs: dict[str, list[float]] = {"total": [], "to_relay": [], "onward": []}
+    for row in applied:
+        event = by_id[row["event_id"]]
+        committed, relayed, done = event["created_at"], event["published_at"], row["processed_at"]
+        legs["total"].append((done - committed).total_seconds() * 1000)
+        if relayed is not None:  # marked once JetStream acked: late only if that was late
+            legs["to_relay"].append((relayed - committed).total_seconds() * 1000)
+            legs["onward"].append((done - relayed).total_seconds() * 1000)
+    return legs
 
 
 async def raw_round_trips(nats_url: str, rate: float, count: int) -> list[float]:
@@ -177,14 +189,19 @@ async def raw_round_trips(nats_url: str, rate: float, count: int) -> list[float]
     return trips
 
 
-def _stats(delays: list[float], rate: float) -> dict:
-    return {
+def _stats(legs: dict[str, list[float]], rate: float) -> dict:
+    delays = legs["total"]
+    stats = {
         "events": len(delays),
         "rate": rate,
         "p50_ms": percentile(delays, 50),
         "p99_ms": percentile(delays, 99),
         "max_ms": max(delays),
     }
+    for leg in ("to_relay", "onward"):
+        if legs[leg]:
+            stats[f"{leg}_p99_ms"] = percentile(legs[leg], 99)
+    return stats
 
 
 async def scenario(running: Running, seller: User, *, rate: float, count: int) -> dict:

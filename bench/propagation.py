@@ -107,30 +107,36 @@ async def delays_ms(
     its wake-up; in `onward`, the bus or orders."""
     tickets_db, orders_db = await running.db("tickets"), await running.db("orders")
     rows = await tickets_db.fetch(
-        "SELECT id, created_at, published_at FROM outbox WHERE subject = 'ticket.created' "
+        "SELECT id, created_at FROM outbox WHERE subject = 'ticket.created' "
         "AND envelope -> 'data' ->> 'id' = ANY($1::text[])",
         ticket_ids,
     )
-    by_id = {row["id"]: row for row in rows}
+    committed = {row["id"]: row["created_at"] for row in rows}
     deadline = time.monotonic() + within
     while True:
         applied = await orders_db.fetch(
             "SELECT event_id, processed_at FROM processed_events WHERE event_id = ANY($1)",
-            list(by_id),
+            list(committed),
         )
-        if len(applied) == len(by_id) or time.monotonic() > deadline:
+        if len(applied) == len(committed) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
     if len(applied) < len(ticket_ids):
         raise RuntimeError(f"orders applied {len(applied)}/{len(ticket_ids)} ticket.created")
+    # Read once all are applied: the relay marks a row only after JetStream's ack, so an
+    # event read as it was being sent would have no published_at yet.
+    relayed = dict(
+        await tickets_db.fetch(
+            "SELECT id, published_at FROM outbox WHERE id = ANY($1)", list(committed)
+        )
+    )
     legs: dict[str, list[float]] = {"total": [], "to_relay": [], "onward": []}
-    for row in applied:
-        event = by_id[row["event_id"]]
-        committed, relayed, done = event["created_at"], event["published_at"], row["processed_at"]
-        legs["total"].append((done - committed).total_seconds() * 1000)
-        if relayed is not None:  # marked once JetStream acked: late only if that was late
-            legs["to_relay"].append((relayed - committed).total_seconds() * 1000)
-            legs["onward"].append((done - relayed).total_seconds() * 1000)
+    for event_id, done in applied:
+        start, sent = committed[event_id], relayed[event_id]
+        legs["total"].append((done - start).total_seconds() * 1000)
+        if sent is not None:  # the relay's mark not yet committed: no split for this one
+            legs["to_relay"].append((sent - start).total_seconds() * 1000)
+            legs["onward"].append((done - sent).total_seconds() * 1000)
     return legs
 
 

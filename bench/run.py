@@ -75,9 +75,9 @@ async def main_run(
 
         seller, reader, storm_users = sale["seller"], sale["users"][0], sale["users"][:50]
         prop = await propagation.scenario(running, seller, rate=args.rate, count=args.events)
-        legs = ("rate", "p50_ms", "p99_ms", "to_relay_p99_ms", "onward_p99_ms")
-        fig |= {f"prop.{k}": prop["system"][k] for k in legs if k in prop["system"]}
-        fig |= {f"prop_direct.{k}": prop["direct"][k] for k in legs if k in prop["direct"]}
+        keys = ("rate", "p50_ms", "p99_ms", "to_relay_p99_ms", "onward_p99_ms")
+        fig |= {f"prop.{k}": prop["system"][k] for k in keys if k in prop["system"]}
+        fig |= {f"prop_direct.{k}": prop["direct"][k] for k in keys if k in prop["direct"]}
         fig |= {f"raw_js.{k}": prop["raw"][k] for k in ("p50_ms", "p99_ms")}
         fig["gen.prop_cores"] = prop["generator_cores"]
         parts.setdefault("propagation (via API)", []).append(prop["cpu_by_process"])

@@ -107,7 +107,7 @@ async def test_a_crash_after_publish_before_marking_sent_does_not_duplicate(prob
         async with db_engine.begin() as db:
             await stage(db, an_event("once"))
 
-        crashing = OutboxRelay(SERVICE, libpq_dsn(probe_db), js, names, listen=False)
+        crashing = OutboxRelay(SERVICE, libpq_dsn(probe_db), js, names, woken=False)
         original = crashing._publish_in_order
 
         async def publish_then_crash(rows):
@@ -194,7 +194,7 @@ async def test_the_relay_keeps_events_while_nats_is_unreachable(probe_db, names)
             async def publish_async(self, *args, **kwargs):
                 raise ConnectionError("no servers available")
 
-        relay = OutboxRelay(SERVICE, libpq_dsn(probe_db), DownJetStream(), names, listen=False)
+        relay = OutboxRelay(SERVICE, libpq_dsn(probe_db), DownJetStream(), names, woken=False)
         with pytest.raises(ConnectionError):
             await relay.drain_once()
         await relay.close()

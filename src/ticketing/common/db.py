@@ -267,7 +267,7 @@ async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
 async def _autocommit(request: Request) -> AsyncIterator[AsyncConnection]:
     """A pooled connection in autocommit, for requests whose every statement stands alone:
     a one-statement read sees one snapshot anyway, and a write made one statement (see
-    outbox.staged_after) is atomic anyway; neither need pay BEGIN and COMMIT round trips.
+    outbox.StagedAfter) is atomic anyway; neither need pay BEGIN and COMMIT round trips.
     """
     async with request.app.state.engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -81,6 +81,14 @@ class Prepared:
         return await self.fetchrow(driver, values)
 
 
+def driver_under(db: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under `db`, which has just run a statement."""
+    connection = db.sync_connection
+    assert connection is not None, "a connection that has run a statement is connected"
+    driver: asyncpg.Connection = connection.connection.driver_connection
+    return driver
+
+
 def _in_transaction(db: AsyncConnection) -> asyncpg.Connection | None:
     """The asyncpg connection under `db`, if a transaction has begun on it; None if not
     (yet), or if SQLAlchemy has given the connection up (its own path then says why)."""

@@ -1,23 +1,90 @@
-"""Commit-time wake-ups through PostgreSQL LISTEN/NOTIFY: a loop that waits for work (the
-outbox relay, the expiration scheduler) hears at once that a transaction gave it some."""
+"""Wake-ups: a loop that waits for work (the outbox relay, the expiration scheduler, the
+mail sender) hears at once that a transaction gave it some.
+
+The work's writer rings a `Bell` in its own process once the transaction has committed.
+Not NOTIFY: a notifying transaction's commit takes a lock that every other notifying
+commit in the cluster waits for, held while the commit is flushed to disk, so such
+commits queue one behind another, each behind its fsync (in a flash sale, every win
+behind every other and behind each event applied in every service). Each service process
+runs its own loops, so the process that wrote the work is one that does it; work another
+process wrote and was not woken for is found by the loop's slow poll. LISTEN/NOTIFY
+stays for what every replica must hear (`listen`: orders' forgetting of taken tickets).
+"""
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import asyncpg
-from sqlalchemy import Select, func, select
-
-from ticketing.common.database_url import libpq_dsn
 
 log = logging.getLogger(__name__)
 
 
-def notify(channel: str) -> Select[tuple[None]]:
-    """NOTIFY as a statement to build on: delivered only if the transaction commits, and
-    `.select_from(cte)` makes it part of the statement that writes the work."""
-    return select(func.pg_notify(channel, ""))
+class Bell:
+    """Wakes this process's loops waiting on it, after the commit that gave them work."""
+
+    def __init__(self) -> None:
+        self._waiting: set[asyncio.Event] = set()
+
+    @contextlib.contextmanager
+    def wakes(self, wake: asyncio.Event) -> Iterator[asyncio.Event]:
+        """`wake` is set at every ring while the block runs."""
+        self._waiting.add(wake)
+        try:
+            yield wake
+        finally:
+            self._waiting.discard(wake)
+
+    def ring(self) -> None:
+        for wake in self._waiting:
+            wake.set()
+
+    def after_commit(self, driver: asyncpg.Connection) -> None:
+        """Ring once what was just written on `driver` is committed: now, if the statement
+        stood alone; else when its transaction's COMMIT has succeeded (not after a rollback
+        or a failed commit, which leave no work). asyncpg tells its query loggers of every
+        statement once it has ended, COMMIT included, whoever began the transaction
+        (SQLAlchemy, or asyncpg's own in the listeners)."""
+        if driver.is_in_transaction():
+            driver.add_query_logger(_CommitWatch(self, driver))  # one per transaction
+        else:
+            self.ring()
+
+
+# What asyncpg's Transaction sends to end one (a savepoint's end is not the transaction's).
+_COMMIT = "COMMIT;"
+_TRANSACTION_ENDS = (_COMMIT, "ROLLBACK;")
+
+
+class _CommitWatch:
+    """A query logger that rings `bell` when `driver`'s transaction commits, then leaves.
+    Equal to every other watch of the same bell on the same connection, so asyncpg's set
+    of loggers keeps one however many writes the transaction makes."""
+
+    __slots__ = ("bell", "driver")
+
+    def __init__(self, bell: Bell, driver: asyncpg.Connection) -> None:
+        self.bell = bell
+        self.driver = driver
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _CommitWatch)
+            and other.bell is self.bell
+            and other.driver is self.driver
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.bell), id(self.driver)))
+
+    def __call__(self, query: Any) -> None:  # asyncpg's LoggedQuery
+        if query.query not in _TRANSACTION_ENDS:
+            return
+        self.driver.remove_query_logger(self)
+        if query.query == _COMMIT and query.exception is None:
+            self.bell.ring()
 
 
 async def listen(
@@ -56,28 +123,18 @@ ERROR_RETRY_SECONDS = 1.0
 
 
 async def run_woken(
-    database_url: str,
-    channel: str,
+    bell: Bell,
     tick: Callable[[], Awaitable[float]],
     *,
     max_sleep_seconds: float,
     name: str,
 ) -> None:
     """A loop that does its work (`tick`, which says how long to sleep after), then sleeps
-    until NOTIFY on `channel` wakes it or the time is up; for as long as it is not
-    cancelled. A failed tick is logged and tried again soon."""
-    wake = asyncio.Event()
-    listener = asyncio.create_task(
-        listen(
-            libpq_dsn(database_url),
-            channel,
-            lambda _payload: wake.set(),
-            retry_seconds=max_sleep_seconds,
-        )
-    )
-    try:
+    until `bell` rings or the time is up; for as long as it is not cancelled. A failed
+    tick is logged and tried again soon."""
+    with bell.wakes(asyncio.Event()) as wake:
         while True:
-            wake.clear()  # before reading the table, so no NOTIFY is missed
+            wake.clear()  # before reading the table, so no ring is missed
             try:
                 delay = await tick()
             except asyncio.CancelledError:
@@ -90,7 +147,3 @@ async def run_woken(
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await wake.wait()
-    finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await listener

@@ -44,8 +44,7 @@ class Scheduler:
 
     async def run(self) -> None:
         await run_woken(
-            self._settings.database_url,
-            store.CHANNEL,
+            store.SCHEDULER,
             self.tick,
             max_sleep_seconds=self._settings.timer_max_sleep_seconds,
             name="expiration scheduler",

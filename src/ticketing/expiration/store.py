@@ -8,13 +8,14 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.common.prepared import Prepared
+from ticketing.common.prepared import Prepared, driver_under
 from ticketing.common.rows import table
-from ticketing.common.wakeups import notify
+from ticketing.common.wakeups import Bell
 from ticketing.expiration.models import Timer
 
 TIMERS = table(Timer)
-CHANNEL = "expiration_timers"
+# This process's scheduler: rung once a new timer is committed, to re-read its next due time.
+SCHEDULER = Bell()
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +27,10 @@ class Fired:
 # A timer per order.created and per order.cancelled: built once, as building the
 # statement per event cost more than running it.
 _ARM = Prepared(
-    notify(CHANNEL).select_from(
-        insert(Timer)
-        .values(order_id=bindparam("order_id"), fire_at=bindparam("fire_at"))
-        .on_conflict_do_nothing(index_elements=[TIMERS.c.order_id])
-        .returning(TIMERS.c.order_id)
-        .cte("armed")
-    )
+    insert(Timer)
+    .values(order_id=bindparam("order_id"), fire_at=bindparam("fire_at"))
+    .on_conflict_do_nothing(index_elements=[TIMERS.c.order_id])
+    .returning(TIMERS.c.order_id)
 )
 _DISARM = Prepared(
     delete(Timer).where(TIMERS.c.order_id == bindparam("order_id"), TIMERS.c.fired_at.is_(None))
@@ -42,9 +40,12 @@ _DISARM = Prepared(
 async def arm(db: AsyncConnection, order_id: UUID, fire_at: datetime) -> bool:
     """Insert, don't check: the primary key makes a redelivery a no-op. True if armed now.
 
-    One statement: the insert, and a NOTIFY only if it stored a row. Delivered on commit,
-    it wakes every scheduler replica to re-read its next due time."""
-    return await _ARM.fetchrow_in(db, {"order_id": order_id, "fire_at": fire_at}) is not None
+    A timer stored wakes this process's scheduler once committed, to re-read its next due
+    time."""
+    if await _ARM.fetchrow_in(db, {"order_id": order_id, "fire_at": fire_at}) is None:
+        return False
+    SCHEDULER.after_commit(driver_under(db))
+    return True
 
 
 async def disarm(db: AsyncConnection, order_id: UUID) -> None:

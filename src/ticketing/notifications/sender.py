@@ -152,8 +152,7 @@ class Sender:
         try:
             await asyncio.gather(
                 run_woken(
-                    self._settings.database_url,
-                    store.CHANNEL,
+                    store.SENDER,
                     self.tick,
                     max_sleep_seconds=self._settings.send_poll_seconds,
                     name="notifications sender",

@@ -8,15 +8,17 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.common.prepared import driver_under
 from ticketing.common.rows import columns, fields_of, insert_new, many, table, value, values
-from ticketing.common.wakeups import notify
+from ticketing.common.wakeups import Bell
 from ticketing.notifications import domain, models
 from ticketing.notifications.domain import MailStatus
 
 PEOPLE = table(models.Person)
 ORDERS = table(models.Order)
 MAILS = table(models.Mail)
-CHANNEL = "notifications_mails"
+# This process's sender: rung once a new mail is committed.
+SENDER = Bell()
 
 
 # Read for every mail: built once, as building a statement per event cost more than
@@ -52,24 +54,24 @@ _QUEUE = (
     .on_conflict_do_nothing(index_elements=[MAILS.c.event_id, MAILS.c.recipient])
     .returning(MAILS.c.id)
 )
-_QUEUE_ONE = notify(CHANNEL).select_from(_QUEUE.cte("written")).limit(1)
 
 
 async def queue(db: AsyncConnection, mails: Sequence[domain.Mail]) -> bool:
     """Insert, don't check: the sent-log's unique (event_id, recipient) makes a mail already
-    written a no-op, so a re-sent event writes nothing; its NOTIFY, delivered on commit,
-    wakes the sender only if a mail is new. True if any was new.
+    written a no-op, so a re-sent event writes nothing, and the sender is woken (once the
+    transaction commits) only if a mail is new. True if any was new.
 
     In statements built once: a multi-row VALUES was compiled anew for every event, the
     largest single cost of a mail."""
     if not mails:
         return False
-    if len(mails) == 1:  # most events: one statement with its NOTIFY
-        return (await db.execute(_QUEUE_ONE, values(mails[0]))).first() is not None
-    if not (await db.execute(_QUEUE, [values(mail) for mail in mails])).all():
-        return False
-    await db.execute(notify(CHANNEL))
-    return True
+    if len(mails) == 1:  # most events
+        new = (await db.execute(_QUEUE, values(mails[0]))).first() is not None
+    else:
+        new = bool((await db.execute(_QUEUE, [values(mail) for mail in mails])).all())
+    if new:
+        SENDER.after_commit(driver_under(db))
+    return new
 
 
 async def claim_due(

@@ -33,17 +33,15 @@ _HELD = (
     .label("held")
 )
 _LISTING_TO_ORDER = Prepared(select(TICKETS, _HELD).where(TICKETS.c.id == bindparam("ticket_id")))
-_PLACE_ORDER = Prepared(
-    outbox.staged_after(
-        insert(ORDERS)
-        .values({name: bindparam(name) for name in fields_of(Order)})
-        .on_conflict_do_nothing(
-            index_elements=[ORDERS.c.ticket_id, ORDERS.c.sale],
-            index_where=text(models.ACTIVE_PREDICATE),
-        )
-        .returning(ORDERS.c.id)
-        .cte("placed")
+_PLACE_ORDER = outbox.StagedAfter(
+    insert(ORDERS)
+    .values({name: bindparam(name) for name in fields_of(Order)})
+    .on_conflict_do_nothing(
+        index_elements=[ORDERS.c.ticket_id, ORDERS.c.sale],
+        index_where=text(models.ACTIVE_PREDICATE),
     )
+    .returning(ORDERS.c.id)
+    .cte("placed")
 )
 
 
@@ -62,7 +60,7 @@ async def place_order(driver: asyncpg.Connection, order: Order, created: Event) 
     order and its event go in as one statement, atomic without a transaction: one round
     trip. False, and nothing written, if an order holds this sale of the ticket."""
     placed = values(order) | outbox.staged_values(created)
-    return await _PLACE_ORDER.fetchrow(driver, placed) is not None
+    return await _PLACE_ORDER.run(driver, placed)
 
 
 def _with_listing() -> Select[Any]:

@@ -31,15 +31,13 @@ _SAVE = (
     .where(_C.id == bindparam("ticket_id"))
     .values({column.key: bindparam(f"new_{column.key}") for column in _FIELDS})
 )
-_SAVE_STAGED = Prepared(outbox.staged_after(_SAVE.returning(_C.id).cte("saved")))
+_SAVE_STAGED = outbox.StagedAfter(_SAVE.returning(_C.id).cte("saved"))
 # A listing, the write every seller makes.
-_ADD = Prepared(
-    outbox.staged_after(
-        insert(TICKETS)
-        .values({column.key: bindparam(column.key) for column in _FIELDS})
-        .returning(_C.id)
-        .cte("listed")
-    )
+_ADD = outbox.StagedAfter(
+    insert(TICKETS)
+    .values({column.key: bindparam(column.key) for column in _FIELDS})
+    .returning(_C.id)
+    .cte("listed")
 )
 
 
@@ -112,7 +110,7 @@ def _escaped(words: str) -> str:
 async def add(driver: asyncpg.Connection, ticket: Ticket, event: Event) -> None:
     """The listing and its event in one statement, atomic without a transaction: one round
     trip for the write every seller makes, compiled once, on the route's driver."""
-    await _ADD.fetchrow(driver, values(ticket) | outbox.staged_values(event))
+    await _ADD.run(driver, values(ticket) | outbox.staged_values(event))
 
 
 async def save(db: AsyncConnection, ticket: Ticket, event: Event | None) -> None:
@@ -122,7 +120,7 @@ async def save(db: AsyncConnection, ticket: Ticket, event: Event | None) -> None
     if event is None:
         await db.execute(_SAVE, changed)
         return
-    await _SAVE_STAGED.fetchrow_in(db, changed | outbox.staged_values(event))
+    await _SAVE_STAGED.run_in(db, changed | outbox.staged_values(event))
 
 
 async def first_news_of(

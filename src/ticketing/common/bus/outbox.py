@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 import asyncpg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from sqlalchemy import CTE, Select, String, Uuid, any_, bindparam, cast, func, select, update
+from sqlalchemy import CTE, String, Uuid, any_, bindparam, cast, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,11 +23,12 @@ from ticketing.common import faults, metrics
 from ticketing.common.bus.connection import BusNames, cancel_requested
 from ticketing.common.bus.tables import outbox
 from ticketing.common.events import Envelope, Event
-from ticketing.common.prepared import Prepared
-from ticketing.common.wakeups import notify
+from ticketing.common.prepared import Prepared, driver_under
+from ticketing.common.wakeups import Bell
 
 log = logging.getLogger(__name__)
-CHANNEL = "ticketing_outbox"
+# This process's relays: every staging rings it once its transaction has committed.
+RELAY = Bell()
 Unsent: TypeAlias = asyncpg.Record  # id, subject, envelope (its JSON text), created_at
 BATCH = 100
 ACK_TIMEOUT = 5.0
@@ -42,42 +43,56 @@ _ROW = {
 }
 _STAGE = outbox.insert().values(_ROW)
 # Every event a listener or route stages, in its transaction (common/prepared.py)
-_STAGE_ONE = Prepared(
-    notify(CHANNEL).select_from(_STAGE.returning(outbox.c.id).cte("staged")).limit(1)
-)
+_STAGE_ONE = Prepared(_STAGE)
 
 
 async def stage(db: AsyncConnection, event: Event) -> Envelope:
-    """Write the event in the caller's transaction; NOTIFY wakes the relay on commit."""
+    """Write the event in the caller's transaction; the relay is woken once it commits."""
     return (await stage_many(db, [event]))[0]
 
 
 async def stage_many(db: AsyncConnection, events: list[Event]) -> list[Envelope]:
-    """Rows and NOTIFY in as few round trips as the count allows: one event is one
-    statement with its NOTIFY, several are one executemany and a NOTIFY."""
+    """The rows in one round trip: one event is one statement, several one executemany."""
     envelopes = [Envelope.wrap(event) for event in events]
     rows = [_row_values(envelope) for envelope in envelopes]
-    if len(rows) == 1:  # the common case: one statement, one round trip
+    if len(rows) == 1:  # the common case
         await _STAGE_ONE.fetchrow_in(db, rows[0])
     elif rows:
         await db.execute(_STAGE, rows)
-        await db.execute(notify(CHANNEL))
+    if rows:
+        RELAY.after_commit(driver_under(db))
     return envelopes
 
 
-def staged_after(written: CTE) -> Select[tuple[None]]:
-    """One statement for a write and its event: the event (`staged_values`) is staged, and
-    the relay woken, only if `written` (a data-modifying CTE with RETURNING) produced a row.
-    A statement is atomic on its own, so the busiest write needs no BEGIN/COMMIT around it:
-    one round trip. Its values are bound parameters, so it can be compiled once
-    (common/prepared.py)."""
-    row = select(*_ROW.values()).select_from(written).limit(1)
-    staged = outbox.insert().from_select(list(_ROW), row).returning(outbox.c.id).cte("staged")
-    return notify(CHANNEL).select_from(staged)
+class StagedAfter:
+    """One statement for a write and its event, compiled once (common/prepared.py): the
+    event (`staged_values`) is staged only if `written`, a data-modifying CTE with
+    RETURNING, produced a row. A statement is atomic on its own, so the busiest writes need
+    no BEGIN/COMMIT around them: one round trip. True if it wrote; the relay is woken once
+    that is committed."""
+
+    def __init__(self, written: CTE) -> None:
+        row = select(*_ROW.values()).select_from(written).limit(1)
+        staged = outbox.insert().from_select(list(_ROW), row).returning(outbox.c.id).cte("staged")
+        self._prepared = Prepared(select(staged.c.id))
+
+    async def run(self, driver: asyncpg.Connection, values: dict[str, Any]) -> bool:
+        """On a plain asyncpg connection (db.Driver): standing alone, or in its transaction."""
+        if await self._prepared.fetchrow(driver, values) is None:
+            return False
+        RELAY.after_commit(driver)
+        return True
+
+    async def run_in(self, db: AsyncConnection, values: dict[str, Any]) -> bool:
+        """In `db`'s transaction."""
+        if await self._prepared.fetchrow_in(db, values) is None:
+            return False
+        RELAY.after_commit(driver_under(db))
+        return True
 
 
 def staged_values(event: Event) -> dict[str, Any]:
-    """The parameters of `staged_after` for `event`."""
+    """The parameters of a `StagedAfter` for `event`."""
     return _row_values(Envelope.wrap(event))
 
 
@@ -125,6 +140,11 @@ class OutboxRelay:
     relay keeps one plain asyncpg connection of its own for it: a drain is one short
     transaction after another, for every event, and through SQLAlchemy's pool and
     execution each cost more CPU than publishing the event did.
+
+    Woken (`woken`) by every commit of this process that staged events (`RELAY`), and by
+    its connection's end, so that it opens another at once. The slow poll finds the rest:
+    events a process staged and did not get to relay (it stopped), and whatever was
+    committed while the relay was busy or away.
     """
 
     def __init__(
@@ -134,7 +154,7 @@ class OutboxRelay:
         js: JetStreamContext,
         names: BusNames,
         *,
-        listen: bool = True,
+        woken: bool = True,
         poll_seconds: float = 2.0,
         connected: Callable[[], bool] = lambda: True,
     ) -> None:
@@ -142,33 +162,38 @@ class OutboxRelay:
         self._dsn = dsn
         self._js = js
         self._names = names
-        self._listen_to_commits = listen
+        self._woken = woken
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._connected = connected
         self._db: asyncpg.Connection | None = None
 
     async def run(self) -> None:
+        woken = RELAY.wakes(self._wake) if self._woken else contextlib.nullcontext()
         try:
-            while not cancel_requested():
-                self._wake.clear()
-                try:
-                    while await self.drain_once() == BATCH:
-                        pass
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:
-                    log.warning("outbox relay: %s; retrying", error)
-                    await asyncio.sleep(min(self._poll, 1.0))
-                    continue
-                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands
-                # as the wake-up does, and the relay would then never stop.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._poll):
-                        await self._wake.wait()
-            raise asyncio.CancelledError
+            with woken:
+                await self._relay()
         finally:
             await asyncio.shield(self.close())
+
+    async def _relay(self) -> None:
+        while not cancel_requested():
+            self._wake.clear()
+            try:
+                while await self.drain_once() == BATCH:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("outbox relay: %s; retrying", error)
+                await asyncio.sleep(min(self._poll, 1.0))
+                continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands
+            # as the wake-up does, and the relay would then never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
+        raise asyncio.CancelledError
 
     async def close(self) -> None:
         db, self._db = self._db, None
@@ -177,14 +202,11 @@ class OutboxRelay:
                 await db.close(timeout=2)
 
     async def _connection(self) -> asyncpg.Connection:
-        """Its own, opened again if the database dropped it. It also LISTENs: commits that
-        stage events wake the relay, and so does the connection's end, so that it opens
-        another at once; the slow poll covers whatever was committed meanwhile."""
+        """Its own, opened again if the database dropped it."""
         if self._db is None or self._db.is_closed():
             db = await asyncpg.connect(self._dsn, timeout=5, command_timeout=30)
-            if self._listen_to_commits:
+            if self._woken:
                 db.add_termination_listener(lambda _db: self._wake.set())
-                await db.add_listener(CHANNEL, lambda *_: self._wake.set())
             self._db = db
         return self._db
 

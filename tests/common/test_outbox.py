@@ -3,6 +3,7 @@
 import asyncio
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -17,7 +18,7 @@ from tests.common.bus_support import (
 from tests.support import bus_prefix, eventually
 from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames
-from ticketing.common.bus.outbox import OutboxRelay, pending_count, stage
+from ticketing.common.bus.outbox import CHANNEL, OutboxRelay, pending_count, stage
 from ticketing.common.database_url import libpq_dsn
 from ticketing.common.events import Envelope, TicketCreated
 
@@ -78,6 +79,29 @@ async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(probe_db, n
         await settle()  # LISTEN is up
         async with db_engine.begin() as db:
             await stage(db, an_event())
+        await eventually(lambda: sent() == 1, timeout=3)
+        await stop(task)
+
+
+async def test_a_notify_from_a_writer_outside_the_process_wakes_the_relay(probe_db, nats, names):
+    """A script that commits an event row itself has it sent at once by NOTIFYing."""
+    async with jetstream(nats.url, names) as js:
+        sent = published()
+        task = await run_relay(js, names, probe_db, poll_seconds=30)
+        await settle()  # LISTEN is up
+        envelope = Envelope.wrap(an_event("from a script"))
+        script = await asyncpg.connect(libpq_dsn(probe_db))
+        try:
+            async with script.transaction():
+                await script.execute(
+                    "INSERT INTO outbox (id, subject, envelope) VALUES ($1, $2, $3::jsonb)",
+                    envelope.id,
+                    str(envelope.subject),
+                    envelope.model_dump_json(by_alias=True),
+                )
+                await script.execute(f"NOTIFY {CHANNEL}")
+        finally:
+            await script.close()
         await eventually(lambda: sent() == 1, timeout=3)
         await stop(task)
 

@@ -20,7 +20,7 @@ LATENESS: list[float] = []
 
 @pytest.fixture
 def service() -> Service:
-    # A long sleep cap: a timer that fires on time here was woken by NOTIFY, not the cap.
+    # A long sleep cap: a timer that fires on time here was woken by its commit, not the cap.
     return Service(
         "expiration", ExpirationSettings, create_app, defaults={"timer_max_sleep_seconds": 30}
     )

@@ -24,7 +24,7 @@ async def sleep_until(moment: datetime) -> None:
 
 
 async def test_each_timer_fires_within_a_second_of_its_due_time(counts, started, bus):
-    """The sleep cap is 30 s here: a timer on time means NOTIFY woke the scheduler."""
+    """The sleep cap is 30 s here: a timer on time means its commit woke the scheduler."""
     await bus.publish(order_created(uuid4(), in_seconds(60)))  # a far one, armed first
     await eventually(lambda: counts.applied(Subject.ORDER_CREATED) == 1)
     due = {uuid4(): in_seconds(0.8 + 0.4 * i) for i in range(5)}

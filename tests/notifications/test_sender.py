@@ -143,8 +143,8 @@ async def test_a_mail_the_server_keeps_putting_off_is_given_up_once_it_is_too_ol
 
 
 async def test_two_replicas_send_each_mail_once(counts, settings, started, engine, bus, smtp):
-    """Both senders wake on every NOTIFY and poll the same table: SKIP LOCKED and the
-    lease hand each mail to one of them."""
+    """Both senders look at the same table (one woken by its own process's mails, the
+    other by its poll): SKIP LOCKED and the lease hand each mail to one of them."""
     buyers, seller = [uuid4() for _ in range(20)], uuid4()
     for user_id in (*buyers, seller):
         await bus.publish(user_created(user_id))

@@ -1,6 +1,6 @@
 """The one place a database URL's driver is rewritten: operators give the plain
 `postgresql://` form every tool prints; SQLAlchemy wants it with its asyncpg driver, and
-asyncpg.connect (the LISTEN connection) and libpq want it plain. Only the scheme changes:
+asyncpg.connect (the relay's, orders' LISTEN) and libpq want it plain. Only the scheme changes:
 credentials, host and options pass through as written. No SQLAlchemy here, so settings and
 the runtime can use it without loading it."""
 

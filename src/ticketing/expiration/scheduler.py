@@ -1,9 +1,9 @@
 """The scheduler: sleeps until the next timer is due, then fires it through the outbox.
 
-Not a fast poll: it reads min(fire_at) and sleeps that long. A new timer NOTIFYs on
-commit, which wakes every replica to re-read; the sleep cap only covers a LISTEN
-connection that is down. Timers that fell due while no replica ran fire on the first
-pass after start.
+Not a fast poll: it reads min(fire_at) and sleeps that long. A new timer wakes the
+scheduler of the process that stored it, once committed (store.SCHEDULER), to re-read;
+the sleep cap covers a timer another replica stored and did not live to fire. Timers
+that fell due while no replica ran fire on the first pass after start.
 """
 
 import logging

@@ -6,8 +6,8 @@ from ticketing.common.settings import ServiceSettings
 
 
 class ExpirationSettings(ServiceSettings):
-    # The longest the scheduler sleeps between looks at the table. A new timer wakes it
-    # at once through NOTIFY; this cap only covers a lost LISTEN connection.
+    # The longest the scheduler sleeps between looks at the table. A new timer wakes its
+    # own process's at once; this cap covers one another replica stored, then stopped.
     timer_max_sleep_seconds: float = Field(5.0, gt=0)
     timer_batch_size: int = Field(100, gt=0)
     # Fired timers stay this long so a late redelivered order.created finds its timer

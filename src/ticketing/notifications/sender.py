@@ -13,8 +13,8 @@ per mail (connect, EHLO, perhaps STARTTLS and AUTH, QUIT) was most of a mail's c
 both ends. One that failed is closed and the next mail opens a fresh one; one left idle
 longer than REUSE_SECONDS is replaced before use, since servers drop idle clients.
 
-Woken by NOTIFY when a listener writes a mail; otherwise it sleeps until the next retry is
-due, never longer than the poll.
+Woken when a listener of its process has committed a new mail (store.SENDER); otherwise
+it sleeps until the next retry is due, never longer than the poll.
 """
 
 import asyncio

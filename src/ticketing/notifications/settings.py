@@ -16,8 +16,9 @@ class NotificationsSettings(ServiceSettings):
     send_batch: int = Field(50, ge=1, le=1000)
     # One SMTP conversation (connect, hello, TLS, auth, send) gives up after this long.
     smtp_timeout_seconds: float = Field(15.0, gt=0)
-    # The longest the sender sleeps between looks at the table: a new mail wakes it at once
-    # through NOTIFY, and a retry's due time is read; this only covers a lost LISTEN.
+    # The longest the sender sleeps between looks at the table: a new mail wakes its own
+    # process's at once, and a retry's due time is read; this covers one another replica
+    # wrote, then stopped.
     send_poll_seconds: float = Field(5.0, gt=0)
     # A mail the server did not take waits 1 s, 2 s, 4 s … before its next try, up to this.
     send_retry_max_seconds: float = Field(300.0, gt=0)

@@ -101,8 +101,8 @@ def database_name(spec: ServiceSpec) -> str:
 
 
 # Each service process opens at most pool_size + max_overflow = 20 pooled connections and
-# DRIVERS = 10 plain ones (common/db.py), the outbox relay's, and one or two for LISTEN.
-CONNECTIONS_PER_PROCESS = 33
+# DRIVERS = 10 plain ones (common/db.py), the outbox relay's, and orders' LISTEN.
+CONNECTIONS_PER_PROCESS = 32
 # psql, `ticketing status`, the migration child, a benchmark's or test's own pools.
 SPARE_CONNECTIONS = 60
 

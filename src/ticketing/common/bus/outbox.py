@@ -29,6 +29,9 @@ from ticketing.common.wakeups import Bell
 log = logging.getLogger(__name__)
 # This process's relays: every staging rings it once its transaction has committed.
 RELAY = Bell()
+# And a writer outside the services (a script, the benchmark) can wake every relay of the
+# database with NOTIFY on this channel once it has committed events of its own.
+CHANNEL = "ticketing_outbox"
 Unsent: TypeAlias = asyncpg.Record  # id, subject, envelope (its JSON text), created_at
 BATCH = 100
 ACK_TIMEOUT = 5.0
@@ -141,10 +144,10 @@ class OutboxRelay:
     transaction after another, for every event, and through SQLAlchemy's pool and
     execution each cost more CPU than publishing the event did.
 
-    Woken (`woken`) by every commit of this process that staged events (`RELAY`), and by
-    its connection's end, so that it opens another at once. The slow poll finds the rest:
-    events a process staged and did not get to relay (it stopped), and whatever was
-    committed while the relay was busy or away.
+    Woken (`woken`) by every commit of this process that staged events (`RELAY`), by a
+    NOTIFY on `CHANNEL`, and by its connection's end, so that it opens another at once.
+    The slow poll finds the rest: events a process staged and did not get to relay (it
+    stopped), and whatever was committed while the relay was busy or away.
     """
 
     def __init__(
@@ -207,6 +210,7 @@ class OutboxRelay:
             db = await asyncpg.connect(self._dsn, timeout=5, command_timeout=30)
             if self._woken:
                 db.add_termination_listener(lambda _db: self._wake.set())
+                await db.add_listener(CHANNEL, lambda *_: self._wake.set())
             self._db = db
         return self._db
 

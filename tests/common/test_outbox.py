@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, insert, text
 
 from tests.common.bus_support import (
     counted,
@@ -15,10 +15,18 @@ from tests.common.bus_support import (
     settle,
     stream_messages,
 )
+from tests.common.probe import replicas
 from tests.support import bus_prefix, eventually
 from ticketing.common import metrics
 from ticketing.common.bus.connection import BusNames
-from ticketing.common.bus.outbox import CHANNEL, OutboxRelay, pending_count, stage
+from ticketing.common.bus.outbox import (
+    CHANNEL,
+    OutboxRelay,
+    StagedAfter,
+    pending_count,
+    stage,
+    staged_values,
+)
 from ticketing.common.database_url import libpq_dsn
 from ticketing.common.events import Envelope, TicketCreated
 
@@ -79,6 +87,30 @@ async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(probe_db, n
         await settle()  # LISTEN is up
         async with db_engine.begin() as db:
             await stage(db, an_event())
+        await eventually(lambda: sent() == 1, timeout=3)
+        await stop(task)
+
+
+async def test_a_write_and_its_event_standing_alone_wake_the_relay(probe_db, nats, names):
+    """A route's one-statement write (orders' reservation, a listing) on a plain driver."""
+    written = (
+        insert(replicas)
+        .values(id=bindparam("id"), title=bindparam("title"), version=0, applied=0)
+        .returning(replicas.c.id)
+        .cte("written")
+    )
+    staged = StagedAfter(written)
+    event = an_event("standing alone")
+    async with jetstream(nats.url, names) as js:
+        sent = published()
+        task = await run_relay(js, names, probe_db, poll_seconds=30)
+        await settle()
+        driver = await asyncpg.connect(libpq_dsn(probe_db))
+        try:
+            values = {"id": event.id, "title": event.title} | staged_values(event)
+            assert await staged.run(driver, values)
+        finally:
+            await driver.close()
         await eventually(lambda: sent() == 1, timeout=3)
         await stop(task)
 

@@ -95,5 +95,5 @@ def _in_transaction(db: AsyncConnection) -> asyncpg.Connection | None:
     connection = db.sync_connection
     if connection is None or connection.invalidated or connection.closed:
         return None
-    driver: asyncpg.Connection = connection.connection.driver_connection
+    driver = driver_under(db)
     return driver if driver.is_in_transaction() else None

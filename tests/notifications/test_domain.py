@@ -47,6 +47,20 @@ def test_each_kind_has_its_subject():
     assert a_mail(MailKind.PAYOUT, **payout, currency="eur").subject == "Payout sent: 1,234.56 EUR"
 
 
+def test_every_mail_template_is_compiled_as_the_service_starts(monkeypatch):
+    """The first mails of a burst (a flash sale's reservations) are not held up compiling."""
+    started = domain._templates()  # as the module does on import
+
+    def read_from_disk(_environment, name):
+        raise AssertionError(f"{name} was read after the service had started")
+
+    monkeypatch.setattr(started.loader, "get_source", read_from_disk)
+    names = started.list_templates()
+    assert {f"{kind}.{part}" for kind in MailKind for part in ("txt", "html")} <= set(names)
+    for name in names:
+        started.get_template(name)
+
+
 def test_a_receipt_names_title_price_order_and_links_to_the_passes():
     order_id = uuid4()
     mail = a_mail(MailKind.RECEIPT, order_id=order_id, title="Cats", price_cents=2000)

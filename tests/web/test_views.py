@@ -1,4 +1,5 @@
-"""What the pass and door pages say, as plain functions: no fixtures, no await."""
+"""What the pass and door pages say, as plain functions: no fixtures, no await; and every
+page compiled before its first visitor."""
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -6,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from ticketing.web import views
+from ticketing.web import pages, views
 from ticketing.web.api_client import Pass
 
 
@@ -79,3 +80,17 @@ def test_a_balance_figure_is_shown_in_its_currency():
     assert views.amount(-3, "USD") == "-$3.00"
     assert views.amount(7, "eur") == "\N{EURO SIGN}7.00"
     assert views.amount(Decimal("0.1"), "chf") == "0.10 CHF"
+
+
+def test_every_page_template_is_compiled_as_the_client_starts(monkeypatch):
+    """A page's first visitor is not the one who waits for it to compile."""
+    started = pages._templates().env  # as the module does on import
+
+    def read_from_disk(_environment, name):
+        raise AssertionError(f"{name} was read after the client had started")
+
+    monkeypatch.setattr(started.loader, "get_source", read_from_disk)
+    names = started.list_templates()
+    assert "base.html" in names
+    for name in names:
+        started.get_template(name)

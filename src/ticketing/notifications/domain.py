@@ -147,7 +147,8 @@ def _link(kind: MailKind, site: Site, facts: Mapping[str, Any]) -> str:
 
 def _templates() -> Environment:
     """Autoescape for the HTML part only: a title is text, and the text part shows it as is.
-    The templates ship with the package: loaded once, never checked on disk again."""
+    The templates ship with the package: every one compiled as the service starts, never
+    checked on disk again, so that the first mails of a burst do not pay for compiling."""
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         auto_reload=False,
@@ -156,6 +157,8 @@ def _templates() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(money=money, when=when, ticket_title=title_of)
+    for name in env.list_templates():
+        env.get_template(name)
     return env
 
 

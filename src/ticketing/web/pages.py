@@ -43,6 +43,8 @@ def _templates() -> Jinja2Templates:
     env.filters["amount"] = views.amount
     env.globals["field_error"] = _field_error
     env.globals["csrf_input"] = csrf.hidden_input
+    for name in env.list_templates():  # compiled as the client starts, not by a first visitor
+        env.get_template(name)
     return Jinja2Templates(env=env)
 
 

@@ -67,7 +67,8 @@ async def main_run(
             f"run {i}: flash sale {s['attempts_per_s']:.0f} attempts/s "
             f"(raw {raw['attempts_per_s']:.0f}/s, straight to orders "
             f"{direct['attempts_per_s']:.0f}/s; orders CPU {s['orders_cpu_ms']:.2f} ms per "
-            f"attempt), sold {s['sold']}/{args.tickets}, "
+            f"attempt; {'the gateway' if sale['gateway_first'] else 'orders'} raced first), "
+            f"sold {s['sold']}/{args.tickets}, "
             f"oversold {s['oversold']}, sold out in {s['sell_out_s']:.2f}s"
         )
         if s["oversold"]:

@@ -233,14 +233,17 @@ async def scenario(running: Running, *, tickets: int, buyers: int, seed: int) ->
     gateway's, the gap between them would be taken for the gateway's cost."""
     seller, *people = await sign_up(running, buyers + 1)
     raw = await raw_race(running, buyers, tickets, seed)  # first, while the system is idle
-    ways = {"system": [running.gateway], "direct": running.urls_of("orders")}
+    ways = {  # where each race's buyers go, and what its tickets are called
+        "system": ([running.gateway], "Flash sale seat"),
+        "direct": (running.urls_of("orders"), "Second show seat"),
+    }
     order = ["system", "direct"] if seed % 2 else ["direct", "system"]
     measured: dict[str, Measured] = {}
     for way in order:
-        title = "Flash sale seat" if way == "system" else "Second show seat"
+        bases, title = ways[way]
         ids = await list_tickets(running, seller, tickets, title=title)
         await wait_replicated(running, ids)
-        measured[way] = await _measured_race(running, ways[way], people, ids, seed)
+        measured[way] = await _measured_race(running, bases, people, ids, seed)
     sale = measured["system"]
     return {
         "system": sale.figures,

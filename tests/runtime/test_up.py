@@ -27,6 +27,7 @@ from ticketing.runtime.supervisor import Child
 from ticketing.runtime.system import (
     BACKGROUND_NICE,
     Options,
+    PortTaken,
     StartFailed,
     System,
     payments_webhooks,
@@ -513,6 +514,33 @@ async def test_a_service_that_never_answers_fails_the_start_as_an_error_the_stop
     system.children = [silent]
     with pytest.raises(StartFailed, match="tickets did not become ready"):
         await system._wait_ready(within=0.3)
+
+
+@pytest.mark.skipif(nginx.binary() is None, reason="nginx is not installed here")
+async def test_an_nginx_that_cannot_bind_fails_the_start_though_something_answers_there(
+    tmp_path,
+):
+    """Whatever holds the gateway's port answers a connection at once, while nginx retries
+    its bind for seconds: a start that asked only whether the port answered came up with
+    nginx gone and a service's 404s at its entrance."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        system = System(Options(port=port, data_dir=tmp_path))
+        folder = tmp_path / "nginx"
+        table = {"/api/users": [f"http://127.0.0.1:{free_port()}"]}
+        nginx.write_config(folder, nginx.config(table, host="127.0.0.1", port=port, folder=folder))
+        binary = nginx.binary()
+        assert binary is not None
+        try:
+            with pytest.raises(PortTaken, match=f"could not listen on port {port}"):
+                await system._start_nginx(binary, folder, within=30)
+        finally:
+            assert system.nginx is not None
+            await system.nginx.stop()
 
 
 def test_up_on_a_taken_port_says_so_plainly(data_dir):

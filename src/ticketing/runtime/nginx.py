@@ -5,6 +5,8 @@ alike or a 400, the client's address stated by the gateway (the web client's, wi
 relay key, for a browser), bodies capped at the services' limit, /metrics kept inside,
 and its own answers in the common error shape."""
 
+import contextlib
+import http.client
 import json
 import shutil
 import subprocess
@@ -216,3 +218,16 @@ def refusal(nginx: str, folder: Path) -> str | None:
 def write_config(folder: Path, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_owner_only(folder / "nginx.conf", text)
+
+
+def answers(host: str, port: int) -> bool:
+    """Whether nginx itself answers on the port, not merely something: one that cannot bind
+    keeps retrying for seconds before it exits, while whatever holds the port answers."""
+    connection = http.client.HTTPConnection(host, port, timeout=0.5)
+    try:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            connection.request("GET", "/metrics")  # answered by nginx itself, never proxied
+            return connection.getresponse().getheader("Server") == "nginx"
+        return False
+    finally:
+        connection.close()

@@ -3,12 +3,31 @@
 import contextlib
 import socket
 
+# Ports this process has handed out or been told are taken. A port the kernel calls free
+# stays free until whatever it is for binds it, and the kernel may offer it again before
+# then: a service once got the gateway's port, answered the gateway's readiness probe, and
+# the system came up with nginx unable to listen and a service's 404s at its entrance.
+_claimed: set[int] = set()
 
-def free_port(host: str = "127.0.0.1") -> int:
+
+def _unbound_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]  # (host, port) for an IPv4 socket
         return port
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on that this process has not handed out before."""
+    while (port := _unbound_port(host)) in _claimed:
+        pass
+    _claimed.add(port)
+    return port
+
+
+def claim(port: int) -> None:
+    """Keeps `port` (one chosen elsewhere, as the gateway's is) out of free_port's answers."""
+    _claimed.add(port)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

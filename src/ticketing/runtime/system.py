@@ -27,7 +27,7 @@ from ticketing.common.database_url import libpq_dsn
 from ticketing.runtime import data_lock, forked, leftovers, mailbox, nginx, provision
 from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
 from ticketing.runtime.nats import EmbeddedNats
-from ticketing.runtime.ports import free_port, port_answers, port_is_free
+from ticketing.runtime.ports import claim, free_port, port_answers, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
 from ticketing.runtime.services import SERVICES, ServiceSpec
 from ticketing.runtime.supervisor import Child
@@ -202,6 +202,7 @@ def without_credentials(url: str) -> str:
 class System:
     def __init__(self, options: Options) -> None:
         self.options = options
+        claim(options.port)  # the gateway binds it last: no backend or service meanwhile
         self.postgres: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
         self.mail_server: Child | None = None  # the local SMTP server, unless SMTP_URL is given
@@ -518,7 +519,7 @@ class System:
         say(f"the gateway is nginx ({binary}); `--gateway python` runs the Python one")
         deadline = time.monotonic() + within
         probe = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-        while not await asyncio.to_thread(port_answers, port, probe):
+        while not await asyncio.to_thread(nginx.answers, probe, port):
             process = self.nginx.process
             if self.nginx.restarts or (process is not None and process.returncode is not None):
                 raise PortTaken(f"the gateway (nginx) could not listen on port {port}")

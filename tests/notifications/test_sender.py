@@ -1,6 +1,7 @@
 """The sender: a mail is marked sent only once the server took it; none lost, none twice."""
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -89,10 +90,12 @@ async def test_a_refused_mail_is_sent_again_later_with_the_same_message_id(
 
 
 async def test_a_mail_to_a_mailbox_that_does_not_exist_is_given_up_at_once(
-    counts, started, engine, bus, smtp
+    counts, started, engine, bus, smtp, caplog
 ):
     """A 5xx answer to the recipient is the server's last word: no retry every few minutes
-    for ever. The other mails of the same batch still go."""
+    for ever. The other mails of the same batch still go. The log names each mail by its
+    id, sent or given up, and never by its address."""
+    caplog.set_level(logging.INFO, logger="ticketing.notifications")
     gone, buyer = uuid4(), uuid4()
     smtp.inbox.no_such_mailbox.add(email_of(gone))
     for user_id in (gone, buyer):
@@ -110,6 +113,10 @@ async def test_a_mail_to_a_mailbox_that_does_not_exist_is_given_up_at_once(
     assert "550" in given_up.last_error
     assert by_address[email_of(buyer)].status == "sent"
     assert started.state.sender.given_up == 1
+    said = caplog.text
+    assert f"sent reserved mail {by_address[email_of(buyer)].id}" in said
+    assert f"gave up on mail {given_up.id} after 1 attempts" in said
+    assert email_of(gone) not in said and email_of(buyer) not in said
     async with engine.connect() as db:  # as `ticketing status` counts them
         assert await store.count_with_status(db, MailStatus.FAILED) == 1
         assert await store.count_with_status(db, MailStatus.PENDING) == 0

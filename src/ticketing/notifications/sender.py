@@ -238,15 +238,17 @@ class Sender:
             ]
         self.sent += len(sent)
         self.failed += len(failed)
+        # By the mail's id, never its address (nor a refusal's echo of it): logs travel
+        # further than the mail table, and the engine hides bound values for that reason.
         for mail in sent:
-            log.info("notifications: sent %s mail %s to %s", mail.kind, mail.id, mail.to_address)
-        for (mail, reason, _), delay in zip(failed, delays, strict=True):
+            log.info("notifications: sent %s mail %s", mail.kind, mail.id)
+        for (mail, said, _), delay in zip(failed, delays, strict=True):
+            reason = said.replace(mail.to_address, "<recipient>")
             if delay is None:
                 self.given_up += 1
                 log.error(
-                    "notifications: gave up on mail %s to %s after %d attempts: %s",
+                    "notifications: gave up on mail %s after %d attempts: %s",
                     mail.id,
-                    mail.to_address,
                     mail.attempts,
                     reason,
                 )

@@ -11,7 +11,8 @@ import httpx
 from bench.footprint import CpuByProcess
 from bench.loadgen import Conn, CpuMeter, closed_loop, percentile
 from bench.setup import User
-from bench.system import Running, free_port
+from bench.system import Running
+from ticketing.runtime.ports import free_port
 
 CONNECTIONS = 10
 WARMUP_SECONDS = 1.0

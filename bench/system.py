@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -17,14 +16,10 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from ticketing.runtime.ports import free_port
+
 TICKETING = Path(sys.executable).parent / "ticketing"
 START_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

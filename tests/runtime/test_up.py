@@ -586,3 +586,14 @@ def test_a_second_up_on_the_same_folder_is_refused_and_touches_nothing(data_dir)
         assert f"pid {up.process.pid}" in said[0] and up.url in said[0]
         assert (data_dir / "state.json").read_text() == state_before
         assert httpx.get(f"{up.url}/api/users/currentuser", timeout=10).status_code == 200
+
+
+def test_the_supervisor_loads_only_the_standard_library():
+    """It stays up beside the services for the system's whole life, and what it loads is
+    memory no other process shares: an HTTP client and a web framework were 23 MB of it,
+    for a readiness probe and a body-size constant."""
+    probe = "import sys, ticketing.cli, ticketing.runtime.system; print(*sys.modules)"
+    said = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = {name.split(".")[0] for name in said.stdout.split()}
+    outside = {name for name in loaded - sys.stdlib_module_names if not name.startswith("_")}
+    assert outside == {"ticketing", "setproctitle"}

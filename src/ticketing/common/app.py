@@ -22,8 +22,8 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from ticketing.common import correlation, health, metrics, plain
+from ticketing.common.body_limit import BodyLimit
 from ticketing.common.errors import install_database_errors, install_error_handlers
-from ticketing.common.limits import BodyLimit
 from ticketing.common.logs import configure_logging
 from ticketing.common.middleware import ResponseHeaders
 from ticketing.common.openapi import document_errors

@@ -5,8 +5,6 @@ alike or a 400, the client's address stated by the gateway (the web client's, wi
 relay key, for a browser), bodies capped at the services' limit, /metrics kept inside,
 and its own answers in the common error shape."""
 
-import contextlib
-import http.client
 import json
 import shutil
 import subprocess
@@ -16,6 +14,7 @@ from urllib.parse import urlsplit
 
 from ticketing.common.limits import MAX_BODY_BYTES, too_large
 from ticketing.runtime.files import write_owner_only
+from ticketing.runtime.ports import http_answer
 
 # Debian and its kin install nginx in sbin, which a user's PATH often leaves out.
 SEARCHED = ("/usr/sbin", "/usr/local/sbin")
@@ -223,11 +222,5 @@ def write_config(folder: Path, text: str) -> None:
 def answers(host: str, port: int) -> bool:
     """Whether nginx itself answers on the port, not merely something: one that cannot bind
     keeps retrying for seconds before it exits, while whatever holds the port answers."""
-    connection = http.client.HTTPConnection(host, port, timeout=0.5)
-    try:
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            connection.request("GET", "/metrics")  # answered by nginx itself, never proxied
-            return connection.getresponse().getheader("Server") == "nginx"
-        return False
-    finally:
-        connection.close()
+    answer = http_answer(host, port, "/metrics", timeout=0.5)  # nginx's own, never proxied
+    return answer is not None and answer[1].get("Server") == "nginx"

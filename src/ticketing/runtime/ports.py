@@ -1,7 +1,9 @@
 """Free ports, found by asking the kernel, never by assuming a default is ours."""
 
 import contextlib
+import http.client
 import socket
+from email.message import Message
 
 # Ports this process has handed out or been told are taken. A port the kernel calls free
 # stays free until whatever it is for binds it, and the kernel may offer it again before
@@ -44,3 +46,17 @@ def port_answers(port: int, host: str = "127.0.0.1") -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
+
+
+def http_answer(host: str, port: int, path: str, timeout: float = 2) -> tuple[int, Message] | None:
+    """The status and headers a GET of `path` is answered with; None if nothing answers
+    HTTP there. The standard library's client: the supervisor's probes need no other."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.msg
+        return None
+    finally:
+        connection.close()

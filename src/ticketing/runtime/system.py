@@ -21,13 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 from ticketing.common.database_url import libpq_dsn
 from ticketing.runtime import data_lock, forked, leftovers, mailbox, nginx, provision
 from ticketing.runtime.files import kept_passwords, kept_secret, write_owner_only
 from ticketing.runtime.nats import EmbeddedNats
-from ticketing.runtime.ports import claim, free_port, port_answers, port_is_free
+from ticketing.runtime.ports import claim, free_port, http_answer, port_answers, port_is_free
 from ticketing.runtime.postgres import EmbeddedPostgres
 from ticketing.runtime.services import SERVICES, ServiceSpec
 from ticketing.runtime.supervisor import Child
@@ -463,15 +461,17 @@ class System:
 
     async def _wait_ready(self, within: float = 60) -> None:
         deadline = time.monotonic() + within
-        async with httpx.AsyncClient(timeout=2) as client:
-            for child in self.children:
-                while True:
-                    with contextlib.suppress(httpx.HTTPError):
-                        if (await client.get(f"{child.url}/readyz")).status_code == 200:
-                            break
-                    if time.monotonic() > deadline:
-                        raise StartFailed(f"{child.label} did not become ready in {within:.0f}s")
-                    await asyncio.sleep(0.1)
+        for child in self.children:
+            assert child.url is not None  # every service's, set as it was spawned
+            address = urlsplit(child.url)
+            host, port = address.hostname or "127.0.0.1", address.port or 80
+            while True:
+                answer = await asyncio.to_thread(http_answer, host, port, "/readyz")
+                if answer is not None and answer[0] == 200:
+                    break
+                if time.monotonic() > deadline:
+                    raise StartFailed(f"{child.label} did not become ready in {within:.0f}s")
+                await asyncio.sleep(0.1)
 
     async def _start_gateway(self) -> None:
         if (found := nginx_for(self.options)) is not None:
